@@ -1,0 +1,60 @@
+# Mail Proxy: `make dev` runs the local stack, `make test` installs and runs every test tier.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LS_VENV := .venv-localstack
+MAILDEV := .local/node/node_modules/maildev/bin/maildev
+PIP_FLAGS := --disable-pip-version-check --quiet
+
+.PHONY: dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
+
+deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	touch $@
+
+# LocalStack lives in its own virtualenv: its pins would clash with ours.
+$(LS_VENV)/.installed: requirements-localstack.txt
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-localstack.txt
+	touch $@
+
+$(MAILDEV):
+	mkdir -p .local/node
+	npm install --silent --no-audit --no-fund --prefix .local/node maildev@3
+
+dev: deps
+	$(PY) -m devstack.dev
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+test: deps lint
+	$(PY) -m pytest tests
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+test-functional: $(VENV)/.installed
+	$(PY) -m pytest tests/functional
+
+test-integration: deps
+	$(PY) -m pytest tests/integration
+
+test-e2e: deps
+	$(PY) -m pytest tests/e2e
+
+bench: deps
+	$(PY) -m bench.run --messages 2000
+
+bench-large: deps
+	$(PY) -m bench.run --messages 50000
+
+clean:
+	rm -rf $(VENV) $(LS_VENV) .local .pytest_cache .ruff_cache .mypy_cache

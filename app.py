@@ -1,0 +1,295 @@
+"""Mail Proxy HTTP API (contract v1): routes only; each parses, calls one service, answers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Chalice, Response
+
+from chalicelib.domain.schemas import parse_bool, require_query
+from chalicelib.errors import (
+    ApiError,
+    ConfigurationError,
+    InfrastructureError,
+    PayloadTooLargeError,
+    RequestValidationError,
+    UnsupportedMediaError,
+)
+from chalicelib.services import accounts, control, messages, observability, submit, tenants
+from chalicelib.services.auth import Principal, authenticate
+from chalicelib.services.ports import Ports
+from chalicelib.wiring import get_ports
+
+app = Chalice(app_name="mail-proxy")
+app.log.setLevel(logging.INFO)
+
+OPEN, TENANT, ADMIN = "open", "tenant", "admin"
+# Chalice answers 415 itself for types outside this list; we accept them all and answer
+# the contract's own 415 for anything that is not JSON.
+_ANY_TYPE = [
+    "application/json", "text/plain", "text/html", "text/xml", "application/xml",
+    "application/x-www-form-urlencoded", "multipart/form-data", "application/octet-stream",
+]
+_SECRET_KEYS = {"password", "imap_password", "token", "storage_secret_access_key",
+                "api_token", "bounce_imap_password", "signing_secret", "api_key"}
+
+
+@dataclass
+class Call:
+    """What a route needs from the request, already authenticated and parsed."""
+
+    ports: Ports
+    principal: Principal
+    body: Any
+    query: dict[str, str]
+    params: dict[str, str]
+    log_tenant: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def q(self, name: str) -> str | None:
+        return self.query.get(name)
+
+    def tenant_query(self) -> str:
+        """The required ``tenant_id`` query parameter, scoped to the caller."""
+        tenant_id = require_query("tenant_id", self.q("tenant_id"))
+        self.principal.scope(tenant_id)
+        return tenant_id
+
+
+def _error(status: int, detail: Any) -> Response:
+    return Response(body=json.dumps({"detail": detail}), status_code=status,
+                    headers={"Content-Type": "application/json"})
+
+
+def _json_body(required: bool) -> Any:
+    request = app.current_request
+    raw: bytes = request.raw_body or b""
+    if len(raw) > get_ports().settings.max_body_bytes:
+        raise PayloadTooLargeError("Request body too large")
+    content_type = (request.headers.get("content-type") or "application/json").lower()
+    media = content_type.split(";")[0].strip()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaError(f"Unsupported media type: {media}")
+    if not raw.strip():
+        if required:
+            raise RequestValidationError(
+                [{"loc": ["body"], "msg": "Field required", "type": "missing"}]
+            )
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestValidationError(
+            [{"loc": ["body"], "msg": f"JSON decode error: {exc}", "type": "json_invalid"}]
+        ) from None
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if k not in _SECRET_KEYS}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _log_command(call: Call | None, command: str, status: int) -> None:
+    if call is None:
+        return
+    payload: dict[str, Any] = {}
+    if isinstance(call.body, dict):
+        payload.update(_scrub(call.body))
+    for key in ("tenant_id", "batch_code"):
+        if key in call.query:
+            payload[key] = call.query[key]
+    for key, value in call.params.items():
+        payload["id" if key == "account_id" else key] = value
+    tenant = call.log_tenant or call.params.get("tenant_id") or call.query.get("tenant_id")
+    if tenant is None and isinstance(call.body, dict) and isinstance(call.body.get("tenant_id"), str):
+        tenant = call.body["tenant_id"]
+    try:
+        call.ports.store.log_command(call.ports.now(), command, tenant, payload, status)
+    except InfrastructureError:
+        app.log.warning("command log row not written for %s", command)
+
+
+def api(
+    path: str, methods: list[str], access: str, *, body: str = "none", command: str | None = None
+) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    """Register a route: authenticate, parse, call the handler, map errors in one place.
+
+    ``body``: "none" (ignored), "optional" or "required" JSON.
+    """
+
+    def decorate(handler: Callable[[Call], Any]) -> Callable[..., Response]:
+        @functools.wraps(handler)
+        def view(**params: str) -> Response:
+            call: Call | None = None
+            request = app.current_request
+            try:
+                ports = get_ports()
+                principal = Principal(None)
+                if access != OPEN:
+                    token = request.headers.get("x-api-token")
+                    principal = authenticate(ports, token, admin_only=access == ADMIN)
+                parsed = _json_body(body == "required") if body != "none" else {}
+                call = Call(ports, principal, parsed, dict(request.query_params or {}), params)
+                result = handler(call)
+                if isinstance(result, Response):
+                    return result
+                if command:
+                    _log_command(call, command, 200)
+                return Response(body=json.dumps(result), status_code=200,
+                                headers={"Content-Type": "application/json"})
+            except RequestValidationError as exc:
+                return _error(exc.status_code, exc.detail)
+            except ApiError as exc:
+                if command:
+                    _log_command(call, command, exc.status_code)
+                return _error(exc.status_code, exc.detail)
+            except ConfigurationError as exc:
+                app.log.error("configuration error: %s", exc)
+                return _error(500, "Service misconfigured")
+            except InfrastructureError as exc:
+                app.log.error("dependency unavailable: %s", exc)
+                return _error(503, "Service temporarily unavailable")
+
+        app.route(path, methods=methods, content_types=_ANY_TYPE)(view)
+        return view
+
+    return decorate
+
+
+# ------------------------------------------------------------------ service (3.1)
+@api("/health", ["GET"], OPEN)
+def health(call: Call) -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+@app.route("/metrics", methods=["GET"])
+def metrics() -> Response:
+    try:
+        text = observability.metrics_text(get_ports())
+    except InfrastructureError as exc:
+        app.log.error("metrics unavailable: %s", exc)
+        return _error(503, "Service temporarily unavailable")
+    return Response(body=text, status_code=200,
+                    headers={"Content-Type": observability.CONTENT_TYPE})
+
+
+@api("/status", ["GET"], TENANT)
+def status(call: Call) -> dict[str, Any]:
+    return observability.status(call.ports)
+
+
+# ------------------------------------------------------------------ commands (3.2)
+@api("/commands/run-now", ["POST"], TENANT)
+def run_now(call: Call) -> dict[str, Any]:
+    return control.run_now(call.ports, call.principal, call.q("tenant_id"))
+
+
+@api("/commands/suspend", ["POST"], TENANT, command="suspend")
+def suspend(call: Call) -> dict[str, Any]:
+    return control.suspend(call.ports, call.tenant_query(), call.q("batch_code"))
+
+
+@api("/commands/activate", ["POST"], TENANT, command="activate")
+def activate(call: Call) -> dict[str, Any]:
+    return control.activate(call.ports, call.tenant_query(), call.q("batch_code"))
+
+
+@api("/commands/add-messages", ["POST"], TENANT, body="required", command="addMessages")
+def add_messages(call: Call) -> dict[str, Any]:
+    items = call.body.get("messages") if isinstance(call.body, dict) else None
+    if isinstance(items, list):
+        owners = {m.get("tenant_id") for m in items if isinstance(m, dict)}
+        call.log_tenant = owners.pop() if len(owners) == 1 else None
+    return submit.add_messages(call.ports, call.principal, call.body)
+
+
+@api("/commands/delete-messages", ["POST"], TENANT, body="optional", command="deleteMessages")
+def delete_messages(call: Call) -> dict[str, Any]:
+    return messages.delete_messages(call.ports, call.tenant_query(), call.body)
+
+
+# ------------------------------------------------------------------ accounts (3.3)
+@api("/account", ["POST"], TENANT, body="required", command="addAccount")
+def add_account(call: Call) -> dict[str, Any]:
+    accounts.validate(call.body)
+    call.principal.scope(call.body["tenant_id"])
+    return accounts.upsert(call.ports, call.body)
+
+
+@api("/accounts", ["GET"], TENANT)
+def list_accounts(call: Call) -> dict[str, Any]:
+    return accounts.list_for(call.ports, call.tenant_query())
+
+
+@api("/account/{account_id}", ["DELETE"], TENANT, command="deleteAccount")
+def delete_account(call: Call) -> dict[str, Any]:
+    return accounts.delete(call.ports, call.tenant_query(), call.params["account_id"])
+
+
+# ------------------------------------------------------------------ messages (3.4)
+@api("/messages", ["GET"], TENANT)
+def list_messages(call: Call) -> dict[str, Any]:
+    tenant_id = call.tenant_query()
+    active_only = parse_bool("active_only", call.q("active_only"), False)
+    history = parse_bool("include_history", call.q("include_history"), False)
+    return messages.list_messages(call.ports, tenant_id, active_only, history)
+
+
+# ------------------------------------------------------------------ tenants (3.5)
+@api("/tenant", ["POST"], ADMIN, body="required", command="addTenant")
+def add_tenant(call: Call) -> dict[str, Any]:
+    if isinstance(call.body, dict) and isinstance(call.body.get("id"), str):
+        call.log_tenant = call.body["id"]
+    return tenants.create_or_replace(call.ports, call.body)
+
+
+@api("/tenants", ["GET"], ADMIN)
+def list_tenants(call: Call) -> dict[str, Any]:
+    return tenants.list_all(call.ports, parse_bool("active_only", call.q("active_only"), False))
+
+
+@api("/tenants/sync-status", ["GET"], ADMIN)
+def sync_status(call: Call) -> dict[str, Any]:
+    return tenants.sync_status(call.ports)
+
+
+@api("/tenant/{tenant_id}", ["GET"], TENANT)
+def get_tenant(call: Call) -> dict[str, Any]:
+    call.principal.scope(call.params["tenant_id"])
+    return tenants.get(call.ports, call.params["tenant_id"])
+
+
+@api("/tenant/{tenant_id}", ["PUT"], TENANT, body="required", command="updateTenant")
+def update_tenant(call: Call) -> dict[str, Any]:
+    call.principal.scope(call.params["tenant_id"])
+    return tenants.update(call.ports, call.params["tenant_id"], call.body)
+
+
+@api("/tenant/{tenant_id}", ["DELETE"], ADMIN, command="deleteTenant")
+def delete_tenant(call: Call) -> dict[str, Any]:
+    return tenants.delete(call.ports, call.params["tenant_id"])
+
+
+@api("/tenant/{tenant_id}/api-key", ["POST"], ADMIN, body="optional")
+def rotate_api_key(call: Call) -> dict[str, Any]:
+    return tenants.rotate_key(call.ports, call.params["tenant_id"], call.body)
+
+
+@api("/tenant/{tenant_id}/api-key", ["DELETE"], ADMIN)
+def revoke_api_key(call: Call) -> dict[str, Any]:
+    return tenants.revoke_key(call.ports, call.params["tenant_id"])
+
+
+@api("/tenant/{tenant_id}/signing-secret", ["POST"], ADMIN)
+def new_signing_secret(call: Call) -> dict[str, Any]:
+    return tenants.new_signing_secret(call.ports, call.params["tenant_id"])
+
+

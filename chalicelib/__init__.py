@@ -1,0 +1,1 @@
+"""Mail Proxy library: packaged with every Lambda function."""

@@ -1,0 +1,50 @@
+"""Secrets at rest: Fernet (AES-128-CBC + HMAC) keyed from MAILPROXY_ENCRYPTION_KEY."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from chalicelib.errors import ConfigurationError
+
+
+class Cipher:
+    def __init__(self, key: str) -> None:
+        digest = hashlib.sha256(key.encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+
+    def encrypt(self, plain: str) -> str:
+        return self._fernet.encrypt(plain.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ConfigurationError(
+                "a stored secret cannot be decrypted: MAILPROXY_ENCRYPTION_KEY changed?"
+            ) from None
+
+    def encrypt_opt(self, plain: str | None) -> str | None:
+        return None if plain is None else self.encrypt(plain)
+
+    def decrypt_opt(self, token: str | None) -> str | None:
+        return None if token is None else self.decrypt(token)
+
+
+def new_token(prefix: str = "") -> str:
+    """A 256-bit random token, URL-safe."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def key_hash(key: str) -> str:
+    # Keys are 256-bit random values, so a fast unsalted hash is enough to make a
+    # stolen table useless; it also allows lookup by hash.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,99 @@
+"""PostgreSQL access: a lazily opened connection pool and the numbered migrations."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from chalicelib.errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+_MIGRATION = re.compile(r"^(\d{3,})_[a-z0-9_]+\.sql$")
+_MIGRATION_LOCK = 7_300_917  # pg_advisory_lock key: one migrator at a time
+
+
+class Database:
+    """A small pool; opened on first use so that importing costs nothing at cold start."""
+
+    def __init__(self, url: str, max_size: int = 4) -> None:
+        self._url = url
+        self._max_size = max_size
+        self._pool: ConnectionPool | None = None
+
+    def _get_pool(self) -> ConnectionPool:
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                self._url,
+                min_size=1,
+                max_size=self._max_size,
+                kwargs={"row_factory": dict_row, "autocommit": False},
+                # A pooled connection may have died with a database restart; check it.
+                check=ConnectionPool.check_connection,
+                open=True,
+                timeout=15,
+            )
+        return self._pool
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """One transaction: committed on success, rolled back on any exception."""
+        try:
+            with self._get_pool().connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"database unavailable: {exc}") from exc
+
+    def ping(self) -> bool:
+        try:
+            with self.transaction() as conn:
+                conn.execute("SELECT 1")
+            return True
+        except Exception:  # noqa: BLE001 - health check reports, never raises
+            return False
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def migrate(self) -> list[str]:
+        """Apply the numbered SQL files not yet recorded; returns the names applied."""
+        applied: list[str] = []
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
+            try:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+                for name, sql in migrations():
+                    if name in done:
+                        continue
+                    with conn.transaction():
+                        conn.execute(sql)  # type: ignore[arg-type]  # trusted file
+                        conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
+                    log.info("applied migration %s", name)
+                    applied.append(name)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
+        return applied
+
+
+def migrations() -> list[tuple[str, str]]:
+    """The packaged migrations, in number order."""
+    files = resources.files("chalicelib") / "sql"
+    found = []
+    for entry in files.iterdir():
+        if _MIGRATION.match(entry.name):
+            found.append((entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda item: int(item[0].split("_", 1)[0]))

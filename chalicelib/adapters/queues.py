@@ -1,0 +1,87 @@
+"""Per-tenant SQS queues: creation, removal and work records (claim checks)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.errors import QueueError
+
+log = logging.getLogger(__name__)
+
+MAX_RECEIVE_COUNT = 5
+
+
+def queue_name(prefix: str, tenant_id: str, dead_letter: bool = False) -> str:
+    """A valid SQS name for any tenant id: sanitised id plus a hash for uniqueness."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", tenant_id)[:32]
+    digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:10]
+    return f"{prefix}-t-{safe}-{digest}" + ("-dlq" if dead_letter else "")
+
+
+class TenantQueues:
+    def __init__(self, sqs: Any, prefix: str, visibility_timeout: int) -> None:
+        self._sqs = sqs
+        self._prefix = prefix
+        self._visibility = visibility_timeout
+
+    def create(self, tenant_id: str) -> tuple[str, str]:
+        """Create (idempotently) the tenant's queue and dead-letter queue."""
+        try:
+            dlq_url = self._sqs.create_queue(
+                QueueName=queue_name(self._prefix, tenant_id, dead_letter=True),
+                Attributes={"MessageRetentionPeriod": "1209600"},
+            )["QueueUrl"]
+            dlq_arn = self._sqs.get_queue_attributes(
+                QueueUrl=dlq_url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            url = self._sqs.create_queue(
+                QueueName=queue_name(self._prefix, tenant_id),
+                Attributes={
+                    "VisibilityTimeout": str(self._visibility),
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
+                    ),
+                },
+            )["QueueUrl"]
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueError(f"cannot create queues for tenant: {exc}") from exc
+        return url, dlq_url
+
+    def delete(self, *urls: str | None) -> None:
+        for url in urls:
+            if not url:
+                continue
+            try:
+                self._sqs.delete_queue(QueueUrl=url)
+            except (BotoCoreError, ClientError) as exc:
+                # A queue left behind holds only claim checks; the tenant row is gone.
+                log.warning("could not delete queue %s: %s", url, exc)
+
+    def url_for(self, tenant_id: str) -> str:
+        try:
+            return str(
+                self._sqs.get_queue_url(QueueName=queue_name(self._prefix, tenant_id))["QueueUrl"]
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueError(f"no queue for tenant: {exc}") from exc
+
+    def notify(self, queue_url: str, tenant_id: str, reason: str) -> None:
+        """Send one work record naming the tenant; the dispatcher claims from the database."""
+        body = json.dumps({"tenant_id": tenant_id, "reason": reason})
+        try:
+            self._sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
+
+    def ping(self) -> bool:
+        try:
+            self._sqs.list_queues(QueueNamePrefix=self._prefix, MaxResults=1)
+            return True
+        except Exception:  # noqa: BLE001 - health check reports, never raises
+            return False

@@ -1,0 +1,122 @@
+"""SMTP delivery with aiosmtplib: one reusable connection, errors classified for retry."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+
+import aiosmtplib
+
+from chalicelib.domain.outcome import FailureKind, error_text, is_temporary
+from chalicelib.errors import DeliveryError
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    user: str | None
+    password: str | None
+    use_tls: bool | None
+
+
+def tls_mode(use_tls: bool | None, port: int) -> tuple[bool, bool]:
+    """(implicit TLS, mandatory STARTTLS) per contract 4.5."""
+    if use_tls is None:
+        return port == 465, False
+    if use_tls:
+        return (True, False) if port == 465 else (False, True)
+    return False, False
+
+
+def _classify(exc: BaseException) -> DeliveryError:
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        first = exc.recipients[0] if exc.recipients else None
+        code = first.code if first else None
+        text = first.message if first else str(exc)
+        return _error(FailureKind.REPLY, code, text)
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return _error(FailureKind.AUTH, exc.code, exc.message)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _error(FailureKind.REPLY, exc.code, exc.message)
+    if isinstance(exc, (aiosmtplib.SMTPTimeoutError, asyncio.TimeoutError, TimeoutError)):
+        return _error(FailureKind.TIMEOUT, None, str(exc) or "timed out")
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, ssl.SSLError) or isinstance(cause, ssl.SSLError):
+        return _error(FailureKind.TLS, None, f"TLS error: {cause or exc}")
+    if isinstance(exc, aiosmtplib.SMTPConnectError):
+        return _error(FailureKind.CONNECT, None, str(exc))
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return _error(FailureKind.CONNECT, None, str(exc) or "server disconnected")
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        # Only STARTTLS or AUTH can be "not supported" for us: a security requirement.
+        return _error(FailureKind.TLS, None, str(exc))
+    if isinstance(exc, OSError):
+        return _error(FailureKind.CONNECT, None, str(exc) or type(exc).__name__)
+    return _error(FailureKind.UNKNOWN, None, f"{type(exc).__name__}: {exc}")
+
+
+def _error(kind: FailureKind, code: int | None, text: str) -> DeliveryError:
+    return DeliveryError(error_text(text, code), code=code, temporary=is_temporary(kind, code))
+
+
+class SmtpSession:
+    """One SMTP connection to one account, reused for many messages."""
+
+    def __init__(self, target: SmtpTarget, connect_timeout: float, timeout: float) -> None:
+        self._target = target
+        self._connect_timeout = connect_timeout
+        self._timeout = timeout
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        implicit, starttls = tls_mode(self._target.use_tls, self._target.port)
+        smtp = aiosmtplib.SMTP(
+            hostname=self._target.host,
+            port=self._target.port,
+            username=self._target.user or None,
+            password=self._target.password if self._target.user else None,
+            use_tls=implicit,
+            start_tls=starttls,
+            timeout=self._timeout,
+        )
+        await smtp.connect(timeout=self._connect_timeout)
+        return smtp
+
+    async def send(self, sender: str, recipients: list[str], data: bytes) -> dict[str, str]:
+        """Send one message; returns refused recipients. Raises DeliveryError."""
+        try:
+            if self._smtp is None or not self._smtp.is_connected:
+                self._smtp = await self._connect()
+            refused, _ = await self._smtp.sendmail(sender, recipients, data, timeout=self._timeout)
+            return {rcpt: error_text(resp.message, resp.code) for rcpt, resp in refused.items()}
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            failure = _classify(exc)
+            if not isinstance(exc, aiosmtplib.SMTPResponseException):
+                # The connection state is unknown after a non-reply failure: start afresh.
+                await self.close()
+            else:
+                await self._reset()
+            raise failure from exc
+
+    async def _reset(self) -> None:
+        if self._smtp is not None and self._smtp.is_connected:
+            try:
+                await self._smtp.rset()
+            except Exception:  # noqa: BLE001
+                await self.close()
+
+    async def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if smtp.is_connected:
+                await asyncio.wait_for(smtp.quit(), timeout=5)
+        except Exception:  # noqa: BLE001 - closing is best effort
+            smtp.close()

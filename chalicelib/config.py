@@ -1,0 +1,140 @@
+"""Settings, read once per execution environment from the environment."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_DELAYS = (60, 300, 900, 3600, 7200)
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_token: str | None
+    retry_delays: tuple[int, ...]
+    max_retries: int
+    report_interval: int
+    schedule_tick: float
+    attachment_timeout: float
+    attachment_base_dir: str | None
+    encryption_key: str
+    database_url: str | None
+    aws_endpoint_url: str | None
+    aws_region: str
+    queue_prefix: str
+    visibility_timeout: int
+    claim_lease_seconds: int
+    db_pool_size: int
+    smtp_connect_timeout: float
+    smtp_timeout: float
+    max_connections_per_account: int
+    scheduler_enabled: bool
+    max_body_bytes: int = 5 * 1024 * 1024
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+    if value <= minimum:
+        raise ConfigurationError(f"{name} must be > {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be a boolean, got {raw!r}")
+
+
+def _delays(env: Mapping[str, str]) -> tuple[int, ...]:
+    if "MAILPROXY_RETRY_DELAYS" not in env:
+        return DEFAULT_RETRY_DELAYS
+    raw = env["MAILPROXY_RETRY_DELAYS"]
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    if not parts:
+        raise ConfigurationError("MAILPROXY_RETRY_DELAYS must list at least one delay")
+    delays = []
+    for part in parts:
+        try:
+            value = int(part)
+        except ValueError:
+            raise ConfigurationError(
+                f"MAILPROXY_RETRY_DELAYS must be comma-separated integers, got {raw!r}"
+            ) from None
+        if value < 0:
+            raise ConfigurationError(f"MAILPROXY_RETRY_DELAYS must not be negative, got {raw!r}")
+        delays.append(value)
+    return tuple(delays)
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from an environment mapping; raise ConfigurationError on bad values."""
+    token = env.get("MAILPROXY_API_TOKEN") or None
+    key = env.get("MAILPROXY_ENCRYPTION_KEY") or ""
+    if not key:
+        # Derived so that a single-secret local setup still encrypts at rest; production
+        # must set its own key, since rotating the admin token would otherwise lose secrets.
+        seed = token or "mail-proxy-insecure-default"
+        key = hashlib.sha256(("mail-proxy-encryption:" + seed).encode()).hexdigest()
+        log.warning("MAILPROXY_ENCRYPTION_KEY is not set; deriving it from the admin token")
+    prefix = env.get("MAILPROXY_QUEUE_PREFIX", "mailproxy").strip() or "mailproxy"
+    if not all(c.isalnum() or c in "-_" for c in prefix) or len(prefix) > 30:
+        raise ConfigurationError("MAILPROXY_QUEUE_PREFIX must be <= 30 of [A-Za-z0-9_-]")
+    return Settings(
+        api_token=token,
+        retry_delays=_delays(env),
+        max_retries=_int(env, "MAILPROXY_MAX_RETRIES", 5),
+        report_interval=_int(env, "MAILPROXY_REPORT_INTERVAL", 300, minimum=1),
+        schedule_tick=_float(env, "MAILPROXY_SCHEDULE_TICK", 60.0),
+        attachment_timeout=_float(env, "MAILPROXY_ATTACHMENT_TIMEOUT", 30.0),
+        attachment_base_dir=env.get("MAILPROXY_ATTACHMENT_BASE_DIR") or None,
+        encryption_key=key,
+        database_url=env.get("DATABASE_URL") or None,
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        queue_prefix=prefix,
+        visibility_timeout=_int(env, "MAILPROXY_VISIBILITY_TIMEOUT", 120, minimum=1),
+        claim_lease_seconds=_int(env, "MAILPROXY_CLAIM_LEASE", 300, minimum=1),
+        db_pool_size=_int(env, "MAILPROXY_DB_POOL_SIZE", 4, minimum=1),
+        smtp_connect_timeout=_float(env, "MAILPROXY_SMTP_CONNECT_TIMEOUT", 10.0),
+        smtp_timeout=_float(env, "MAILPROXY_SMTP_TIMEOUT", 30.0),
+        max_connections_per_account=_int(env, "MAILPROXY_SMTP_CONNECTIONS", 3, minimum=1),
+        scheduler_enabled=_bool(env, "MAILPROXY_SCHEDULER_ENABLED", True),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this execution environment, read at first use (cold start)."""
+    return load_settings(os.environ)

@@ -1,0 +1,134 @@
+"""Message rules of the contract: priorities, per-message rejections, stored payload, status."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+PRIORITY_LABELS = {"immediate": 0, "high": 1, "medium": 2, "low": 3}
+DEFAULT_PRIORITY = 2
+FINISHED = frozenset({"sent", "error", "bounced"})
+
+# RFC 5322 field name: printable ASCII except colon.
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+
+
+def parse_priority(value: Any, default: int = DEFAULT_PRIORITY) -> int:
+    """A priority label or int, clamped to 0..3; None falls back to ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return PRIORITY_LABELS[value]
+    return max(0, min(3, int(value)))
+
+
+def address_list(value: Any) -> list[str]:
+    """A to/cc/bcc value (comma-separated string or list) as non-empty stripped items."""
+    if value is None:
+        return []
+    items: Iterable[str] = value.split(",") if isinstance(value, str) else value
+    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+
+
+def _has_crlf(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\r" in value or "\n" in value
+    if isinstance(value, list):
+        return any(_has_crlf(v) for v in value)
+    return False
+
+
+def headers_invalid(message: Mapping[str, Any]) -> bool:
+    """True when a header name is invalid or a header-bound value carries CR/LF."""
+    for name, value in (message.get("headers") or {}).items():
+        if not _HEADER_NAME.match(name) or _has_crlf(value):
+            return True
+    fields = ("subject", "from", "to", "cc", "bcc", "reply_to", "return_path", "message_id")
+    return any(_has_crlf(message.get(f)) for f in fields)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One submitted message after the checks that need no database."""
+
+    index: int
+    message: dict[str, Any]
+    rejection: str | None
+
+
+def precheck(
+    messages: Sequence[Mapping[str, Any]], scope_tenant: str | None
+) -> list[Candidate]:
+    """Rejections 1 to 5 of contract 4.3, in order; the rest need the database."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Candidate] = []
+    for index, raw in enumerate(messages):
+        msg = dict(raw)
+        reason: str | None = None
+        key = (msg.get("tenant_id", ""), msg.get("id", ""))
+        if not msg.get("id"):
+            reason = "missing id"
+        elif not msg.get("tenant_id"):
+            reason = "missing tenant_id"
+        elif scope_tenant is not None and msg["tenant_id"] != scope_tenant:
+            reason = "Token not authorized for this tenant"
+        elif key in seen:
+            reason = "duplicate id in request"
+        if key[0] and key[1]:
+            seen.add(key)
+        if reason is None:
+            if not msg.get("account_id"):
+                reason = "missing account_id"
+            elif not msg.get("from"):
+                reason = "missing from"
+            elif not address_list(msg.get("to")):
+                reason = "missing to"
+            elif headers_invalid(msg):
+                reason = "invalid headers"
+        out.append(Candidate(index, msg, reason))
+    return out
+
+
+_PAYLOAD_KEYS = (
+    "id", "tenant_id", "account_id", "from", "to", "cc", "bcc", "reply_to", "return_path",
+    "subject", "body", "content_type", "headers", "message_id", "attachments", "priority",
+    "deferred_ts", "batch_code",
+)
+
+
+def stored_payload(message: Mapping[str, Any], priority: int) -> tuple[dict[str, Any], dict]:
+    """The payload kept for the message (known keys, nulls dropped, priority as int) and the
+    attachment secrets that must be stored encrypted instead, keyed by attachment index."""
+    payload = {k: message[k] for k in _PAYLOAD_KEYS if message.get(k) is not None}
+    payload["priority"] = priority
+    secrets: dict[str, dict[str, str]] = {}
+    if "attachments" in payload:
+        cleaned = []
+        for i, att in enumerate(payload["attachments"]):
+            att = {k: v for k, v in att.items() if v is not None}
+            auth = att.get("auth")
+            if auth:
+                hidden = {k: auth[k] for k in ("token", "password") if auth.get(k)}
+                if hidden:
+                    secrets[str(i)] = hidden
+                att["auth"] = {k: auth[k] for k in ("method", "user") if auth.get(k) is not None}
+            cleaned.append(att)
+        payload["attachments"] = cleaned
+    return payload, secrets
+
+
+def held(batch_code: str | None, suspended: Sequence[str]) -> bool:
+    """Whether a suspension applies to a message of ``batch_code``."""
+    return "*" in suspended or (batch_code is not None and batch_code in suspended)
+
+
+def derive_status(stored: str, deferred_ts: int | None, is_held: bool) -> str:
+    if stored in FINISHED:
+        return stored
+    if is_held:
+        return "suspended"
+    if deferred_ts is not None:
+        return "deferred"
+    return "pending"

@@ -1,0 +1,98 @@
+"""MIME building (contract 5.3) with the standard library's email package.
+
+email.policy.SMTP does RFC 2047 encoded-words for non-ASCII headers, RFC 2231 for
+filenames and quoted-printable/base64 bodies, so none of that is written here.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parseaddr
+from typing import Any
+
+from chalicelib.domain.messages import address_list
+
+TRACKING_HEADER = "X-Genro-Mail-ID"
+_MD5_MARKER = re.compile(r"\{MD5:[0-9a-fA-F]*\}")
+
+
+@dataclass(frozen=True)
+class AttachmentData:
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    recipients: list[str]
+
+
+def clean_filename(raw: str) -> str:
+    """Drop an ``{MD5:<hex>}`` marker and any directory part."""
+    name = _MD5_MARKER.sub("", raw)
+    name = re.split(r"[/\\]", name)[-1]
+    return name.strip() or "attachment"
+
+
+def attachment_type(filename: str, mime_type: str | None) -> str:
+    if mime_type and "/" in mime_type:
+        return mime_type
+    guessed, _ = mimetypes.guess_type(filename)
+    return guessed or "application/octet-stream"
+
+
+def envelope(message: Mapping[str, Any], bounce_return_path: str | None) -> Envelope:
+    """MAIL FROM and the de-duplicated RCPT TO list."""
+    sender = message.get("return_path") or bounce_return_path or message["from"]
+    sender = parseaddr(sender)[1] or sender
+    seen: set[str] = set()
+    recipients: list[str] = []
+    for field in ("to", "cc", "bcc"):
+        for _, addr in getaddresses(address_list(message.get(field))):
+            if addr and addr.lower() not in seen:
+                seen.add(addr.lower())
+                recipients.append(addr)
+    return Envelope(sender, recipients)
+
+
+def build_mime(
+    message: Mapping[str, Any], attachments: Sequence[AttachmentData], now: datetime
+) -> EmailMessage:
+    """The message to transmit: headers, body part, attachments; never a Bcc header."""
+    mime = EmailMessage(policy=policy.SMTP)
+    mime["From"] = message["from"]
+    mime["To"] = ", ".join(address_list(message.get("to")))
+    cc = address_list(message.get("cc"))
+    if cc:
+        mime["Cc"] = ", ".join(cc)
+    mime["Subject"] = message["subject"]
+    if message.get("reply_to"):
+        mime["Reply-To"] = message["reply_to"]
+    if message.get("message_id"):
+        mime["Message-ID"] = message["message_id"]
+    custom = {k: v for k, v in (message.get("headers") or {}).items() if v is not None}
+    if not any(k.lower() == "date" for k in custom):
+        mime["Date"] = format_datetime(now.astimezone(UTC))
+    for name, value in custom.items():
+        if name.lower() == TRACKING_HEADER.lower():
+            continue
+        del mime[name]
+        mime[name] = value if isinstance(value, str) else str(value)
+    mime[TRACKING_HEADER] = message["id"]
+
+    subtype = "html" if message.get("content_type") == "html" else "plain"
+    mime.set_content(message.get("body") or "", subtype=subtype, charset="utf-8")
+    for att in attachments:
+        maintype, _, sub = att.mime_type.partition("/")
+        mime.add_attachment(
+            att.content, maintype=maintype, subtype=sub or "octet-stream", filename=att.filename
+        )
+    return mime

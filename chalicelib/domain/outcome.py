@@ -1,0 +1,67 @@
+"""Classification of SMTP attempt outcomes (contract 5.4) and retry planning (5.7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+AUTH_FAILURE_CODES = frozenset({530, 534, 535})
+
+
+class FailureKind(Enum):
+    REPLY = "reply"          # the server answered with a code
+    CONNECT = "connect"      # refused, reset, closed, DNS
+    TIMEOUT = "timeout"
+    AUTH = "auth"
+    TLS = "tls"              # TLS negotiation or certificate verification
+    UNKNOWN = "unknown"
+
+
+def is_temporary(kind: FailureKind, code: int | None) -> bool:
+    """Temporary failures are retried; permanent ones end the message as an error."""
+    if kind is FailureKind.TLS:
+        return False
+    if kind is FailureKind.AUTH or (code is not None and code in AUTH_FAILURE_CODES):
+        return False
+    if code is not None and 500 <= code < 600:
+        return False
+    if code is not None and 400 <= code < 500:
+        return True
+    return kind in {FailureKind.CONNECT, FailureKind.TIMEOUT, FailureKind.UNKNOWN, FailureKind.REPLY}
+
+
+def error_text(description: str, code: int | None) -> str:
+    """Server reply or description, then ``(SMTP <code>)`` when a code is known."""
+    text = " ".join(description.split()) or "SMTP failure"
+    return f"{text} (SMTP {code})" if code is not None else text
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    retry_count: int
+    deferred_ts: int
+    error: str
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    error: str
+
+
+def plan_failure(
+    *,
+    temporary: bool,
+    error: str,
+    retry_count: int,
+    max_retries: int,
+    delays: Sequence[int],
+    now: int,
+) -> RetryLater | GiveUp:
+    """What a failed attempt turns the message into."""
+    if not temporary:
+        return GiveUp(error)
+    if retry_count >= max_retries:
+        return GiveUp(f"Max retries ({max_retries}) exceeded: {error}")
+    delay = delays[min(retry_count, len(delays) - 1)]
+    return RetryLater(retry_count + 1, now + delay, error)

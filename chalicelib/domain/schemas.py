@@ -1,0 +1,284 @@
+"""JSON Schemas of the request bodies (contract section 4) and their validation.
+
+jsonschema does the checking; this module only states the shapes and turns
+jsonschema's errors into the contract's 422 list of {"loc", "msg", "type"}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+
+from chalicelib.errors import RequestValidationError
+
+_STR = {"type": "string"}
+_OPT_STR = {"type": ["string", "null"]}
+_OPT_INT = {"type": ["integer", "null"]}
+_OPT_BOOL = {"type": ["boolean", "null"]}
+_ADDRESSES = {
+    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]
+}
+_PRIORITY = {
+    "anyOf": [
+        {"type": "integer"},
+        {"enum": ["immediate", "high", "medium", "low"]},
+        {"type": "null"},
+    ]
+}
+
+AUTH = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "method": {"enum": ["none", "bearer", "basic"]},
+        "token": _OPT_STR,
+        "user": _OPT_STR,
+        "password": _OPT_STR,
+    },
+}
+
+CLIENT_AUTH = {
+    **AUTH,
+    "required": ["method"],
+    "allOf": [
+        {
+            "if": {"properties": {"method": {"const": "bearer"}}},
+            "then": {"properties": {"token": {"type": "string", "minLength": 1}}},
+        },
+        {
+            "if": {"properties": {"method": {"const": "basic"}}},
+            "then": {
+                "properties": {
+                    "user": {"type": "string", "minLength": 1},
+                    "password": {"type": "string"},
+                }
+            },
+        },
+    ],
+}
+
+ATTACHMENT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["filename", "storage_path"],
+    "properties": {
+        "filename": {"type": "string", "minLength": 1, "maxLength": 255},
+        "storage_path": {"type": "string", "minLength": 1},
+        "mime_type": _OPT_STR,
+        "fetch_mode": {"enum": ["endpoint", "http_url", "base64", "filesystem", None]},
+        "content_md5": {
+            "anyOf": [{"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}, {"type": "null"}]
+        },
+        "auth": {"anyOf": [AUTH, {"type": "null"}]},
+    },
+}
+
+MESSAGE = {
+    "type": "object",
+    "required": ["id", "tenant_id", "account_id", "from", "to", "subject"],
+    "properties": {
+        "id": _STR,
+        "tenant_id": _STR,
+        "account_id": _STR,
+        "from": _STR,
+        "to": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "subject": {"type": "string", "minLength": 1},
+        "cc": _ADDRESSES,
+        "bcc": _ADDRESSES,
+        "reply_to": _OPT_STR,
+        "return_path": _OPT_STR,
+        "body": _OPT_STR,
+        "content_type": _OPT_STR,
+        "headers": {
+            "type": ["object", "null"],
+            "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+        },
+        "message_id": _OPT_STR,
+        "attachments": {"type": ["array", "null"], "items": ATTACHMENT},
+        "priority": _PRIORITY,
+        "deferred_ts": _OPT_INT,
+        "batch_code": {"type": ["string", "null"], "maxLength": 64},
+    },
+}
+
+ADD_MESSAGES = {
+    "type": "object",
+    "required": ["messages"],
+    "properties": {
+        "messages": {"type": "array", "items": MESSAGE},
+        "default_priority": _PRIORITY,
+    },
+}
+
+DELETE_MESSAGES = {
+    "type": "object",
+    "properties": {"ids": {"type": ["array", "null"], "items": {"type": "string"}}},
+}
+
+LARGE_FILE_CONFIG = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "enabled": _OPT_BOOL,
+        "max_size_mb": {"type": ["number", "null"], "exclusiveMinimum": 0},
+        "action": {"enum": ["warn", "reject", "rewrite", None]},
+        "storage_url": {"anyOf": [{"type": "string", "pattern": "^s3://[^/]+"}, {"type": "null"}]},
+        "storage_endpoint_url": _OPT_STR,
+        "storage_region": _OPT_STR,
+        "storage_access_key_id": _OPT_STR,
+        "storage_secret_access_key": _OPT_STR,
+        "public_base_url": _OPT_STR,
+        "file_ttl_days": {"type": ["integer", "null"], "minimum": 1},
+        "lifespan_after_download_days": {"type": ["integer", "null"], "minimum": 0},
+    },
+    "if": {
+        "properties": {"enabled": {"const": True}, "action": {"const": "rewrite"}},
+        "required": ["enabled", "action"],
+    },
+    "then": {"required": ["storage_url"], "properties": {"storage_url": {"type": "string"}}},
+}
+
+_TENANT_FIELDS: dict[str, Any] = {
+    "name": _OPT_STR,
+    "client_auth": {"anyOf": [CLIENT_AUTH, {"type": "null"}]},
+    "client_base_url": _OPT_STR,
+    "client_sync_path": _OPT_STR,
+    "client_attachment_path": _OPT_STR,
+    "rate_limits": {"type": ["object", "null"]},
+    "large_file_config": {"anyOf": [LARGE_FILE_CONFIG, {"type": "null"}]},
+    "active": _OPT_BOOL,
+    "retention_days": {"type": ["integer", "null"], "minimum": 0},
+}
+
+TENANT_CREATE = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {"id": {"type": "string", "minLength": 1}, **_TENANT_FIELDS},
+}
+
+TENANT_UPDATE = {"type": "object", "properties": dict(_TENANT_FIELDS)}
+
+ACCOUNT = {
+    "type": "object",
+    "required": ["id", "tenant_id", "host", "port"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "tenant_id": {"type": "string", "minLength": 1},
+        "host": {"type": "string", "minLength": 1},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "user": _OPT_STR,
+        "password": _OPT_STR,
+        "ttl": _OPT_INT,
+        "limit_per_minute": _OPT_INT,
+        "limit_per_hour": _OPT_INT,
+        "limit_per_day": _OPT_INT,
+        "limit_behavior": {"enum": ["defer", "reject", None]},
+        "use_tls": _OPT_BOOL,
+        "batch_size": {"type": ["integer", "null"], "minimum": 1},
+        "is_pec_account": _OPT_BOOL,
+        "imap_host": _OPT_STR,
+        "imap_port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
+        "imap_user": _OPT_STR,
+        "imap_password": _OPT_STR,
+        "imap_ssl": _OPT_BOOL,
+    },
+}
+
+API_KEY = {
+    "type": "object",
+    "properties": {"expires_at": _OPT_INT},
+}
+
+_validators: dict[int, Draft202012Validator] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    key = id(schema)
+    if key not in _validators:
+        _validators[key] = Draft202012Validator(schema)
+    return _validators[key]
+
+
+def _leaf_errors(error: SchemaError) -> list[SchemaError]:
+    # anyOf/allOf report the whole branch set; the deepest error names the field best.
+    if error.context:
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(deepest.absolute_path) > len(error.absolute_path):
+            return _leaf_errors(deepest)
+    return [error]
+
+
+def _describe(error: SchemaError, prefix: tuple[str | int, ...]) -> dict[str, Any]:
+    loc: list[str | int] = [*prefix, *error.absolute_path]
+    kind = str(error.validator)
+    if kind == "required":
+        missing = next(
+            (name for name in error.validator_value if name not in (error.instance or {})),
+            None,
+        )
+        if missing is not None:
+            loc.append(missing)
+        return {"loc": loc, "msg": "Field required", "type": "missing"}
+    if kind == "additionalProperties":
+        return {"loc": loc, "msg": error.message, "type": "extra_forbidden"}
+    if kind in {"type", "anyOf"}:
+        return {"loc": loc, "msg": error.message, "type": "type_error"}
+    return {"loc": loc, "msg": error.message, "type": f"value_error.{kind}"}
+
+
+def schema_errors(
+    schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)
+) -> list[dict[str, Any]]:
+    """All schema errors of ``data``, in the contract's 422 shape, ordered by location."""
+    found: list[dict[str, Any]] = []
+    for error in _validator(schema).iter_errors(data):
+        for leaf in _leaf_errors(error):
+            found.append(_describe(leaf, prefix))
+    found.sort(key=lambda e: [str(p) for p in e["loc"]])
+    return found
+
+
+def validate(schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)) -> None:
+    """Raise RequestValidationError (422) when ``data`` does not fit ``schema``."""
+    errors = schema_errors(schema, data, prefix)
+    if errors:
+        raise RequestValidationError(errors)
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_bool(name: str, raw: str | None, default: bool) -> bool:
+    """A query boolean as the contract reads it; anything else is a 422."""
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise RequestValidationError(
+        [{"loc": ["query", name], "msg": "Input should be a valid boolean", "type": "bool_parsing"}]
+    )
+
+
+def parse_int(name: str, raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise RequestValidationError(
+            [{"loc": ["query", name], "msg": "Input should be a valid integer", "type": "int_parsing"}]
+        ) from None
+
+
+def require_query(name: str, raw: str | None) -> str:
+    if raw is None:
+        raise RequestValidationError(
+            [{"loc": ["query", name], "msg": "Field required", "type": "missing"}]
+        )
+    return raw

@@ -1,0 +1,1 @@
+"""Use cases. Each takes its ports (store, queues, cipher, clock, settings) as arguments."""

@@ -1,0 +1,58 @@
+"""SMTP account use cases (contract 3.3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain import schemas
+from chalicelib.domain.records import account_info
+from chalicelib.errors import BusinessRuleError
+from chalicelib.services.ports import Ports
+from chalicelib.services.tenants import not_found
+
+Row = dict[str, Any]
+
+
+def _limit(value: int | None) -> int | None:
+    return value if value is not None and value > 0 else None
+
+
+def validate(payload: Row) -> None:
+    schemas.validate(schemas.ACCOUNT, payload)
+
+
+def upsert(ports: Ports, payload: Row) -> Row:
+    """Full replacement: omitted fields take their defaults, an omitted password none."""
+    enc = ports.cipher.encrypt_opt
+    fields: Row = {
+        "host": payload["host"],
+        "port": payload["port"],
+        "username": payload.get("user"),
+        "password_enc": enc(payload.get("password")),
+        "ttl": payload.get("ttl") if payload.get("ttl") is not None else 300,
+        "limit_per_minute": _limit(payload.get("limit_per_minute")),
+        "limit_per_hour": _limit(payload.get("limit_per_hour")),
+        "limit_per_day": _limit(payload.get("limit_per_day")),
+        "limit_behavior": payload.get("limit_behavior") or "defer",
+        "use_tls": payload.get("use_tls"),
+        "batch_size": payload.get("batch_size") or 50,
+        "is_pec_account": bool(payload.get("is_pec_account")),
+        "imap_host": payload.get("imap_host"),
+        "imap_port": payload.get("imap_port"),
+        "imap_user": payload.get("imap_user"),
+        "imap_password_enc": enc(payload.get("imap_password")),
+        "imap_ssl": payload.get("imap_ssl"),
+    }
+    if not ports.store.upsert_account(payload["tenant_id"], payload["id"], fields):
+        raise not_found(payload["tenant_id"])
+    return {"ok": True}
+
+
+def list_for(ports: Ports, tenant_id: str) -> Row:
+    return {"ok": True, "accounts": [account_info(r) for r in ports.store.list_accounts(tenant_id)]}
+
+
+def delete(ports: Ports, tenant_id: str, account_id: str) -> Row:
+    if not ports.store.delete_account(tenant_id, account_id):
+        raise BusinessRuleError("account not found or not owned by tenant")
+    return {"ok": True}

@@ -1,0 +1,94 @@
+"""Fetching a message's attachments (contract 5.5), in parallel, each within its timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.adapters import http
+from chalicelib.domain.attachments import (
+    AttachmentError,
+    confined_path,
+    decode_base64,
+    fetch_mode,
+    signature,
+)
+from chalicelib.domain.mime import AttachmentData, attachment_type, clean_filename
+from chalicelib.services.ports import Ports
+
+Row = dict[str, Any]
+
+
+class AttachmentFailure(Exception):
+    """Permanent: ``Attachment fetch failed for <filename>: <cause>``."""
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
+    path = att["storage_path"]
+    mode = fetch_mode(path, att.get("fetch_mode"))
+    timeout = ports.settings.attachment_timeout
+    auth = _auth(ports, att, secrets, tenant)
+    if mode == "base64":
+        return decode_base64(path)
+    if mode == "http_url":
+        if not path.startswith(("http://", "https://")):
+            raise AttachmentError("only http and https URLs are allowed")
+        return http.get_bytes(path, auth, timeout)
+    if mode == "filesystem":
+        real = confined_path(ports.settings.attachment_base_dir, path)
+        try:
+            return _read_file(real)
+        except OSError as exc:
+            raise AttachmentError(exc.strerror or "cannot read file") from None
+    base = (tenant.get("client_base_url") or "").rstrip("/")
+    if not base:
+        raise AttachmentError("tenant has no client_base_url")
+    url = base + (tenant.get("client_attachment_path") or "/mail-proxy/attachments")
+    body = json.dumps({"storage_path": path}).encode()
+    headers = {"Content-Type": "application/json"}
+    secret = ports.cipher.decrypt(tenant["signing_secret_enc"])
+    headers["X-Mail-Proxy-Signature"] = signature(secret, ports.now(), body)
+    return http.post_bytes(url, body, headers, auth, timeout)
+
+
+def _auth(ports: Ports, att: Row, secrets: Row, tenant: Row) -> Row | None:
+    """Attachment auth (secrets from the encrypted store) else the tenant's client_auth."""
+    if att.get("auth"):
+        return {**att["auth"], **secrets}
+    stored = tenant.get("client_auth")
+    if not stored:
+        return None
+    auth = {"method": stored.get("method"), "user": stored.get("user")}
+    for key in ("token", "password"):
+        if stored.get(f"{key}_enc"):
+            auth[key] = ports.cipher.decrypt(stored[f"{key}_enc"])
+    return auth
+
+
+async def fetch_all(
+    ports: Ports, tenant: Row, message: Row, secrets: dict[str, Row],
+    fetch: Callable[[Ports, Row, Row, Row], bytes] = _fetch_one,
+) -> list[AttachmentData]:
+    attachments = message.get("attachments") or []
+
+    async def one(index: int, att: Row) -> AttachmentData:
+        name = clean_filename(att["filename"])
+        try:
+            content = await asyncio.wait_for(
+                asyncio.to_thread(fetch, ports, tenant, att, secrets.get(str(index), {})),
+                timeout=ports.settings.attachment_timeout + 1,
+            )
+        except (AttachmentError, http.FetchError) as exc:
+            raise AttachmentFailure(f"Attachment fetch failed for {name}: {exc}") from None
+        except TimeoutError:
+            raise AttachmentFailure(f"Attachment fetch failed for {name}: timed out") from None
+        return AttachmentData(name, content, attachment_type(name, att.get("mime_type")))
+
+    return list(await asyncio.gather(*(one(i, a) for i, a in enumerate(attachments))))

@@ -1,0 +1,71 @@
+"""Service control: suspend/activate batches (5.9) and run-now (3.2)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalicelib.errors import BusinessRuleError, InfrastructureError
+from chalicelib.services.auth import Principal
+from chalicelib.services.ports import Ports
+from chalicelib.services.tenants import not_found, queue_url
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+def _batch(batch_code: str | None) -> str | None:
+    return None if batch_code in (None, "*") else batch_code
+
+
+def _answer(ports: Ports, tenant_id: str, batch: str | None, suspended: list[str]) -> Row:
+    answer: Row = {"ok": True, "tenant_id": tenant_id}
+    if batch is not None:
+        answer["batch_code"] = batch
+    answer["suspended_batches"] = suspended
+    answer["pending_messages"] = ports.store.count_unfinished(tenant_id, batch)
+    return answer
+
+
+def suspend(ports: Ports, tenant_id: str, batch_code: str | None) -> Row:
+    batch = _batch(batch_code)
+    result = ports.store.change_suspension(tenant_id, batch, suspend=True)
+    if result is None:
+        raise BusinessRuleError("tenant not found")
+    return _answer(ports, tenant_id, batch, result["suspended_batches"])
+
+
+def activate(ports: Ports, tenant_id: str, batch_code: str | None) -> Row:
+    batch = _batch(batch_code)
+    result = ports.store.change_suspension(tenant_id, batch, suspend=False)
+    if result is None or result.get("refused"):
+        raise BusinessRuleError(
+            "tenant not found or cannot activate single batch from full suspension"
+        )
+    nudge(ports, [tenant_id], "activate")
+    return _answer(ports, tenant_id, batch, result["suspended_batches"])
+
+
+def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
+    target = principal.scoped_tenant() or tenant_id
+    if target is not None:
+        principal.scope(target)
+        if not ports.store.tenant_exists(target):
+            raise not_found(target)
+        nudge(ports, [target], "run-now")
+    else:
+        nudge(ports, [t["id"] for t in ports.store.list_tenants()], "run-now")
+    return {"ok": True}
+
+
+def nudge(ports: Ports, tenant_ids: list[str], reason: str) -> None:
+    """Send a work record to each tenant's queue; failures are left to the next tick."""
+    for tenant_id in tenant_ids:
+        row = ports.store.get_tenant(tenant_id)
+        if row is None:
+            continue
+        try:
+            ports.queues.notify(queue_url(ports, row), tenant_id, reason)
+        except InfrastructureError as exc:
+            log.warning("work record not sent; the next tick covers it: %s", exc)

@@ -1,0 +1,217 @@
+"""Dispatch (contract 5.1-5.8): claim due messages, build MIME, send, record each outcome.
+
+One run handles one tenant: per account it leases up to ``batch_size`` due messages in
+order (priority, created_at, id), sends priority-0 messages before the others, over at
+most ``max_connections_per_account`` reused SMTP connections, and records each outcome
+right after its SMTP answer, so that a crash can repeat at most the message in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from chalicelib.adapters.smtp import SmtpSession, SmtpTarget
+from chalicelib.domain.mime import build_mime, envelope
+from chalicelib.domain.outcome import GiveUp, plan_failure
+from chalicelib.domain.rate import deferral, limited_windows
+from chalicelib.errors import DeliveryError
+from chalicelib.services.attachments import AttachmentFailure, fetch_all
+from chalicelib.services.control import nudge
+from chalicelib.services.ports import Ports
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+
+
+class Sender(Protocol):
+    async def send(self, sender: str, recipients: list[str], data: bytes) -> dict[str, str]: ...
+
+    async def close(self) -> None: ...
+
+
+SenderFactory = Callable[[SmtpTarget], Sender]
+
+
+@dataclass
+class RunSummary:
+    tenant_id: str
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    errors: int = 0
+    released: int = 0
+    more_due: bool = False
+    outcomes: list[str] = field(default_factory=list)
+
+
+def smtp_factory(ports: Ports) -> SenderFactory:
+    s = ports.settings
+    return lambda target: SmtpSession(target, s.smtp_connect_timeout, s.smtp_timeout)
+
+
+def dispatch_tenant(
+    ports: Ports, tenant_id: str, senders: SenderFactory | None = None, owner: str | None = None
+) -> RunSummary:
+    """One dispatch run for one tenant; nudges its queue again while due messages remain."""
+    run = _Run(ports, tenant_id, senders or smtp_factory(ports), owner)
+    summary = asyncio.run(run.execute())
+    if summary.more_due:
+        nudge(ports, [tenant_id], "continue")
+    return summary
+
+
+class _Run:
+    def __init__(self, ports: Ports, tenant_id: str, senders: SenderFactory, owner: str | None):
+        self.ports = ports
+        self.tenant_id = tenant_id
+        self.senders = senders
+        self.owner = owner or f"dispatch-{uuid.uuid4()}"
+        self.summary = RunSummary(tenant_id)
+        # Stop starting new messages well before the lease runs out.
+        self.deadline = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.8)
+
+    async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def execute(self) -> RunSummary:
+        store = self.ports.store
+        tenant, accounts = await self._db(store.dispatch_accounts, self.tenant_id)
+        if tenant is None or not tenant["active"]:
+            return self.summary
+        now = self.ports.now()
+        lease = self.ports.settings.claim_lease_seconds
+        work = []
+        for account in accounts:
+            batch = account["batch_size"]
+            claimed = await self._db(
+                store.claim, self.tenant_id, account["id"], self.owner, now, lease, batch
+            )
+            if claimed:
+                self.summary.claimed += len(claimed)
+                self.summary.more_due |= len(claimed) >= batch
+                work.append(self._account(tenant, account, claimed))
+        if work:
+            await asyncio.gather(*work)
+            if not self.summary.more_due:
+                self.summary.more_due = await self._db(store.has_due, self.tenant_id, self.ports.now())
+        return self.summary
+
+    async def _account(self, tenant: Row, account: Row, messages: list[Row]) -> None:
+        target = SmtpTarget(
+            host=account["host"], port=account["port"], user=account.get("username"),
+            password=self.ports.cipher.decrypt_opt(account.get("password_enc")),
+            use_tls=account.get("use_tls"),
+        )
+        width = min(self.ports.settings.max_connections_per_account, len(messages))
+        sessions = [self.senders(target) for _ in range(width)]
+        try:
+            # Priority 0 finishes before anything else of this run starts.
+            for group in ([m for m in messages if m["priority"] == 0],
+                          [m for m in messages if m["priority"] != 0]):
+                pending = deque(group)
+                await asyncio.gather(*(self._worker(s, tenant, account, pending) for s in sessions))
+        finally:
+            await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+    async def _worker(self, session: Sender, tenant: Row, account: Row, pending: deque) -> None:
+        while pending:
+            message = pending.popleft()
+            if time.monotonic() > self.deadline:
+                await self._db(self.ports.store.release_claim, message["pk"], self.owner, None)
+                self.summary.released += 1
+                self.summary.more_due = True
+                continue
+            try:
+                await self._attempt(session, tenant, account, message)
+            except Exception:
+                log.exception("dispatch of one message failed unexpectedly")
+                await self._db(self.ports.store.release_claim, message["pk"], self.owner, None)
+
+    async def _attempt(self, session: Sender, tenant: Row, account: Row, message: Row) -> None:
+        payload = message["payload"]
+        try:
+            secrets = (json.loads(self.ports.cipher.decrypt(message["secrets_enc"]))
+                       if message.get("secrets_enc") else {})
+            attachments = await fetch_all(self.ports, tenant, payload, secrets)
+        except AttachmentFailure as exc:
+            await self._give_up(message, str(exc), metrics=("errors",))
+            return
+
+        now = self.ports.now()
+        limits = {"minute": account.get("limit_per_minute"), "hour": account.get("limit_per_hour"),
+                  "day": account.get("limit_per_day")}
+        windows = limited_windows(limits, now)
+        if windows:
+            exhausted = await self._db(
+                self.ports.store.take_rate_slots, self.tenant_id, account["id"], windows
+            )
+            if exhausted:
+                await self._rate_limited(account, message, exhausted)
+                return
+
+        instance = tenant.get("instance") or {}
+        bounce_path = instance.get("bounce_return_path") if instance.get("bounce_enabled") else None
+        env = envelope(payload, bounce_path)
+        mime = build_mime(payload, attachments, datetime.now(UTC))
+        try:
+            refused = await session.send(env.sender, env.recipients, mime.as_bytes())
+        except DeliveryError as exc:
+            if windows:
+                await self._db(self.ports.store.release_rate_slots, self.tenant_id,
+                               account["id"], windows)
+            await self._failed(message, exc)
+            return
+        sent_at = self.ports.now()
+        metadata = {"refused_recipients": refused} if refused else None
+        await self._record(message, {"status": "sent", "sent_ts": sent_at},
+                           {"type": "sent", "ts": sent_at, "metadata": metadata}, ("sent",))
+        self.summary.sent += 1
+
+    async def _failed(self, message: Row, exc: DeliveryError) -> None:
+        s = self.ports.settings
+        plan = plan_failure(temporary=exc.temporary, error=str(exc), retry_count=message["retry_count"],
+                            max_retries=s.max_retries, delays=s.retry_delays, now=self.ports.now())
+        if isinstance(plan, GiveUp):
+            await self._give_up(message, plan.error, metrics=("errors",), last_error=str(exc))
+            return
+        changes = {"retry_count": plan.retry_count, "deferred_ts": plan.deferred_ts,
+                   "last_error": plan.error}
+        event = {"type": "deferred", "ts": plan.deferred_ts, "description": plan.error,
+                 "metadata": {"retry_count": plan.retry_count, "smtp_code": exc.code}}
+        await self._record(message, changes, event, ("deferred",))
+        self.summary.deferred += 1
+
+    async def _rate_limited(self, account: Row, message: Row, exhausted: list[Any]) -> None:
+        if account.get("limit_behavior") == "reject":
+            await self._give_up(message, "rate_limit_exceeded", metrics=("errors", "rate_limited"))
+            return
+        until, reason = deferral(exhausted)
+        event = {"type": "deferred", "ts": until, "description": reason,
+                 "metadata": {"rate_limited": True}}
+        await self._record(message, {"deferred_ts": until}, event, ("deferred", "rate_limited"))
+        self.summary.deferred += 1
+
+    async def _give_up(
+        self, message: Row, error: str, metrics: tuple[str, ...], last_error: str | None = None
+    ) -> None:
+        now = self.ports.now()
+        changes = {"status": "error", "error": error, "error_ts": now, "sent_ts": now,
+                   "last_error": last_error or error}
+        await self._record(message, changes, {"type": "error", "ts": now, "description": error},
+                           metrics)
+        self.summary.errors += 1
+
+    async def _record(self, message: Row, changes: Row, event: Row, metrics: tuple[str, ...]) -> None:
+        await self._db(self.ports.store.record_outcome, pk=message["pk"], owner=self.owner,
+                       changes=changes, event=event, metrics=metrics)
+        self.summary.outcomes.append(f"{message['id']}:{event['type']}")

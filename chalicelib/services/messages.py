@@ -1,0 +1,33 @@
+"""Message listing and deletion (contract 3.2, 3.4)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from chalicelib.domain import schemas
+from chalicelib.domain.records import message_record
+from chalicelib.services.ports import Ports
+
+Row = dict[str, Any]
+
+
+def list_messages(ports: Ports, tenant_id: str, active_only: bool, include_history: bool) -> Row:
+    rows = ports.store.list_messages(tenant_id, active_only)
+    history: dict[Any, list[Row]] = defaultdict(list)
+    if include_history:
+        for event in ports.store.events_of([r["pk"] for r in rows]):
+            history[event["message_pk"]].append(event)
+    return {
+        "ok": True,
+        "messages": [
+            message_record(r, history[r["pk"]] if include_history else None) for r in rows
+        ],
+    }
+
+
+def delete_messages(ports: Ports, tenant_id: str, body: Row) -> Row:
+    schemas.validate(schemas.DELETE_MESSAGES, body)
+    ids = [i for i in (body.get("ids") or [])]
+    removed, missing = ports.store.delete_messages(tenant_id, ids)
+    return {"ok": True, "removed": removed, "not_found": [], "unauthorized": missing}

@@ -1,0 +1,65 @@
+"""/metrics (contract 5.13) and /status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from chalicelib.services.ports import Ports
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_COUNTERS = {
+    "sent": ("gmp_sent", "Messages accepted by the SMTP server"),
+    "errors": ("gmp_errors", "Messages that ended in error during dispatch"),
+    "deferred": ("gmp_deferred", "Deferrals, by temporary failure or rate limit"),
+    "rate_limited": ("gmp_rate_limited", "Attempts blocked by an account rate limit"),
+}
+_LABELS = ["tenant_id", "tenant_name", "account_id", "account_name"]
+
+
+class _DatabaseCollector:
+    """Reads the persisted counters at scrape time, so every instance reports the same."""
+
+    def __init__(self, rows: list[dict[str, Any]], pending: int) -> None:
+        self._rows = rows
+        self._pending = pending
+
+    def collect(self) -> Any:
+        families = {
+            key: CounterMetricFamily(name, doc, labels=_LABELS)
+            for key, (name, doc) in _COUNTERS.items()
+        }
+        for row in self._rows:
+            family = families.get(row["name"])
+            if family is not None:
+                family.add_metric(
+                    [row["tenant_id"], row["tenant_name"], row["account_id"], row["account_id"]],
+                    float(row["value"]),
+                )
+        yield from families.values()
+        gauge = GaugeMetricFamily("gmp_pending_messages", "Unfinished messages")
+        gauge.add_metric([], float(self._pending))
+        yield gauge
+
+
+def metrics_text(ports: Ports) -> str:
+    rows, pending = ports.store.metric_rows()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_DatabaseCollector(rows, pending))
+    return generate_latest(registry).decode()
+
+
+def status(ports: Ports) -> dict[str, Any]:
+    database = ports.store.db.ping()
+    queues = ports.queues.ping()
+    return {
+        "ok": True,
+        "active": ports.settings.scheduler_enabled,
+        "aws_endpoint_url": ports.settings.aws_endpoint_url or "aws",
+        "components": {
+            "database": {"healthy": database},
+            "queues": {"healthy": queues},
+        },
+    }

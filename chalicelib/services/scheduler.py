@@ -1,0 +1,20 @@
+"""The tick (contract 5.1): what the scheduled functions do each time they fire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.services.control import nudge
+from chalicelib.services.ports import Ports
+
+
+def retry_tick(ports: Ports) -> dict[str, Any]:
+    """Re-enqueue every tenant with due messages.
+
+    This covers deferred messages whose time came, leases that expired with a crashed
+    dispatcher, reactivated tenants and work records whose send failed after commit.
+    A work record is only a claim check, so a surplus one costs one empty claim.
+    """
+    tenants = [row["id"] for row in ports.store.tenants_with_due(ports.now())]
+    nudge(ports, tenants, "tick")
+    return {"enqueued": tenants}

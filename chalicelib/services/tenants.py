@@ -1,0 +1,177 @@
+"""Tenant use cases (contract 3.5): lifecycle, keys, signing secret, queues."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalicelib.adapters.crypto import key_hash, new_token
+from chalicelib.domain import schemas
+from chalicelib.domain.records import tenant_info
+from chalicelib.errors import NotFoundError, QueueError
+from chalicelib.services.ports import Ports
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+_DEFAULTS: Row = {
+    "name": None, "client_auth": None, "client_base_url": None, "client_sync_path": None,
+    "client_attachment_path": None, "rate_limits": None, "large_file_config": None,
+    "active": True, "retention_days": 7,
+}
+
+
+def not_found(tenant_id: str) -> NotFoundError:
+    return NotFoundError(f"Tenant '{tenant_id}' not found")
+
+
+def _client_auth(ports: Ports, new: Row | None, stored: Row | None) -> Row | None:
+    """Encrypt secrets; keep the stored secret when the method is kept and it is omitted."""
+    if new is None:
+        return None
+    out: Row = {"method": new["method"]}
+    if new.get("user") is not None:
+        out["user"] = new["user"]
+    same_method = stored is not None and stored.get("method") == new["method"]
+    for secret in ("token", "password"):
+        if new.get(secret) is not None:
+            out[f"{secret}_enc"] = ports.cipher.encrypt(new[secret])
+        elif same_method and stored and stored.get(f"{secret}_enc"):
+            out[f"{secret}_enc"] = stored[f"{secret}_enc"]
+    return out
+
+
+def _large_file_config(ports: Ports, new: Row | None, stored: Row | None) -> Row | None:
+    if new is None:
+        return None
+    out = {k: v for k, v in new.items() if k != "storage_secret_access_key" and v is not None}
+    secret = new.get("storage_secret_access_key")
+    if secret is not None:
+        out["storage_secret_access_key_enc"] = ports.cipher.encrypt(secret)
+    elif stored and stored.get("storage_secret_access_key_enc"):
+        out["storage_secret_access_key_enc"] = stored["storage_secret_access_key_enc"]
+    return out
+
+
+def _columns(ports: Ports, payload: Row, stored: Row | None, full: bool) -> Row:
+    """Column values from a payload: all of them (full replacement) or the present ones."""
+    cols: Row = {}
+    for key, default in _DEFAULTS.items():
+        present = payload.get(key) is not None
+        if not full and not present:
+            continue
+        value = payload.get(key) if present else default
+        if key == "client_auth":
+            value = _client_auth(ports, value, stored and stored.get("client_auth"))
+        elif key == "large_file_config":
+            value = _large_file_config(ports, value, stored and stored.get("large_file_config"))
+        cols[key] = value
+    return cols
+
+
+def create_or_replace(ports: Ports, payload: Row) -> Row:
+    schemas.validate(schemas.TENANT_CREATE, payload)
+    tenant_id = payload["id"]
+    stored = ports.store.get_tenant(tenant_id)
+    if stored is not None:
+        ports.store.update_tenant(tenant_id, _columns(ports, payload, stored, full=True))
+        return {"ok": True}
+    queue_url, dlq_url = ports.queues.create(tenant_id)
+    api_key = new_token("mpk_")
+    signing_secret = new_token("mps_")
+    try:
+        inserted = ports.store.insert_tenant(
+            tenant_id, _columns(ports, payload, None, full=True),
+            ports.cipher.encrypt(signing_secret), key_hash(api_key), queue_url, dlq_url,
+        )
+    except Exception:
+        ports.queues.delete(queue_url, dlq_url)
+        raise
+    if not inserted:
+        # Created concurrently by another request: that one owns the key; replace fields.
+        ports.store.update_tenant(tenant_id, _columns(ports, payload, None, full=True))
+        return {"ok": True}
+    return {"ok": True, "api_key": api_key, "signing_secret": signing_secret}
+
+
+def update(ports: Ports, tenant_id: str, payload: Row) -> Row:
+    schemas.validate(schemas.TENANT_UPDATE, payload)
+    stored = ports.store.get_tenant(tenant_id)
+    if stored is None:
+        raise not_found(tenant_id)
+    fields = _columns(ports, payload, stored, full=False)
+    if not ports.store.update_tenant(tenant_id, fields):
+        raise not_found(tenant_id)
+    return {"ok": True}
+
+
+def get(ports: Ports, tenant_id: str) -> Row:
+    row = ports.store.get_tenant(tenant_id)
+    if row is None:
+        raise not_found(tenant_id)
+    return tenant_info(row)
+
+
+def list_all(ports: Ports, active_only: bool) -> Row:
+    return {"ok": True, "tenants": [tenant_info(r) for r in ports.store.list_tenants(active_only)]}
+
+
+def delete(ports: Ports, tenant_id: str) -> Row:
+    row = ports.store.delete_tenant(tenant_id)
+    if row is None:
+        raise not_found(tenant_id)
+    ports.queues.delete(row.get("queue_url"), row.get("dlq_url"))
+    return {"ok": True}
+
+
+def rotate_key(ports: Ports, tenant_id: str, payload: Row) -> Row:
+    schemas.validate(schemas.API_KEY, payload)
+    api_key = new_token("mpk_")
+    if not ports.store.replace_key(tenant_id, key_hash(api_key), payload.get("expires_at")):
+        raise not_found(tenant_id)
+    return {"ok": True, "api_key": api_key}
+
+
+def revoke_key(ports: Ports, tenant_id: str) -> Row:
+    if not ports.store.revoke_key(tenant_id):
+        raise not_found(tenant_id)
+    return {"ok": True}
+
+
+def new_signing_secret(ports: Ports, tenant_id: str) -> Row:
+    secret = new_token("mps_")
+    if not ports.store.set_signing_secret(tenant_id, ports.cipher.encrypt(secret)):
+        raise not_found(tenant_id)
+    return {"ok": True, "signing_secret": secret}
+
+
+def sync_status(ports: Ports) -> Row:
+    now = ports.clock()
+    interval = ports.settings.report_interval
+    tenants = []
+    for row in ports.store.list_tenants():
+        clock = row.get("last_sync_ts")
+        in_dnd = clock is not None and clock > now
+        entry: Row = {
+            "id": row["id"], "name": row.get("name"), "active": row["active"],
+            "client_base_url": row.get("client_base_url"),
+            "in_dnd": in_dnd,
+            "next_sync_due": (not in_dnd) and (clock is None or now - clock >= interval),
+        }
+        if clock is not None:
+            entry["last_sync_ts"] = clock
+        tenants.append({k: v for k, v in entry.items() if v is not None})
+    return {"ok": True, "tenants": tenants, "sync_interval_seconds": interval}
+
+
+def queue_url(ports: Ports, row: Row) -> str:
+    """The tenant's queue, re-created if it went missing (for example a fresh endpoint)."""
+    url = row.get("queue_url")
+    if url:
+        return str(url)
+    try:
+        url, dlq = ports.queues.create(row["id"])
+    except QueueError:
+        raise
+    ports.store.set_queue_urls(row["id"], url, dlq)
+    return url

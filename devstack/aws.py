@@ -1,0 +1,88 @@
+"""AWS-compatible endpoints on 127.0.0.1: moto server, or LocalStack in host mode."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+from devstack.procs import ROOT, Process, wait_until
+
+LOCALSTACK_VENV = ROOT / ".venv-localstack"
+
+
+class MotoServer:
+    kind = "moto"
+
+    def __init__(self, port: int, log_dir: Path | None = None) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = Process("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                                     "-p", str(port)], env=dict(os.environ), log_dir=log_dir)
+
+    def start(self) -> MotoServer:
+        self.proc.start()
+        wait_until(self.healthy, 60, "moto server")
+        return self
+
+    def healthy(self) -> bool:
+        return requests.get(f"{self.url}/moto-api/", timeout=2).status_code == 200
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+class LocalStack:
+    """LocalStack from its own virtualenv (make installs it), services we use only."""
+
+    kind = "localstack"
+
+    def __init__(self, port: int, log_dir: Path | None = None) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        python = LOCALSTACK_VENV / "bin" / "python"
+        if not python.exists():
+            raise FileNotFoundError(f"{python} missing: run 'make localstack-venv'")
+        # Its own working directory: our localstack/ folder must never shadow the package.
+        self.workdir = Path(tempfile.mkdtemp(prefix="mailproxy-localstack-"))
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))},
+            "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+            "LOCALSTACK_HOST": f"127.0.0.1:{port}",
+            "SERVICES": "sqs,s3,events,lambda,iam,sts,logs,secretsmanager,cloudformation",
+            "DNS_ADDRESS": "0",
+            "SKIP_SSL_CERT_DOWNLOAD": "1",
+            "DISABLE_EVENTS": "1",
+            "PERSISTENCE": "0",
+            "SQS_ENDPOINT_STRATEGY": "path",
+            "FILESYSTEM_ROOT": str(self.workdir / "fs"),
+        }
+        self.proc = Process("localstack", [str(python), "-m", "localstack.runtime.main"],
+                            env=env, cwd=self.workdir, log_dir=log_dir)
+
+    def start(self) -> LocalStack:
+        self.proc.start()
+        wait_until(self.healthy, 120, "LocalStack")
+        return self
+
+    def healthy(self) -> bool:
+        if not self.proc.alive():
+            raise RuntimeError("LocalStack exited:\n" + self.proc.tail())
+        body = requests.get(f"{self.url}/_localstack/health", timeout=2).json()
+        return body.get("services", {}).get("sqs") in {"available", "running"}
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+def aws_env(endpoint_url: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "AWS_REGION": os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
+    }

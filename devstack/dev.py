@@ -1,0 +1,71 @@
+"""``make dev``: the whole local stack in the foreground; Ctrl-C stops all of it.
+
+Environment: DATABASE_URL (else a project-local cluster in .local/pg, kept between runs),
+AWS_ENDPOINT_URL (if set: use it, start nothing), MAILPROXY_AWS=moto (moto server instead
+of LocalStack), MAILPROXY_PORT (8000), MAILPROXY_API_TOKEN (generated when unset),
+MAILPROXY_SCHEDULE_TICK (60).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from devstack.stack import Stack, StackOptions
+
+
+def options_from_env() -> StackOptions:
+    aws = "external" if os.environ.get("AWS_ENDPOINT_URL") else (
+        "moto" if os.environ.get("MAILPROXY_AWS", "").lower() == "moto" else "localstack")
+    return StackOptions(
+        api_port=int(os.environ.get("MAILPROXY_PORT", "8000")),
+        aws=aws,
+        aws_port=int(os.environ.get("MAILPROXY_AWS_PORT", "4566" if aws == "localstack" else "5000")),
+        database_url=os.environ.get("DATABASE_URL") or None,
+        pg_port=int(os.environ.get("MAILPROXY_PG_PORT", "54329")),
+        api_token=os.environ.get("MAILPROXY_API_TOKEN") or None,
+        schedule_tick=float(os.environ.get("MAILPROXY_SCHEDULE_TICK", "60")),
+        smtp_port=int(os.environ.get("MAILDEV_SMTP_PORT", "1025")),
+        web_port=int(os.environ.get("MAILDEV_WEB_PORT", "1080")),
+    )
+
+
+def main() -> int:
+    started = time.monotonic()
+    stack = Stack(options_from_env())
+    stop = {"now": False}
+
+    def _stop(*_: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    stack.start()
+    generated = not os.environ.get("MAILPROXY_API_TOKEN")
+    print(f"""
+Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
+  API           {stack.api_url}
+  admin token   {stack.token}{'   (generated; set MAILPROXY_API_TOKEN to fix it)' if generated else ''}
+  AWS endpoint  {stack.aws_url}
+  database      {stack.database_url}
+  MailDev       SMTP 127.0.0.1:{stack.o.smtp_port}, web {stack.maildev_url}
+  logs          {stack.o.log_dir}
+Ctrl-C stops everything.
+""", flush=True)
+    try:
+        while not stop["now"]:
+            for proc in (stack.api, stack.runner, stack.maildev):
+                if proc is not None and not proc.alive():
+                    print(f"{proc.name} exited; last lines:\n{proc.tail()}", file=sys.stderr)
+                    stop["now"] = True
+            time.sleep(0.5)
+    finally:
+        print("stopping…", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The whole local stack as one object: used by ``make dev`` and by the test fixtures."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from chalicelib.adapters.database import Database
+from devstack.aws import LocalStack, MotoServer, aws_env
+from devstack.postgres import PostgresCluster
+from devstack.procs import ROOT, Process, free_port, port_open, wait_until
+
+MAILDEV_BIN = ROOT / ".local" / "node" / "node_modules" / "maildev" / "bin" / "maildev"
+
+
+@dataclass
+class StackOptions:
+    api_port: int = 8000
+    aws: str = "localstack"              # localstack | moto | external
+    aws_port: int = 4566
+    aws_url: str | None = None           # with aws="external"
+    database_url: str | None = None      # None: a cluster in ``pg_dir``
+    pg_dir: Path = ROOT / ".local" / "pg"
+    pg_port: int = 54329
+    pg_fast: bool = False
+    api_token: str | None = None
+    schedule_tick: float = 60.0
+    queue_prefix: str = "mailproxy"
+    maildev: bool = True
+    smtp_port: int = 1025
+    web_port: int = 1080
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "mailproxy-logs")
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class Stack:
+    def __init__(self, options: StackOptions) -> None:
+        self.o = options
+        self.token = options.api_token or secrets.token_urlsafe(24)
+        self.pg: PostgresCluster | None = None
+        self.endpoint: MotoServer | LocalStack | None = None
+        self.aws_url = options.aws_url or os.environ.get("AWS_ENDPOINT_URL", "")
+        self.database_url = options.database_url or ""
+        self.api: Process | None = None
+        self.runner: Process | None = None
+        self.maildev: Process | None = None
+
+    # --------------------------------------------------------------- pieces
+    def start_database(self) -> None:
+        if not self.database_url:
+            self.pg = PostgresCluster(self.o.pg_dir, self.o.pg_port).start(fast=self.o.pg_fast)
+            self.database_url = self.pg.url
+        Database(self.database_url).migrate()
+
+    def start_aws(self) -> None:
+        if self.o.aws == "external":
+            if not self.aws_url:
+                raise RuntimeError("aws=external needs AWS_ENDPOINT_URL")
+            return
+        cls = LocalStack if self.o.aws == "localstack" else MotoServer
+        self.endpoint = cls(self.o.aws_port, log_dir=self.o.log_dir).start()
+        self.aws_url = self.endpoint.url
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()}
+        env.update(aws_env(self.aws_url))
+        env.update({
+            "DATABASE_URL": self.database_url,
+            "MAILPROXY_API_TOKEN": self.token,
+            "MAILPROXY_SCHEDULE_TICK": str(self.o.schedule_tick),
+            "MAILPROXY_QUEUE_PREFIX": self.o.queue_prefix,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(self.o.extra_env)
+        return env
+
+    def start_api(self) -> None:
+        chalice = Path(sys.executable).parent / "chalice"
+        self.api = Process(
+            "api", [str(chalice), "local", "--host", "127.0.0.1", "--port", str(self.o.api_port),
+                    "--no-autoreload"],
+            env=self.env(), cwd=ROOT, log_dir=self.o.log_dir,
+        ).start()
+        wait_until(self._api_up, 60, "API (chalice local)")
+
+    def _api_up(self) -> bool:
+        if self.api is not None and not self.api.alive():
+            raise RuntimeError("API exited:\n" + self.api.tail())
+        return requests.get(f"{self.api_url}/health", timeout=2).status_code == 200
+
+    def start_runner(self) -> None:
+        self.runner = Process("runner", [sys.executable, "-m", "devstack.runner"],
+                              env=self.env(), cwd=ROOT, log_dir=self.o.log_dir).start()
+
+    def start_maildev(self) -> None:
+        node = shutil.which("node")
+        if node is None or not MAILDEV_BIN.exists():
+            raise FileNotFoundError("MailDev missing: run 'make maildev'")
+        self.maildev = Process(
+            "maildev", [node, str(MAILDEV_BIN), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1",
+                        "-s", str(self.o.smtp_port), "-w", str(self.o.web_port)],
+            env=dict(os.environ), log_dir=self.o.log_dir,
+        ).start()
+        wait_until(lambda: port_open(self.o.smtp_port) and self._maildev_up(), 60, "MailDev")
+
+    def _maildev_up(self) -> bool:
+        return requests.get(f"{self.maildev_url}/api/email", timeout=2).status_code == 200
+
+    # --------------------------------------------------------------- whole
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.o.api_port}"
+
+    @property
+    def maildev_url(self) -> str:
+        return f"http://127.0.0.1:{self.o.web_port}"
+
+    def start(self) -> Stack:
+        try:
+            self.start_database()
+            self.start_aws()
+            if self.o.maildev:
+                self.start_maildev()
+            self.start_api()
+            self.start_runner()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for proc in (self.runner, self.api, self.maildev):
+            if proc is not None:
+                proc.stop()
+        if self.endpoint is not None:
+            self.endpoint.stop()
+        if self.pg is not None:
+            self.pg.stop()
+
+
+def free_ports(count: int) -> list[int]:
+    return [free_port() for _ in range(count)]

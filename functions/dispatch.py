@@ -1,0 +1,50 @@
+"""Dispatch Lambda: SQS batch of work records in, partial batch failures out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chalicelib.services.dispatch import dispatch_tenant
+from chalicelib.wiring import get_ports
+
+logger = Logger(service="mail-proxy-dispatch")
+
+
+class _PerInvocation:
+    """Several work records for one tenant in one batch cause one dispatch run."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, BaseException | None] = {}
+
+    def handle(self, record: SQSRecord) -> None:
+        tenant_id = json.loads(record.body)["tenant_id"]
+        if tenant_id not in self.done:
+            try:
+                summary = dispatch_tenant(get_ports(), tenant_id)
+                logger.info("dispatch run", extra={"tenant_id": tenant_id, "sent": summary.sent,
+                                                   "deferred": summary.deferred,
+                                                   "errors": summary.errors})
+                self.done[tenant_id] = None
+            except Exception as exc:  # noqa: BLE001 - re-raised below for this record
+                self.done[tenant_id] = exc
+        failure = self.done[tenant_id]
+        if failure is not None:
+            # The record stays in the queue and comes back after the visibility timeout.
+            raise failure
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A processor per invocation: it holds the batch's results, and the local runner
+    # may invoke this handler from several threads at once.
+    processor = BatchProcessor(event_type=EventType.SQS)
+    run = _PerInvocation()
+    return process_partial_response(
+        event=event, record_handler=run.handle, processor=processor, context=context
+    )

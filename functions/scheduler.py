@@ -1,0 +1,20 @@
+"""Scheduled Lambda (EventBridge rule): one tick of the timers (contract 5.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chalicelib.services.scheduler import retry_tick
+from chalicelib.wiring import get_ports
+
+logger = Logger(service="mail-proxy-scheduler")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def retry_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = retry_tick(get_ports())
+    logger.info("retry tick", extra={"tenants": len(result["enqueued"])})
+    return {"enqueued": len(result["enqueued"])}

@@ -1,0 +1,47 @@
+"""Shared fixtures: the real components every tier above unit uses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.aws import MotoServer
+from devstack.postgres import PostgresCluster
+from devstack.procs import free_port
+from tests.support.smtp import SmtpSink
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster for the whole run."""
+    cluster = PostgresCluster(tmp_path_factory.mktemp("pg"), free_port()).start(fast=True)
+    yield cluster
+    cluster.stop("immediate")
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto server over HTTP, as LocalStack would be."""
+    server = MotoServer(free_port(), log_dir=tmp_path_factory.mktemp("logs")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sink2() -> Iterator[SmtpSink]:
+    server = SmtpSink().start()
+    yield server
+    server.stop()

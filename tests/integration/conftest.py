@@ -1,0 +1,90 @@
+"""The running stack over HTTP: chalice local + the function runner + moto server +
+PostgreSQL + aiosmtpd servers. Tests talk to it only through HTTP and SMTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from devstack.aws import MotoServer
+from devstack.postgres import PostgresCluster
+from devstack.procs import free_port
+from devstack.stack import Stack, StackOptions
+from tests.support.api import ApiClient
+from tests.support.factories import account_payload, tenant_payload
+from tests.support.smtp import SmtpSink
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def stack(pg: PostgresCluster, moto_server: MotoServer,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    options = StackOptions(
+        api_port=free_port(), aws="external", aws_url=moto_server.url,
+        database_url=pg.create_database("integration"), maildev=False, schedule_tick=1,
+        queue_prefix=f"it{os.getpid()}", log_dir=tmp_path_factory.mktemp("stack-logs"),
+        extra_env={"MAILPROXY_RETRY_DELAYS": "1,2", "MAILPROXY_REPORT_INTERVAL": "5"},
+    )
+    running = Stack(options).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def admin(stack: Stack) -> ApiClient:
+    return ApiClient(stack.api_url, stack.token)
+
+
+@pytest.fixture
+def anonymous(stack: Stack) -> ApiClient:
+    return ApiClient(stack.api_url, None)
+
+
+@dataclass
+class TenantHandle:
+    id: str
+    api_key: str
+    account_id: str
+    sink: SmtpSink
+    client: ApiClient      # authenticated with the tenant's own key
+
+    def message(self, **over: Any) -> dict[str, Any]:
+        from tests.support.factories import message_payload
+        return message_payload(self.id, self.account_id, **over)
+
+
+class TenantFactory:
+    def __init__(self, admin: ApiClient) -> None:
+        self.admin = admin
+        self.created: list[str] = []
+
+    def __call__(self, sink: SmtpSink, tenant: dict[str, Any] | None = None,
+                 account: dict[str, Any] | None = None) -> TenantHandle:
+        payload = tenant_payload(**(tenant or {}))
+        body = self.admin.ok("POST", "/tenant", json=payload)
+        self.created.append(payload["id"])
+        acct = account_payload(payload["id"], sink.port, **(account or {}))
+        self.admin.ok("POST", "/account", json=acct)
+        return TenantHandle(payload["id"], body["api_key"], acct["id"], sink,
+                            self.admin.as_token(body["api_key"]))
+
+    def cleanup(self) -> None:
+        for tenant_id in self.created:
+            self.admin.delete(f"/tenant/{tenant_id}")
+
+
+@pytest.fixture
+def make_tenant(admin: ApiClient) -> Iterator[TenantFactory]:
+    factory = TenantFactory(admin)
+    yield factory
+    factory.cleanup()
+
+
+@pytest.fixture
+def tenant(make_tenant: TenantFactory, sink: SmtpSink) -> TenantHandle:
+    return make_tenant(sink)

@@ -1,0 +1,104 @@
+"""Real SMTP servers (aiosmtpd) on 127.0.0.1 that accept, refuse or hang on command."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from devstack.procs import free_port
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+
+    @property
+    def mail_id(self) -> str | None:
+        return self.message.get("X-Genro-Mail-ID")
+
+
+@dataclass
+class Behaviour:
+    """What the server answers. ``data_reply``/``rcpt_reply`` None = accept."""
+
+    data_reply: str | None = None
+    rcpt_reply: str | None = None
+    refuse_recipients: set[str] = field(default_factory=set)
+    hang_seconds: float = 0.0
+    # Answer data_reply only for the first N messages, then accept (None = always).
+    fail_first: int | None = None
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        b = self.sink.behaviour
+        if b.rcpt_reply:
+            return b.rcpt_reply
+        if address in b.refuse_recipients:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        b = self.sink.behaviour
+        if b.hang_seconds:
+            await asyncio.sleep(b.hang_seconds)
+        with self.sink.lock:
+            self.sink.attempts += 1
+            failing = b.data_reply and (b.fail_first is None or self.sink.attempts <= b.fail_first)
+            if failing:
+                return b.data_reply  # type: ignore[return-value]
+            self.sink.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))  # type: ignore[arg-type]
+            )
+        return "250 Message accepted"
+
+
+class SmtpSink:
+    """An aiosmtpd server in a thread; ``received`` lists accepted messages in order."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.behaviour = Behaviour()
+        self.received: list[Received] = []
+        self.attempts = 0
+        self.lock = threading.Lock()
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
+                                      data_size_limit=50 * 1024 * 1024)
+
+    def start(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.received.clear()
+            self.attempts = 0
+        self.behaviour = Behaviour()
+
+    def by_id(self, mail_id: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.mail_id == mail_id]
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [r.mail_id or "" for r in self.received]
