@@ -48,9 +48,10 @@ def activate(ports: Ports, tenant_id: str, batch_code: str | None) -> Row:
 
 
 def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
-    target = principal.scoped_tenant() or tenant_id
+    if tenant_id is not None:
+        principal.scope(tenant_id)
+    target = tenant_id or principal.scoped_tenant()
     if target is not None:
-        principal.scope(target)
         if not ports.store.tenant_exists(target):
             raise not_found(target)
         nudge(ports, [target], "run-now")

@@ -15,7 +15,7 @@ from devstack.postgres import PostgresCluster
 from devstack.procs import free_port
 from devstack.stack import Stack, StackOptions
 from tests.support.api import ApiClient
-from tests.support.factories import account_payload, tenant_payload
+from tests.support.factories import account_payload, message_payload, tenant_payload
 from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.integration
@@ -54,8 +54,8 @@ class TenantHandle:
     client: ApiClient      # authenticated with the tenant's own key
 
     def message(self, **over: Any) -> dict[str, Any]:
-        from tests.support.factories import message_payload
-        return message_payload(self.id, self.account_id, **over)
+        return message_payload(over.pop("tenant_id", self.id), over.pop("account_id", self.account_id),
+                               **over)
 
 
 class TenantFactory:
