@@ -31,6 +31,7 @@ dev: deps
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy

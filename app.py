@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalice import Chalice, Response
+from chalice.app import Request
 
 from chalicelib.domain.schemas import parse_bool, require_query
 from chalicelib.errors import (
@@ -66,9 +67,17 @@ def _error(status: int, detail: Any) -> Response:
                     headers={"Content-Type": "application/json"})
 
 
-def _json_body(required: bool) -> Any:
+def _request() -> Request:
     request = app.current_request
-    raw: bytes = request.raw_body or b""
+    assert request is not None, "only called while handling a request"
+    return request
+
+
+def _json_body(required: bool) -> Any:
+    request = _request()
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode()
     if len(raw) > get_ports().settings.max_body_bytes:
         raise PayloadTooLargeError("Request body too large")
     content_type = (request.headers.get("content-type") or "application/json").lower()
@@ -129,7 +138,7 @@ def api(
         @functools.wraps(handler)
         def view(**params: str) -> Response:
             call: Call | None = None
-            request = app.current_request
+            request = _request()
             try:
                 ports = get_ports()
                 principal = Principal(None)

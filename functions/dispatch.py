@@ -45,6 +45,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # may invoke this handler from several threads at once.
     processor = BatchProcessor(event_type=EventType.SQS)
     run = _PerInvocation()
-    return process_partial_response(
+    return dict(process_partial_response(
         event=event, record_handler=run.handle, processor=processor, context=context
-    )
+    ))

@@ -48,7 +48,7 @@ class Database:
         """One transaction: committed on success, rolled back on any exception."""
         try:
             with self._get_pool().connection() as conn:
-                yield conn
+                yield conn  # type: ignore[misc]  # the pool's row_factory is dict_row
         except psycopg.OperationalError as exc:
             raise DatabaseError(f"database unavailable: {exc}") from exc
 

@@ -19,6 +19,9 @@ from typing import Any
 from chalicelib.domain.messages import address_list
 
 TRACKING_HEADER = "X-Genro-Mail-ID"
+# 7-bit transport: non-ASCII bodies go out quoted-printable or base64, whichever is shorter,
+# so no relay on the way needs 8BITMIME.
+_POLICY = policy.SMTP.clone(cte_type="7bit")
 _MD5_MARKER = re.compile(r"\{MD5:[0-9a-fA-F]*\}")
 
 
@@ -67,7 +70,7 @@ def build_mime(
     message: Mapping[str, Any], attachments: Sequence[AttachmentData], now: datetime
 ) -> EmailMessage:
     """The message to transmit: headers, body part, attachments; never a Bcc header."""
-    mime = EmailMessage(policy=policy.SMTP)
+    mime = EmailMessage(policy=_POLICY)
     mime["From"] = message["from"]
     mime["To"] = ", ".join(address_list(message.get("to")))
     cc = address_list(message.get("cc"))

@@ -6,6 +6,7 @@ jsonschema's errors into the contract's 422 list of {"loc", "msg", "type"}.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -45,11 +46,12 @@ CLIENT_AUTH = {
     "allOf": [
         {
             "if": {"properties": {"method": {"const": "bearer"}}},
-            "then": {"properties": {"token": {"type": "string", "minLength": 1}}},
+            "then": {"required": ["token"], "properties": {"token": {"type": "string", "minLength": 1}}},
         },
         {
             "if": {"properties": {"method": {"const": "basic"}}},
             "then": {
+                "required": ["user", "password"],
                 "properties": {
                     "user": {"type": "string", "minLength": 1},
                     "password": {"type": "string"},
@@ -192,6 +194,7 @@ API_KEY = {
 }
 
 _validators: dict[int, Draft202012Validator] = {}
+_REQUIRED = re.compile(r"^'(.*)' is a required property$")
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -214,12 +217,10 @@ def _describe(error: SchemaError, prefix: tuple[str | int, ...]) -> dict[str, An
     loc: list[str | int] = [*prefix, *error.absolute_path]
     kind = str(error.validator)
     if kind == "required":
-        missing = next(
-            (name for name in error.validator_value if name not in (error.instance or {})),
-            None,
-        )
-        if missing is not None:
-            loc.append(missing)
+        # jsonschema reports one error per missing property; its message names it.
+        match = _REQUIRED.match(error.message)
+        if match:
+            loc.append(match.group(1))
         return {"loc": loc, "msg": "Field required", "type": "missing"}
     if kind == "additionalProperties":
         return {"loc": loc, "msg": error.message, "type": "extra_forbidden"}

@@ -54,8 +54,7 @@ class TenantHandle:
     client: ApiClient      # authenticated with the tenant's own key
 
     def message(self, **over: Any) -> dict[str, Any]:
-        return message_payload(over.pop("tenant_id", self.id), over.pop("account_id", self.account_id),
-                               **over)
+        return message_payload(self.id, self.account_id, **over)
 
 
 class TenantFactory:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.factories import account_payload, tenant_payload, unique
-from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
 
 

@@ -1,0 +1,114 @@
+"""Services in-process over real PostgreSQL, moto server over HTTP and aiosmtpd servers."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.config import load_settings
+from chalicelib.services import accounts, submit, tenants
+from chalicelib.services.auth import Principal
+from chalicelib.services.ports import Ports
+from chalicelib.wiring import build_ports
+from devstack.aws import MotoServer
+from devstack.postgres import PostgresCluster
+from tests.support.factories import account_payload, message_payload, tenant_payload
+from tests.support.smtp import SmtpSink
+
+pytestmark = pytest.mark.functional
+ADMIN = Principal(None)
+
+
+@pytest.fixture(scope="session")
+def functional_db(pg: PostgresCluster) -> str:
+    url = pg.create_database("functional")
+    from chalicelib.adapters.database import Database
+    Database(url).migrate()
+    return url
+
+
+@pytest.fixture
+def make_ports(functional_db: str, moto_server: MotoServer) -> Iterator[Callable[..., Ports]]:
+    built: list[Ports] = []
+
+    def factory(**env: str) -> Ports:
+        settings = load_settings({
+            "DATABASE_URL": functional_db, "AWS_ENDPOINT_URL": moto_server.url,
+            "MAILPROXY_API_TOKEN": "admin", "MAILPROXY_QUEUE_PREFIX": f"fn{os.getpid()}",
+            "MAILPROXY_RETRY_DELAYS": "60,300", "MAILPROXY_SMTP_TIMEOUT": "2",
+            "MAILPROXY_SMTP_CONNECT_TIMEOUT": "2", **env,
+        })
+        ports = build_ports(settings)
+        built.append(ports)
+        return ports
+
+    yield factory
+    for ports in built:
+        ports.store.db.close()
+
+
+@pytest.fixture
+def ports(make_ports: Callable[..., Ports]) -> Ports:
+    return make_ports()
+
+
+class Clock:
+    """A settable clock, injected where the service reads time."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclasses.dataclass
+class World:
+    ports: Ports
+    tenant_id: str
+    account_id: str
+    sink: SmtpSink
+
+    def submit(self, *messages: dict[str, Any]) -> dict[str, Any]:
+        return submit.add_messages(self.ports, ADMIN, {"messages": list(messages)})
+
+    def message(self, **over: Any) -> dict[str, Any]:
+        return message_payload(self.tenant_id, self.account_id, **over)
+
+    def row(self, msg_id: str) -> dict[str, Any]:
+        rows = [r for r in self.ports.store.list_messages(self.tenant_id, False) if r["id"] == msg_id]
+        assert rows, f"message {msg_id} not found"
+        return rows[0]
+
+    def events(self, msg_id: str) -> list[dict[str, Any]]:
+        return self.ports.store.events_of([self.row(msg_id)["pk"]])
+
+
+@pytest.fixture
+def make_world(sink: SmtpSink) -> Iterator[Callable[..., World]]:
+    created: list[tuple[Ports, str]] = []
+
+    def factory(ports: Ports, account: dict[str, Any] | None = None, smtp: SmtpSink | None = None) -> World:
+        target = smtp or sink
+        tenant = tenant_payload()
+        tenants.create_or_replace(ports, tenant)
+        acct = account_payload(tenant["id"], target.port, **(account or {}))
+        accounts.upsert(ports, acct)
+        created.append((ports, tenant["id"]))
+        return World(ports, tenant["id"], acct["id"], target)
+
+    yield factory
+    for ports, tenant_id in created:
+        try:
+            tenants.delete(ports, tenant_id)
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def world(make_world: Callable[..., World], ports: Ports) -> World:
+    return make_world(ports)

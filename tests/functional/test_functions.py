@@ -1,0 +1,57 @@
+"""Lambda entry points with Lambda's own event shapes, and recovery from a database restart."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.services.dispatch import dispatch_tenant
+from chalicelib.services.ports import Ports
+from devstack.postgres import PostgresCluster
+from devstack.runner import LambdaContext, schedule_event, sqs_event
+from tests.functional.conftest import World
+
+
+@pytest.fixture
+def handler_ports(world: World, monkeypatch: pytest.MonkeyPatch) -> Ports:
+    # The handlers build their ports once per execution environment; hand them ours.
+    monkeypatch.setattr(wiring, "_ports", world.ports)
+    return world.ports
+
+
+def record(body: str, message_id: str) -> dict:
+    return {"MessageId": message_id, "ReceiptHandle": f"rh-{message_id}", "Body": body}
+
+
+def test_dispatch_handler_reports_only_the_failed_records(world: World, handler_ports: Ports) -> None:
+    from functions import dispatch
+
+    msg = world.message()
+    world.submit(msg)
+    event = sqs_event([record(json.dumps({"tenant_id": world.tenant_id}), "good"),
+                       record(json.dumps({"tenant_id": world.tenant_id}), "same-tenant"),
+                       record("not json", "bad")], "arn:aws:sqs:us-east-1:0:q", "us-east-1")
+    result = dispatch.handler(event, LambdaContext("mail-proxy-dispatch"))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert len(world.sink.by_id(msg["id"])) == 1, "two records for one tenant: one run, one send"
+
+
+def test_scheduler_handler_enqueues_tenants_with_due_messages(world: World, handler_ports: Ports) -> None:
+    from functions import scheduler
+
+    world.submit(world.message())
+    result = scheduler.retry_handler(schedule_event("mail-proxy-retry"), LambdaContext("mail-proxy-retry"))
+    assert result["enqueued"] >= 1
+
+
+def test_dispatch_survives_a_database_restart(world: World, pg: PostgresCluster) -> None:
+    first = world.message()
+    world.submit(first)
+    dispatch_tenant(world.ports, world.tenant_id)
+    pg.restart()
+    second = world.message()
+    world.submit(second)
+    assert dispatch_tenant(world.ports, world.tenant_id).sent == 1
+    assert len(world.sink.by_id(second["id"])) == 1 and len(world.sink.by_id(first["id"])) == 1
