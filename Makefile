@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 LS_VENV := .venv-localstack
-MAILDEV := .local/node/node_modules/maildev/bin/maildev
+MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
 PIP_FLAGS := --disable-pip-version-check --quiet
 
 .PHONY: dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean

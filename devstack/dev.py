@@ -12,7 +12,9 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
+from devstack.procs import ROOT
 from devstack.stack import Stack, StackOptions
 
 
@@ -25,6 +27,7 @@ def options_from_env() -> StackOptions:
         aws_port=int(os.environ.get("MAILPROXY_AWS_PORT", "4566" if aws == "localstack" else "5000")),
         database_url=os.environ.get("DATABASE_URL") or None,
         pg_port=int(os.environ.get("MAILPROXY_PG_PORT", "54329")),
+        pg_dir=Path(os.environ.get("MAILPROXY_PG_DIR", str(ROOT / ".local" / "pg"))),
         api_token=os.environ.get("MAILPROXY_API_TOKEN") or None,
         schedule_tick=float(os.environ.get("MAILPROXY_SCHEDULE_TICK", "60")),
         smtp_port=int(os.environ.get("MAILDEV_SMTP_PORT", "1025")),
@@ -51,13 +54,14 @@ Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
   AWS endpoint  {stack.aws_url}
   database      {stack.database_url}
   MailDev       SMTP 127.0.0.1:{stack.o.smtp_port}, web {stack.maildev_url}
+  status        curl -H 'X-API-Token: <admin token>' {stack.api_url}/status
   logs          {stack.o.log_dir}
 Ctrl-C stops everything.
 """, flush=True)
     try:
         while not stop["now"]:
-            for proc in (stack.api, stack.runner, stack.maildev):
-                if proc is not None and not proc.alive():
+            for proc in stack.processes():
+                if not proc.alive():
                     print(f"{proc.name} exited; last lines:\n{proc.tail()}", file=sys.stderr)
                     stop["now"] = True
             time.sleep(0.5)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -14,10 +13,9 @@ import requests
 
 from chalicelib.adapters.database import Database
 from devstack.aws import LocalStack, MotoServer, aws_env
+from devstack.maildev import MailDev
 from devstack.postgres import PostgresCluster
-from devstack.procs import ROOT, Process, free_port, port_open, wait_until
-
-MAILDEV_BIN = ROOT / ".local" / "node" / "node_modules" / "maildev" / "bin" / "maildev"
+from devstack.procs import ROOT, Process, wait_until
 
 
 @dataclass
@@ -50,7 +48,7 @@ class Stack:
         self.database_url = options.database_url or ""
         self.api: Process | None = None
         self.runner: Process | None = None
-        self.maildev: Process | None = None
+        self.maildev: MailDev | None = None
 
     # --------------------------------------------------------------- pieces
     def start_database(self) -> None:
@@ -101,18 +99,7 @@ class Stack:
                               env=self.env(), cwd=ROOT, log_dir=self.o.log_dir).start()
 
     def start_maildev(self) -> None:
-        node = shutil.which("node")
-        if node is None or not MAILDEV_BIN.exists():
-            raise FileNotFoundError("MailDev missing: run 'make maildev'")
-        self.maildev = Process(
-            "maildev", [node, str(MAILDEV_BIN), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1",
-                        "-s", str(self.o.smtp_port), "-w", str(self.o.web_port)],
-            env=dict(os.environ), log_dir=self.o.log_dir,
-        ).start()
-        wait_until(lambda: port_open(self.o.smtp_port) and self._maildev_up(), 60, "MailDev")
-
-    def _maildev_up(self) -> bool:
-        return requests.get(f"{self.maildev_url}/api/email", timeout=2).status_code == 200
+        self.maildev = MailDev(self.o.smtp_port, self.o.web_port, log_dir=self.o.log_dir).start()
 
     # --------------------------------------------------------------- whole
     @property
@@ -122,6 +109,10 @@ class Stack:
     @property
     def maildev_url(self) -> str:
         return f"http://127.0.0.1:{self.o.web_port}"
+
+    def processes(self) -> list[Process]:
+        procs = [self.api, self.runner, self.maildev.proc if self.maildev else None]
+        return [p for p in procs if p is not None]
 
     def start(self) -> Stack:
         try:
@@ -145,6 +136,3 @@ class Stack:
         if self.pg is not None:
             self.pg.stop()
 
-
-def free_ports(count: int) -> list[int]:
-    return [free_port() for _ in range(count)]

@@ -467,6 +467,20 @@ class Store:
             ).fetchone()
         return rows, int(pending["n"]) if pending else 0
 
+    # ---------------------------------------------------------------- heartbeats
+    def beat(self, name: str, ts: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO heartbeats (name, beat_ts) VALUES (%s, %s)"
+                " ON CONFLICT (name) DO UPDATE SET beat_ts = EXCLUDED.beat_ts",
+                (name, ts),
+            )
+
+    def last_beat(self, name: str) -> int | None:
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT beat_ts FROM heartbeats WHERE name = %s", (name,)).fetchone()
+            return int(row["beat_ts"]) if row else None
+
     # ---------------------------------------------------------------- command log
     def log_command(
         self, ts: int, endpoint: str, tenant_id: str | None, payload: Any, status: int

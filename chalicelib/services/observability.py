@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from chalicelib.services.ports import Ports
+from chalicelib.services.scheduler import SCHEDULER_BEAT
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _COUNTERS = {
@@ -52,8 +53,17 @@ def metrics_text(ports: Ports) -> str:
 
 
 def status(ports: Ports) -> dict[str, Any]:
+    """Health of every component the API can see; the scheduler by its last heartbeat."""
     database = ports.store.db.ping()
     queues = ports.queues.ping()
+    scheduler: dict[str, Any] = {"healthy": False}
+    if database:
+        beat = ports.store.last_beat(SCHEDULER_BEAT)
+        # EventBridge fires at least once a minute; allow a few missed ticks.
+        allowed = max(3 * ports.settings.schedule_tick, 180)
+        scheduler = {"healthy": beat is not None and ports.now() - beat <= allowed}
+        if beat is not None:
+            scheduler["last_tick_ts"] = beat
     return {
         "ok": True,
         "active": ports.settings.scheduler_enabled,
@@ -61,5 +71,6 @@ def status(ports: Ports) -> dict[str, Any]:
         "components": {
             "database": {"healthy": database},
             "queues": {"healthy": queues},
+            "scheduler": scheduler,
         },
     }

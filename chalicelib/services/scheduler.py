@@ -7,6 +7,8 @@ from typing import Any
 from chalicelib.services.control import nudge
 from chalicelib.services.ports import Ports
 
+SCHEDULER_BEAT = "scheduler"
+
 
 def retry_tick(ports: Ports) -> dict[str, Any]:
     """Re-enqueue every tenant with due messages.
@@ -15,6 +17,7 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     dispatcher, reactivated tenants and work records whose send failed after commit.
     A work record is only a claim check, so a surplus one costs one empty claim.
     """
+    ports.store.beat(SCHEDULER_BEAT, ports.now())
     tenants = [row["id"] for row in ports.store.tenants_with_due(ports.now())]
     nudge(ports, tenants, "tick")
     return {"enqueued": tenants}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.factories import account_payload, tenant_payload, unique
+from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
 
 
@@ -23,7 +24,9 @@ class TestHealthAndBasics:
         body = admin.ok("GET", "/status")
         assert body["ok"] is True and body["active"] is True
         assert body["aws_endpoint_url"].startswith("http://127.0.0.1:")
-        assert all(c["healthy"] for c in body["components"].values())
+        assert set(body["components"]) == {"database", "queues", "scheduler"}
+        eventually(lambda: all(c["healthy"] for c in admin.ok("GET", "/status")["components"].values()),
+                   what="every component healthy (the scheduler after its first tick)")
 
     def test_invalid_api_token_returns_403(self, admin: ApiClient) -> None:
         response = admin.as_token("not-a-real-token").get("/status")

@@ -1,0 +1,54 @@
+"""An HTTP server standing in for a tenant's client application: records what it is sent."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from devstack.procs import free_port
+
+
+class EchoServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.requests: list[dict[str, Any]] = []
+        self.status = 200
+        self.answer: dict[str, Any] = {"ok": True}
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, body: bytes) -> None:
+                self.send_response(owner.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                self._reply(json.dumps({"status": "ok"}).encode())
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw})
+                self._reply(json.dumps(owner.answer).encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> EchoServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
