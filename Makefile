@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 LS_VENV := .venv-localstack
 MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
-PIP_FLAGS := --disable-pip-version-check --quiet
+PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
 .PHONY: dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
 

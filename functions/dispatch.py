@@ -16,17 +16,26 @@ from chalicelib.wiring import get_ports
 logger = Logger(service="mail-proxy-dispatch")
 
 
+# Keep going for a tenant while its messages are due, up to this share of the invocation's
+# remaining time; the rest continues in a new invocation through a fresh work record.
+BUDGET_SHARE = 0.5
+MAX_BUDGET_SECONDS = 60.0
+
+
 class _PerInvocation:
     """Several work records for one tenant in one batch cause one dispatch run."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: LambdaContext) -> None:
         self.done: dict[str, BaseException | None] = {}
+        self.context = context
 
     def handle(self, record: SQSRecord) -> None:
         tenant_id = json.loads(record.body)["tenant_id"]
         if tenant_id not in self.done:
             try:
-                summary = dispatch_tenant(get_ports(), tenant_id)
+                remaining = self.context.get_remaining_time_in_millis() / 1000
+                budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE)
+                summary = dispatch_tenant(get_ports(), tenant_id, budget_seconds=budget)
                 logger.info("dispatch run", extra={"tenant_id": tenant_id, "sent": summary.sent,
                                                    "deferred": summary.deferred,
                                                    "errors": summary.errors})
@@ -44,7 +53,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A processor per invocation: it holds the batch's results, and the local runner
     # may invoke this handler from several threads at once.
     processor = BatchProcessor(event_type=EventType.SQS)
-    run = _PerInvocation()
+    run = _PerInvocation(context)
     return dict(process_partial_response(
         event=event, record_handler=run.handle, processor=processor, context=context
     ))

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from psycopg import Connection
 from psycopg.types.json import Jsonb
 
 from chalicelib.adapters.database import Database
@@ -422,23 +421,29 @@ class Store:
         Only the lease holder may record; a message deleted meanwhile records nothing.
         """
         sets = ", ".join(f"{k} = %({k})s" for k in changes)
-        with self.db.transaction() as conn:
-            row = conn.execute(
-                f"UPDATE messages SET {sets}, claim_owner = NULL, claim_expires = NULL,"
-                f" updated_at = now() WHERE pk = %(pk)s AND claim_owner = %(owner)s"
-                f" RETURNING tenant_id, account_id",
-                {**changes, "pk": pk, "owner": owner},
-            ).fetchone()
-            if row is None:
-                return False
-            conn.execute(
-                "INSERT INTO events (message_pk, tenant_id, event_type, event_ts, description,"
-                " metadata) VALUES (%s, %s, %s, %s, %s, %s)",
-                (pk, row["tenant_id"], event["type"], event["ts"], event.get("description"),
-                 _json(event.get("metadata"))),
+        # One round trip: the row update, its event and the counters, or nothing at all.
+        sql = f"""
+            WITH m AS (
+                UPDATE messages SET {sets}, claim_owner = NULL, claim_expires = NULL, updated_at = now()
+                WHERE pk = %(pk)s AND claim_owner = %(owner)s
+                RETURNING pk, tenant_id, account_id
+            ), e AS (
+                INSERT INTO events (message_pk, tenant_id, event_type, event_ts, description, metadata)
+                SELECT pk, tenant_id, %(event_type)s, %(event_ts)s, %(description)s, %(metadata)s FROM m
+            ), c AS (
+                INSERT INTO metric_counters (tenant_id, account_id, name, value)
+                SELECT m.tenant_id, m.account_id, n, 1 FROM m, unnest(%(metrics)s::text[]) AS n
+                ON CONFLICT (tenant_id, account_id, name)
+                DO UPDATE SET value = metric_counters.value + 1
             )
-            _bump(conn, row["tenant_id"], row["account_id"], metrics)
-            return True
+            SELECT count(*) AS n FROM m
+        """
+        params = {**changes, "pk": pk, "owner": owner, "event_type": event["type"],
+                  "event_ts": event["ts"], "description": event.get("description"),
+                  "metadata": _json(event.get("metadata")), "metrics": list(metrics)}
+        with self.db.transaction() as conn:
+            row = conn.execute(sql, params).fetchone()
+            return bool(row and row["n"])
 
     def release_claim(self, pk: Any, owner: str, deferred_ts: int | None) -> None:
         """Give a leased message back untouched (for example on shutdown)."""
@@ -495,12 +500,3 @@ class Store:
 
 METRIC_NAMES = ("sent", "errors", "deferred", "rate_limited")
 
-
-def _bump(conn: Connection[Row], tenant_id: str, account_id: str, names: Sequence[str]) -> None:
-    for name in names:
-        conn.execute(
-            "INSERT INTO metric_counters (tenant_id, account_id, name, value)"
-            " VALUES (%s, %s, %s, 1) ON CONFLICT (tenant_id, account_id, name)"
-            " DO UPDATE SET value = metric_counters.value + 1",
-            (tenant_id, account_id, name),
-        )

@@ -53,6 +53,15 @@ class RunSummary:
     more_due: bool = False
     outcomes: list[str] = field(default_factory=list)
 
+    def add(self, other: RunSummary) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.errors += other.errors
+        self.released += other.released
+        self.outcomes.extend(other.outcomes)
+        self.more_due = other.more_due
+
 
 def smtp_factory(ports: Ports) -> SenderFactory:
     s = ports.settings
@@ -60,14 +69,24 @@ def smtp_factory(ports: Ports) -> SenderFactory:
 
 
 def dispatch_tenant(
-    ports: Ports, tenant_id: str, senders: SenderFactory | None = None, owner: str | None = None
+    ports: Ports, tenant_id: str, senders: SenderFactory | None = None, owner: str | None = None,
+    budget_seconds: float = 0.0,
 ) -> RunSummary:
-    """One dispatch run for one tenant; nudges its queue again while due messages remain."""
-    run = _Run(ports, tenant_id, senders or smtp_factory(ports), owner)
-    summary = asyncio.run(run.execute())
-    if summary.more_due:
+    """Dispatch runs for one tenant, one after another while due messages remain and the
+    time budget lasts; then, if work is left, its queue gets a new work record."""
+    started = time.monotonic()
+    total = RunSummary(tenant_id)
+    while True:
+        run = _Run(ports, tenant_id, senders or smtp_factory(ports), owner)
+        summary = asyncio.run(run.execute())
+        total.add(summary)
+        if not summary.more_due or summary.claimed == 0:
+            break
+        if time.monotonic() - started >= budget_seconds:
+            break
+    if total.more_due:
         nudge(ports, [tenant_id], "continue")
-    return summary
+    return total
 
 
 class _Run:

@@ -1,0 +1,1 @@
+"""Benchmarks: figures are ratios to a baseline measured in the same run."""
