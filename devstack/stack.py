@@ -97,6 +97,14 @@ class Stack:
     def start_runner(self) -> None:
         self.runner = Process("runner", [sys.executable, "-m", "devstack.runner"],
                               env=self.env(), cwd=ROOT, log_dir=self.o.log_dir).start()
+        # Up means ticking: the first tick leaves the scheduler heartbeat /status reports.
+        wait_until(self._ticked, 60, "function runner")
+
+    def _ticked(self) -> bool:
+        if self.runner is not None and not self.runner.alive():
+            raise RuntimeError("function runner exited:\n" + self.runner.tail())
+        status = requests.get(f"{self.api_url}/status", headers={"X-API-Token": self.token}, timeout=5)
+        return bool(status.json()["components"]["scheduler"]["healthy"])
 
     def start_maildev(self) -> None:
         self.maildev = MailDev(self.o.smtp_port, self.o.web_port, log_dir=self.o.log_dir).start()
