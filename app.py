@@ -21,7 +21,7 @@ from chalicelib.errors import (
     RequestValidationError,
     UnsupportedMediaError,
 )
-from chalicelib.services import accounts, control, messages, observability, submit, tenants
+from chalicelib.services import accounts, admin, control, messages, observability, submit, tenants
 from chalicelib.services.auth import Principal, authenticate
 from chalicelib.services.ports import Ports
 from chalicelib.wiring import get_ports
@@ -302,3 +302,30 @@ def new_signing_secret(call: Call) -> dict[str, Any]:
     return tenants.new_signing_secret(call.ports, call.params["tenant_id"])
 
 
+
+
+# ------------------------------------------------------------------ instance (3.6)
+@api("/instance", ["GET"], ADMIN)
+def get_instance(call: Call) -> dict[str, Any]:
+    return admin.instance_info(call.ports)
+
+
+@api("/instance", ["PUT"], ADMIN, body="required")
+def put_instance(call: Call) -> dict[str, Any]:
+    return admin.update_instance(call.ports, call.body)
+
+
+@api("/instance/reload-bounce", ["POST"], ADMIN)
+def reload_bounce(call: Call) -> dict[str, Any]:
+    return admin.reload_bounce(call.ports)
+
+
+# ------------------------------------------------------------------ command log (3.7)
+@api("/command-log", ["GET"], ADMIN)
+def command_log(call: Call) -> dict[str, Any]:
+    return admin.command_log(call.ports, call.query)
+
+
+@api("/command-log/export", ["GET"], ADMIN)
+def command_log_export(call: Call) -> dict[str, Any]:
+    return admin.command_log_export(call.ports, call.query)

@@ -486,6 +486,26 @@ class Store:
             row = conn.execute("SELECT beat_ts FROM heartbeats WHERE name = %s", (name,)).fetchone()
             return int(row["beat_ts"]) if row else None
 
+    # ---------------------------------------------------------------- instance
+    def get_instance(self) -> Row | None:
+        with self.db.transaction() as conn:
+            return conn.execute("SELECT * FROM instance_settings WHERE id = 1").fetchone()
+
+    def update_instance(self, fields: Row) -> None:
+        """Partial update; a changed host, user or folder resets the IMAP UID state."""
+        with self.db.transaction() as conn:
+            conn.execute("INSERT INTO instance_settings (id) VALUES (1) ON CONFLICT DO NOTHING")
+            if not fields:
+                return
+            current = conn.execute("SELECT * FROM instance_settings WHERE id = 1 FOR UPDATE").fetchone()
+            sets = [f"{k} = %({k})s" for k in fields]
+            watched = ("bounce_imap_host", "bounce_imap_user", "bounce_imap_folder")
+            if current and any(k in fields and fields[k] != current[k] for k in watched):
+                sets += ["bounce_last_uid = NULL", "bounce_uidvalidity = NULL"]
+            conn.execute(
+                f"UPDATE instance_settings SET {', '.join(sets)}, updated_at = now() WHERE id = 1", fields
+            )
+
     # ---------------------------------------------------------------- command log
     def log_command(
         self, ts: int, endpoint: str, tenant_id: str | None, payload: Any, status: int
@@ -496,6 +516,34 @@ class Store:
                 " VALUES (%s, %s, %s, %s, %s)",
                 (ts, endpoint, tenant_id, _json(payload), status),
             )
+
+    def command_log(
+        self, tenant_id: str | None, since_ts: int | None, until_ts: int | None,
+        endpoint_filter: str | None, limit: int | None,
+    ) -> list[Row]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if tenant_id is not None:
+            clauses.append("tenant_id = %s")
+            params.append(tenant_id)
+        if since_ts is not None:
+            clauses.append("command_ts >= %s")
+            params.append(since_ts)
+        if until_ts is not None:
+            clauses.append("command_ts <= %s")
+            params.append(until_ts)
+        if endpoint_filter:
+            clauses.append("strpos(endpoint, %s) > 0")
+            params.append(endpoint_filter)
+        sql = "SELECT * FROM command_log"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY command_ts, id"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(max(0, limit))
+        with self.db.transaction() as conn:
+            return conn.execute(sql, params).fetchall()
 
 
 METRIC_NAMES = ("sent", "errors", "deferred", "rate_limited")

@@ -188,6 +188,23 @@ ACCOUNT = {
     },
 }
 
+INSTANCE_UPDATE = {
+    "type": "object",
+    "properties": {
+        "name": _OPT_STR,
+        "bounce_enabled": _OPT_BOOL,
+        "bounce_imap_host": _OPT_STR,
+        "bounce_imap_port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
+        "bounce_imap_user": _OPT_STR,
+        "bounce_imap_password": _OPT_STR,
+        "bounce_imap_folder": _OPT_STR,
+        "bounce_imap_ssl": _OPT_BOOL,
+        "bounce_poll_interval": {"type": ["integer", "null"], "minimum": 1},
+        "bounce_return_path": _OPT_STR,
+        "api_token": {},
+    },
+}
+
 API_KEY = {
     "type": "object",
     "properties": {"expires_at": _OPT_INT},

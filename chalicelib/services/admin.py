@@ -1,0 +1,67 @@
+"""Instance settings (contract 3.6, 4.7) and the command log (3.7, 5.14)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain import schemas
+from chalicelib.domain.records import drop_nulls, iso
+from chalicelib.errors import BusinessRuleError
+from chalicelib.services.ports import Ports
+
+Row = dict[str, Any]
+_WRITABLE = ("name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
+             "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval", "bounce_return_path")
+_DEFAULTS: Row = {"id": 1, "name": "mail-proxy", "bounce_enabled": False, "bounce_imap_port": 993,
+                  "bounce_imap_folder": "INBOX", "bounce_imap_ssl": True, "bounce_poll_interval": 60}
+
+
+def instance_info(ports: Ports) -> Row:
+    row = ports.store.get_instance() or {}
+    info: Row = dict(_DEFAULTS)
+    for key in (*_WRITABLE, "bounce_last_uid", "bounce_uidvalidity"):
+        if row.get(key) is not None:
+            info[key] = row[key]
+    info["bounce_last_sync"] = iso(row.get("bounce_last_sync"))
+    info["created_at"] = iso(row.get("created_at"))
+    info["updated_at"] = iso(row.get("updated_at"))
+    return drop_nulls(info)
+
+
+def update_instance(ports: Ports, body: Row) -> Row:
+    schemas.validate(schemas.INSTANCE_UPDATE, body)
+    fields = {k: body[k] for k in _WRITABLE if body.get(k) is not None}
+    if body.get("bounce_imap_password") is not None:
+        fields["bounce_imap_password_enc"] = ports.cipher.encrypt(body["bounce_imap_password"])
+    ports.store.update_instance(fields)
+    return {"ok": True}
+
+
+def reload_bounce(ports: Ports) -> Row:
+    row = ports.store.get_instance() or {}
+    if row.get("bounce_enabled") and not (row.get("bounce_imap_host") or "").strip():
+        raise BusinessRuleError("Bounce enabled but imap_host not configured")
+    return {"ok": True}
+
+
+def command_log(ports: Ports, query: dict[str, str]) -> Row:
+    limit = schemas.parse_int("limit", query.get("limit"))
+    rows = ports.store.command_log(
+        query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
+        schemas.parse_int("until_ts", query.get("until_ts")), query.get("endpoint_filter"),
+        100 if limit is None else limit,
+    )
+    commands = [drop_nulls({"id": r["id"], "command_ts": r["command_ts"], "endpoint": r["endpoint"],
+                            "tenant_id": r["tenant_id"], "payload": r["payload"],
+                            "response_status": r["response_status"]}) for r in rows]
+    return {"ok": True, "commands": commands, "total": len(commands)}
+
+
+def command_log_export(ports: Ports, query: dict[str, str]) -> Row:
+    rows = ports.store.command_log(
+        query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
+        schemas.parse_int("until_ts", query.get("until_ts")), None, None,
+    )
+    return {"ok": True, "commands": [
+        {"endpoint": r["endpoint"], "tenant_id": r["tenant_id"], "payload": r["payload"],
+         "command_ts": r["command_ts"]} for r in rows]}
