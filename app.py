@@ -225,6 +225,11 @@ def delete_messages(call: Call) -> dict[str, Any]:
     return messages.delete_messages(call.ports, call.tenant_query(), call.body)
 
 
+@api("/commands/cleanup-messages", ["POST"], TENANT, body="required", command="cleanupMessages")
+def cleanup_messages(call: Call) -> dict[str, Any]:
+    return messages.cleanup_messages(call.ports, call.tenant_query(), call.body)
+
+
 # ------------------------------------------------------------------ accounts (3.3)
 @api("/account", ["POST"], TENANT, body="required", command="addAccount")
 def add_account(call: Call) -> dict[str, Any]:

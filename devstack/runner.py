@@ -184,7 +184,12 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     from functions import dispatch, scheduler
 
-    runner = LocalRunner(get_settings(), dispatch.handler, {"mail-proxy-retry": scheduler.retry_handler})
+    schedules: dict[str, Handler] = {
+        "mail-proxy-retry": scheduler.retry_handler,
+        "mail-proxy-reports": scheduler.reports_handler,
+        "mail-proxy-retention": scheduler.retention_handler,
+    }
+    runner = LocalRunner(get_settings(), dispatch.handler, schedules)
     signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: runner.stopping.set())
     log.info("local function runner up (tick %ss)", runner.settings.schedule_tick)

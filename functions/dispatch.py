@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chalicelib.services.dispatch import dispatch_tenant
+from chalicelib.services import work
 from chalicelib.wiring import get_ports
 
 logger = Logger(service="mail-proxy-dispatch")
@@ -22,12 +22,25 @@ BUDGET_SHARE = 0.5
 MAX_BUDGET_SECONDS = 60.0
 
 
-class _PerInvocation:
-    """Several work records for one tenant in one batch cause one dispatch run."""
+def _reasons(event: dict[str, Any]) -> dict[str, set[str]]:
+    """Every reason each tenant's records give, so that one run serves them all."""
+    found: dict[str, set[str]] = {}
+    for raw in event.get("Records", []):
+        try:
+            body = json.loads(raw["body"])
+            found.setdefault(body["tenant_id"], set()).add(body.get("reason", "submit"))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
 
-    def __init__(self, context: LambdaContext) -> None:
+
+class _PerInvocation:
+    """Several work records for one tenant in one batch cause one run."""
+
+    def __init__(self, context: LambdaContext, reasons: dict[str, set[str]]) -> None:
         self.done: dict[str, BaseException | None] = {}
         self.context = context
+        self.reasons = reasons
 
     def handle(self, record: SQSRecord) -> None:
         tenant_id = json.loads(record.body)["tenant_id"]
@@ -35,10 +48,11 @@ class _PerInvocation:
             try:
                 remaining = self.context.get_remaining_time_in_millis() / 1000
                 budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE)
-                summary = dispatch_tenant(get_ports(), tenant_id, budget_seconds=budget)
-                logger.info("dispatch run", extra={"tenant_id": tenant_id, "sent": summary.sent,
-                                                   "deferred": summary.deferred,
-                                                   "errors": summary.errors})
+                result = work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)
+                logger.info("work done", extra={
+                    "tenant_id": tenant_id,
+                    "sent": result.dispatch.sent if result.dispatch else 0,
+                    "report_requests": result.report.requests if result.report else 0})
                 self.done[tenant_id] = None
             except Exception as exc:  # noqa: BLE001 - re-raised below for this record
                 self.done[tenant_id] = exc
@@ -53,7 +67,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A processor per invocation: it holds the batch's results, and the local runner
     # may invoke this handler from several threads at once.
     processor = BatchProcessor(event_type=EventType.SQS)
-    run = _PerInvocation(context)
+    run = _PerInvocation(context, _reasons(event))
     return dict(process_partial_response(
         event=event, record_handler=run.handle, processor=processor, context=context
     ))

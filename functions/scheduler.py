@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chalicelib.services.scheduler import retry_tick
+from chalicelib.services.scheduler import reports_tick, retention_tick, retry_tick
 from chalicelib.wiring import get_ports
 
 logger = Logger(service="mail-proxy-scheduler")
@@ -18,3 +18,17 @@ def retry_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, An
     result = retry_tick(get_ports())
     logger.info("retry tick", extra={"tenants": len(result["enqueued"])})
     return {"enqueued": len(result["enqueued"])}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def reports_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = reports_tick(get_ports())
+    logger.info("reports tick", extra={"tenants": len(result["enqueued"])})
+    return {"enqueued": len(result["enqueued"])}
+
+
+@logger.inject_lambda_context(clear_state=True)
+def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = retention_tick(get_ports())
+    logger.info("retention tick", extra={"removed": result["removed"]})
+    return result

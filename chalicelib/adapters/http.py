@@ -61,3 +61,17 @@ def post_bytes(
         raise FetchError("timed out") from None
     except requests.RequestException as exc:
         raise FetchError(type(exc).__name__ + ": " + str(exc)) from None
+
+
+def post(
+    url: str, body: bytes, headers: dict[str, str], auth: dict[str, Any] | None, timeout: float
+) -> tuple[int, bytes]:
+    """POST and return (status, body) whatever the status; raises FetchError on no answer."""
+    extra, basic = _auth_headers(auth)
+    try:
+        response = _session().post(url, data=body, headers={**headers, **extra}, auth=basic, timeout=timeout)
+    except requests.Timeout:
+        raise FetchError("timed out") from None
+    except requests.RequestException as exc:
+        raise FetchError(type(exc).__name__ + ": " + str(exc)) from None
+    return response.status_code, response.content

@@ -119,6 +119,11 @@ DELETE_MESSAGES = {
     "properties": {"ids": {"type": ["array", "null"], "items": {"type": "string"}}},
 }
 
+CLEANUP = {
+    "type": "object",
+    "properties": {"older_than_seconds": _OPT_INT},
+}
+
 LARGE_FILE_CONFIG = {
     "type": "object",
     "additionalProperties": False,

@@ -54,6 +54,8 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
     if target is not None:
         if not ports.store.tenant_exists(target):
             raise not_found(target)
+        # A named tenant gets a report request now, even an empty one.
+        ports.store.reset_sync(target)
         nudge(ports, [target], "run-now")
     else:
         nudge(ports, [t["id"] for t in ports.store.list_tenants()], "run-now")

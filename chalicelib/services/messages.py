@@ -31,3 +31,16 @@ def delete_messages(ports: Ports, tenant_id: str, body: Row) -> Row:
     ids = [i for i in (body.get("ids") or [])]
     removed, missing = ports.store.delete_messages(tenant_id, ids)
     return {"ok": True, "removed": removed, "not_found": [], "unauthorized": missing}
+
+
+def cleanup_messages(ports: Ports, tenant_id: str, body: Row) -> Row:
+    """Retention now, with the given threshold or the tenant's retention_days."""
+    schemas.validate(schemas.CLEANUP, body)
+    seconds = body.get("older_than_seconds")
+    threshold = max(0, seconds) if seconds is not None else None
+    if threshold is None:
+        tenant = ports.store.get_tenant(tenant_id)
+        if tenant is None:
+            return {"ok": True, "removed": 0}
+        threshold = tenant["retention_days"] * 86400
+    return {"ok": True, "removed": ports.store.apply_retention(ports.now(), tenant_id, threshold)}

@@ -21,3 +21,17 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     tenants = [row["id"] for row in ports.store.tenants_with_due(ports.now())]
     nudge(ports, tenants, "tick")
     return {"enqueued": tenants}
+
+
+def reports_tick(ports: Ports) -> dict[str, Any]:
+    """Queue a report run for every tenant with entries past their backoff or an empty sync
+    due; the run itself happens in the tenant's own dispatch invocation."""
+    tenants = [row["id"] for row in ports.store.tenants_due_for_report(ports.clock(),
+                                                                       ports.settings.report_interval)]
+    nudge(ports, tenants, "report")
+    return {"enqueued": tenants}
+
+
+def retention_tick(ports: Ports) -> dict[str, Any]:
+    """Apply every tenant's retention_days (contract 5.12)."""
+    return {"removed": ports.store.apply_retention(ports.now())}

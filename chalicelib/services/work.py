@@ -1,0 +1,30 @@
+"""What one tenant's work records ask for: a dispatch run, then a report run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.services.dispatch import RunSummary, dispatch_tenant
+from chalicelib.services.ports import Ports
+from chalicelib.services.reports import ReportResult, report_tenant
+
+REPORT_ONLY = "report"
+# Reasons that ask for a report run even when the dispatch run created no events.
+_REPORT_REASONS = {REPORT_ONLY, "run-now"}
+
+
+@dataclass
+class WorkResult:
+    dispatch: RunSummary | None
+    report: ReportResult | None
+
+
+def process(ports: Ports, tenant_id: str, reasons: set[str], budget_seconds: float) -> WorkResult:
+    summary = None
+    if reasons - {REPORT_ONLY}:
+        summary = dispatch_tenant(ports, tenant_id, budget_seconds=budget_seconds)
+    created = summary is not None and (summary.sent + summary.deferred + summary.errors) > 0
+    report = None
+    if created or reasons & _REPORT_REASONS:
+        report = report_tenant(ports, tenant_id, dispatch=lambda: dispatch_tenant(ports, tenant_id))
+    return WorkResult(summary, report)
