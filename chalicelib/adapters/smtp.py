@@ -83,7 +83,14 @@ class SmtpSession:
             start_tls=starttls,
             timeout=self._timeout,
         )
-        await smtp.connect(timeout=self._connect_timeout)
+        try:
+            await smtp.connect(timeout=self._connect_timeout)
+        except aiosmtplib.SMTPException as exc:
+            # aiosmtplib raises the bare base class when a required STARTTLS is not offered:
+            # a security requirement not met, so permanent like any other TLS failure.
+            if starttls and type(exc) is aiosmtplib.SMTPException:
+                raise _error(FailureKind.TLS, None, str(exc)) from exc
+            raise
         return smtp
 
     async def send(self, sender: str, recipients: list[str], data: bytes) -> dict[str, str]:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from devstack.procs import free_port
 
@@ -73,14 +75,27 @@ class _Handler:
 class SmtpSink:
     """An aiosmtpd server in a thread; ``received`` lists accepted messages in order."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, credentials: tuple[str, str] | None = None,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.port = port or free_port()
         self.behaviour = Behaviour()
         self.received: list[Received] = []
         self.attempts = 0
+        self.logins: list[str] = []
         self.lock = threading.Lock()
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
-                                      data_size_limit=50 * 1024 * 1024)
+        options: dict[str, Any] = {"data_size_limit": 50 * 1024 * 1024}
+        if credentials is not None:
+            def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+                ok = isinstance(data, LoginPassword) and \
+                    (data.login.decode(), data.password.decode()) == credentials
+                if ok:
+                    self.logins.append(data.login.decode())
+                # handled=False: aiosmtpd then answers 535 itself.
+                return AuthResult(success=ok, handled=False)
+            options.update(authenticator=authenticator, auth_require_tls=False)
+        if tls_context is not None:
+            options["tls_context"] = tls_context
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **options)
 
     def start(self) -> SmtpSink:
         self._controller.start()
