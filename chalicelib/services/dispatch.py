@@ -24,6 +24,7 @@ from chalicelib.domain.mime import build_mime, envelope
 from chalicelib.domain.outcome import GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, limited_windows
 from chalicelib.errors import DeliveryError
+from chalicelib.services import large_files
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.control import nudge
 from chalicelib.services.ports import Ports
@@ -162,9 +163,12 @@ class _Run:
             secrets = (json.loads(self.ports.cipher.decrypt(message["secrets_enc"]))
                        if message.get("secrets_enc") else {})
             attachments = await fetch_all(self.ports, tenant, payload, secrets)
-        except AttachmentFailure as exc:
+            prepared = await self._db(large_files.prepare, self.ports, tenant, payload, attachments)
+        except (AttachmentFailure, large_files.LargeFileRejected) as exc:
             await self._give_up(message, str(exc), metrics=("errors",))
             return
+        if prepared.body is not None:
+            payload = {**payload, "body": prepared.body}
 
         now = self.ports.now()
         limits = {"minute": account.get("limit_per_minute"), "hour": account.get("limit_per_hour"),
@@ -181,7 +185,7 @@ class _Run:
         instance = tenant.get("instance") or {}
         bounce_path = instance.get("bounce_return_path") if instance.get("bounce_enabled") else None
         env = envelope(payload, bounce_path)
-        mime = build_mime(payload, attachments, datetime.now(UTC))
+        mime = build_mime(payload, prepared.attachments, datetime.now(UTC))
         try:
             refused = await session.send(env.sender, env.recipients, mime.as_bytes())
         except DeliveryError as exc:

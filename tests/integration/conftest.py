@@ -15,6 +15,7 @@ from devstack.postgres import PostgresCluster
 from devstack.procs import free_port
 from devstack.stack import Stack, StackOptions
 from tests.support.api import ApiClient
+from tests.support.echo import EchoServer
 from tests.support.factories import account_payload, message_payload, tenant_payload
 from tests.support.smtp import SmtpSink
 
@@ -28,11 +29,19 @@ def stack(pg: PostgresCluster, moto_server: MotoServer,
         api_port=free_port(), aws="external", aws_url=moto_server.url,
         database_url=pg.create_database("integration"), maildev=False, schedule_tick=1,
         queue_prefix=f"it{os.getpid()}", log_dir=tmp_path_factory.mktemp("stack-logs"),
-        extra_env={"MAILPROXY_RETRY_DELAYS": "1,2", "MAILPROXY_REPORT_INTERVAL": "5"},
+        extra_env={"MAILPROXY_RETRY_DELAYS": "1,2", "MAILPROXY_REPORT_INTERVAL": "5",
+                   "MAILPROXY_ATTACHMENT_TIMEOUT": "2"},
     )
     running = Stack(options).start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    server = EchoServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

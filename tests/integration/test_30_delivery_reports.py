@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,13 +13,6 @@ from tests.support.api import ApiClient
 from tests.support.echo import EchoServer
 from tests.support.polling import eventually
 from tests.support.smtp import Behaviour, SmtpSink
-
-
-@pytest.fixture
-def echo() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

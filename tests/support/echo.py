@@ -16,6 +16,11 @@ class EchoServer:
         self.requests: list[dict[str, Any]] = []
         self.status = 200
         self.answer: dict[str, Any] = {"ok": True}
+        self.files: dict[str, bytes] = {}
+        self.delay = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,6 +32,14 @@ class EchoServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
+                if self.path in owner.files:
+                    owner.serve(self)
+                    return
+                if self.path != "/":
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self._reply(json.dumps({"status": "ok"}).encode())
 
             def do_POST(self) -> None:
@@ -40,6 +53,24 @@ class EchoServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                threading.Event().wait(self.delay)
+            data = self.files[handler.path]
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except OSError:
+            pass  # the client gave up (timeout tests)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
 
     @property
     def url(self) -> str:

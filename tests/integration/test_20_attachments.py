@@ -1,0 +1,199 @@
+"""Catalogue group 20_attachments: base64, HTTP and large files (S3), unicode."""
+
+from __future__ import annotations
+
+import base64
+from email.message import EmailMessage
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+import pytest
+import requests
+
+from devstack.stack import Stack
+from tests.integration.conftest import TenantFactory, TenantHandle
+from tests.support.api import ApiClient
+from tests.support.echo import EchoServer
+from tests.support.factories import unique
+from tests.support.polling import eventually
+from tests.support.smtp import SmtpSink
+
+
+def b64(data: bytes) -> str:
+    return "base64:" + base64.b64encode(data).decode()
+
+
+def send_and_receive(admin: ApiClient, handle: TenantHandle, **over: object) -> EmailMessage:
+    msg = handle.message(**over)
+    admin.ok("POST", "/commands/add-messages", json={"messages": [msg]})
+    return eventually(lambda: handle.sink.by_id(msg["id"]), what="delivery")[0].message
+
+
+def final_error(admin: ApiClient, handle: TenantHandle, **over: object) -> str:
+    msg = handle.message(**over)
+    admin.ok("POST", "/commands/add-messages", json={"messages": [msg]})
+    record = eventually(lambda: (m := admin.message(handle.id, msg["id"])) and m["status"] == "error" and m,
+                        what="error status")
+    return str(record["error"])
+
+
+def attachments_of(email: EmailMessage) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_payload(decode=True) for part in email.iter_attachments()}
+
+
+class TestAttachmentsBase64:
+    def test_base64_encoded_attachment_sent_correctly(self, admin: ApiClient, tenant: TenantHandle) -> None:
+        data = bytes(range(256)) * 4
+        email = send_and_receive(admin, tenant, attachments=[
+            {"filename": "{MD5:0123}dir/data.bin", "storage_path": b64(data).rstrip("=")}])
+        assert email.get_content_type() == "multipart/mixed"
+        assert attachments_of(email) == {"data.bin": data}
+
+
+class TestHttpAttachmentFetch:
+    def test_single_http_url_attachment_fetched(self, admin: ApiClient, tenant: TenantHandle,
+                                                echo: EchoServer) -> None:
+        echo.files["/files/report.pdf"] = b"%PDF-1.4 report"
+        email = send_and_receive(admin, tenant, attachments=[
+            {"filename": "report.pdf", "storage_path": f"{echo.url}/files/report.pdf"}])
+        part = next(email.iter_attachments())
+        assert part.get_content_type() == "application/pdf"
+        assert part.get_content() == b"%PDF-1.4 report"
+
+    def test_multiple_http_urls_fetched_in_parallel(self, admin: ApiClient, tenant: TenantHandle,
+                                                    echo: EchoServer) -> None:
+        echo.delay = 0.5
+        for i in range(3):
+            echo.files[f"/f{i}.txt"] = f"file {i}".encode()
+        email = send_and_receive(admin, tenant, attachments=[
+            {"filename": f"f{i}.txt", "storage_path": f"{echo.url}/f{i}.txt"} for i in range(3)])
+        assert attachments_of(email) == {f"f{i}.txt": f"file {i}".encode() for i in range(3)}
+        assert echo.max_in_flight >= 2, "downloads overlapped"
+
+    def test_timeout_handled_gracefully(self, admin: ApiClient, tenant: TenantHandle, echo: EchoServer) -> None:
+        echo.delay = 5  # the stack's MAILPROXY_ATTACHMENT_TIMEOUT is 2 s
+        echo.files["/slow.bin"] = b"late"
+        error = final_error(admin, tenant, attachments=[{"filename": "slow.bin",
+                                                          "storage_path": f"{echo.url}/slow.bin"}])
+        assert error == "Attachment fetch failed for slow.bin: timed out"
+
+    def test_invalid_url_handled_gracefully(self, admin: ApiClient, tenant: TenantHandle, echo: EchoServer) -> None:
+        error = final_error(admin, tenant, attachments=[{"filename": "gone.txt",
+                                                          "storage_path": f"{echo.url}/missing"}])
+        assert error == "Attachment fetch failed for gone.txt: HTTP 404"
+        bad = final_error(admin, tenant, attachments=[{"filename": "x.txt", "storage_path": "base64:%%%"}])
+        assert bad == "Attachment fetch failed for x.txt: invalid base64 content"
+
+
+@pytest.fixture
+def bucket(stack: Stack) -> str:
+    name = unique("large").lower()
+    boto3.client("s3", endpoint_url=stack.aws_url, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+def large_tenant(make_tenant: TenantFactory, sink: SmtpSink, **config: object) -> TenantHandle:
+    return make_tenant(sink, tenant={"large_file_config": {"enabled": True, "max_size_mb": 0.01, **config}})
+
+
+BIG = b"x" * 20_000     # > 0.01 MB
+SMALL = b"y" * 100
+
+
+class TestLargeFileStorage:
+    def test_small_attachment_sent_inline(self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink,
+                                          bucket: str) -> None:
+        handle = large_tenant(make_tenant, sink, action="rewrite", storage_url=f"s3://{bucket}/mail")
+        email = send_and_receive(admin, handle, attachments=[{"filename": "s.txt", "storage_path": b64(SMALL)}])
+        assert attachments_of(email) == {"s.txt": SMALL}
+
+    def test_large_attachment_uploaded_to_s3_link_in_email(self, admin: ApiClient, make_tenant: TenantFactory,
+                                                           sink: SmtpSink, bucket: str, stack: Stack) -> None:
+        handle = large_tenant(make_tenant, sink, action="rewrite", storage_url=f"s3://{bucket}/mail",
+                              file_ttl_days=30)
+        email = send_and_receive(admin, handle, body="See below.",
+                                 attachments=[{"filename": "big file.bin", "storage_path": b64(BIG)}])
+        assert list(email.iter_attachments()) == []
+        body = email.get_content()
+        assert "---" in body and "Download" in body
+        line = next(li for li in body.splitlines() if li.startswith("- big file.bin ("))
+        url = line.split(": ", 1)[1].strip()
+        assert int(parse_qs(urlparse(url).query)["X-Amz-Expires"][0]) == 604800
+        assert requests.get(url, timeout=10).content == BIG
+
+    def test_action_reject_returns_error_for_large_files(self, admin: ApiClient, make_tenant: TenantFactory,
+                                                         sink: SmtpSink) -> None:
+        handle = large_tenant(make_tenant, sink, action="reject")
+        error = final_error(admin, handle, attachments=[{"filename": "big.bin", "storage_path": b64(BIG)}])
+        assert error == "Attachment 'big.bin' (0.0 MB) exceeds limit (0.01 MB)"
+
+    def test_action_warn_sends_with_warning(self, admin: ApiClient, make_tenant: TenantFactory,
+                                            sink: SmtpSink) -> None:
+        handle = large_tenant(make_tenant, sink, action="warn")
+        email = send_and_receive(admin, handle, attachments=[{"filename": "big.bin", "storage_path": b64(BIG)}])
+        assert attachments_of(email) == {"big.bin": BIG}
+
+    def test_mix_of_small_and_large_attachments_handled(self, admin: ApiClient, make_tenant: TenantFactory,
+                                                        sink: SmtpSink, bucket: str) -> None:
+        handle = large_tenant(make_tenant, sink, action="rewrite", storage_url=f"s3://{bucket}/p")
+        email = send_and_receive(admin, handle, content_type="html", body="<p>Hi</p>", attachments=[
+            {"filename": "small.txt", "storage_path": b64(SMALL)},
+            {"filename": "<big>.bin", "storage_path": b64(BIG)}])
+        assert attachments_of(email) == {"small.txt": SMALL}
+        html_part = next(p for p in email.walk() if p.get_content_type() == "text/html")
+        html = html_part.get_content()
+        assert "&lt;big&gt;.bin</a>" in html and '<a href="' in html
+
+    def test_file_actually_exists_in_bucket(self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink,
+                                            bucket: str, stack: Stack) -> None:
+        handle = large_tenant(make_tenant, sink, action="rewrite", storage_url=f"s3://{bucket}/stored",
+                              public_base_url="https://files.example.com/")
+        email = send_and_receive(admin, handle, attachments=[{"filename": "f.bin", "storage_path": b64(BIG)}])
+        url = next(li for li in email.get_content().splitlines() if li.startswith("- f.bin")).split(": ", 1)[1]
+        key = url.strip().removeprefix("https://files.example.com/")
+        assert key.startswith("stored/") and key.endswith("/f.bin")
+        s3 = boto3.client("s3", endpoint_url=stack.aws_url, region_name="us-east-1")
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == BIG
+
+
+class TestTenantLargeFileConfigApi:
+    CONFIG = {"enabled": True, "max_size_mb": 5, "action": "rewrite", "storage_url": "s3://b/prefix",
+              "storage_access_key_id": "AKIA", "storage_secret_access_key": "very-secret", "file_ttl_days": 3}
+
+    def test_tenant_created_with_s3_config(self, admin: ApiClient, make_tenant: TenantFactory,
+                                           sink: SmtpSink) -> None:
+        handle = make_tenant(sink, tenant={"large_file_config": self.CONFIG})
+        stored = admin.ok("GET", f"/tenant/{handle.id}")["large_file_config"]
+        assert stored == {k: v for k, v in self.CONFIG.items() if k != "storage_secret_access_key"}
+
+    def test_s3_config_updated_via_api(self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink) -> None:
+        handle = make_tenant(sink, tenant={"large_file_config": self.CONFIG})
+        update = {k: v for k, v in self.CONFIG.items() if k != "storage_secret_access_key"}
+        admin.ok("PUT", f"/tenant/{handle.id}", json={"large_file_config": {**update, "max_size_mb": 1}})
+        assert admin.ok("GET", f"/tenant/{handle.id}")["large_file_config"]["max_size_mb"] == 1
+        bad = admin.put(f"/tenant/{handle.id}", json={"large_file_config": {"enabled": True, "action": "shred"}})
+        assert bad.status_code == 422
+
+    def test_s3_config_can_be_disabled(self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink) -> None:
+        handle = make_tenant(sink, tenant={"large_file_config": self.CONFIG})
+        admin.ok("PUT", f"/tenant/{handle.id}", json={"large_file_config": {"enabled": False}})
+        assert admin.ok("GET", f"/tenant/{handle.id}")["large_file_config"] == {"enabled": False}
+
+
+class TestUnicodeEncoding:
+    def test_emoji_preserved_in_subject_line(self, admin: ApiClient, tenant: TenantHandle) -> None:
+        assert send_and_receive(admin, tenant, subject="Party 🎉🎂 time")["Subject"] == "Party 🎉🎂 time"
+
+    def test_emoji_preserved_in_message_body(self, admin: ApiClient, tenant: TenantHandle) -> None:
+        email = send_and_receive(admin, tenant, body="Thumbs 👍 up 🚀")
+        assert email.get_content().rstrip("\r\n") == "Thumbs 👍 up 🚀"
+
+    def test_cjk_arabic_cyrillic_characters_preserved(self, admin: ApiClient, tenant: TenantHandle) -> None:
+        text = "中文 日本語 한국어 العربية Русский"
+        email = send_and_receive(admin, tenant, subject=text, body=text, content_type="html")
+        assert email["Subject"] == text and email.get_content().rstrip("\r\n") == text
+
+    def test_unicode_filenames_handled_correctly(self, admin: ApiClient, tenant: TenantHandle) -> None:
+        email = send_and_receive(admin, tenant, attachments=[
+            {"filename": "résumé 履歴書.txt", "storage_path": b64(b"cv")}])
+        assert attachments_of(email) == {"résumé 履歴書.txt": b"cv"}
