@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from chalice import Chalice, Response
 from chalice.app import Request
@@ -146,7 +147,10 @@ def api(
                     token = request.headers.get("x-api-token")
                     principal = authenticate(ports, token, admin_only=access == ADMIN)
                 parsed = _json_body(body == "required") if body != "none" else {}
-                call = Call(ports, principal, parsed, dict(request.query_params or {}), params)
+                # API Gateway (and chalice local) hand path parameters over still
+                # percent-encoded (aws/chalice#511); ids are opaque, so decode them once.
+                decoded = {k: unquote(v) for k, v in params.items()}
+                call = Call(ports, principal, parsed, dict(request.query_params or {}), decoded)
                 result = handler(call)
                 if isinstance(result, Response):
                     return result
