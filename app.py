@@ -37,6 +37,7 @@ _ANY_TYPE = [
     "application/json", "text/plain", "text/html", "text/xml", "application/xml",
     "application/x-www-form-urlencoded", "multipart/form-data", "application/octet-stream",
 ]
+_METHODS: dict[str, set[str]] = {}  # path -> methods served, for the 405 answers
 _SECRET_KEYS = {"password", "imap_password", "token", "storage_secret_access_key",
                 "api_token", "bounce_imap_password", "signing_secret", "api_key"}
 
@@ -172,6 +173,7 @@ def api(
                 return _error(503, "Service temporarily unavailable")
 
         app.route(path, methods=methods, content_types=_ANY_TYPE)(view)
+        _METHODS.setdefault(path, set()).update(methods)
         return view
 
     return decorate
@@ -338,3 +340,18 @@ def command_log(call: Call) -> dict[str, Any]:
 @api("/command-log/export", ["GET"], ADMIN)
 def command_log_export(call: Call) -> dict[str, Any]:
     return admin.command_log_export(call.ports, call.query)
+
+
+def _method_not_allowed_view(path: str) -> Callable[..., Response]:
+    def view(**_: str) -> Response:
+        return _error(405, "Method Not Allowed")
+
+    view.__name__ = "method_not_allowed_" + "".join(c if c.isalnum() else "_" for c in path)
+    return view
+
+
+# Known paths answer other methods with the contract's 405 rather than the gateway's own.
+for _path, _served in [*_METHODS.items(), ("/metrics", {"GET"})]:
+    _others = sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - _served)
+    if _others:
+        app.route(_path, methods=_others, content_types=_ANY_TYPE)(_method_not_allowed_view(_path))

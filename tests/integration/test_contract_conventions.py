@@ -69,3 +69,13 @@ class TestConventions:
             assert f"# TYPE {name} counter" in text
             assert f'{name}{{account_id="{tenant.account_id}"' in text
         assert "gmp_pending_messages " in text and "_created" not in text
+
+    def test_known_path_with_other_method_is_405(self, admin: ApiClient) -> None:
+        for method, path in [("DELETE", "/health"), ("PATCH", "/tenant/x"), ("GET", "/commands/add-messages")]:
+            response = admin.request(method, path)
+            assert response.status_code == 405, (method, path)
+            assert response.json() == {"detail": "Method Not Allowed"}
+
+    def test_unknown_path_is_404_or_the_gateways_403(self, admin: ApiClient) -> None:
+        response = admin.get("/no/such/route")
+        assert response.status_code in (403, 404)
