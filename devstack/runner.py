@@ -149,9 +149,12 @@ class LocalRunner:
             self._pollers.pop(url, None)
 
     def discover(self) -> None:
-        prefix = f"{self.settings.queue_prefix}-t-"
+        prefix = self.settings.queue_prefix
         try:
-            urls = self.sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+            listed = self.sqs.list_queues(QueueNamePrefix=f"{prefix}-").get("QueueUrls", [])
+            # Tenant queues and the system queue; each is one event source mapping in AWS.
+            urls = [u for u in listed if u.rsplit("/", 1)[-1].startswith(f"{prefix}-t-")
+                    or u.rsplit("/", 1)[-1] == f"{prefix}-system"]
         except Exception as exc:  # noqa: BLE001 - endpoint not answering; try next round
             log.warning("cannot list queues: %s", exc)
             return
@@ -188,6 +191,7 @@ def main() -> None:
         "mail-proxy-retry": scheduler.retry_handler,
         "mail-proxy-reports": scheduler.reports_handler,
         "mail-proxy-retention": scheduler.retention_handler,
+        "mail-proxy-bounces": scheduler.bounces_handler,
     }
     runner = LocalRunner(get_settings(), dispatch.handler, schedules)
     signal.signal(signal.SIGTERM, lambda *_: runner.stopping.set())

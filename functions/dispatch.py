@@ -10,7 +10,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chalicelib.services import work
+from chalicelib.services import bounces, work
+from chalicelib.services.admin import BOUNCE_POLL
 from chalicelib.wiring import get_ports
 
 logger = Logger(service="mail-proxy-dispatch")
@@ -28,7 +29,8 @@ def _reasons(event: dict[str, Any]) -> dict[str, set[str]]:
     for raw in event.get("Records", []):
         try:
             body = json.loads(raw["body"])
-            found.setdefault(body["tenant_id"], set()).add(body.get("reason", "submit"))
+            if "tenant_id" in body:
+                found.setdefault(body["tenant_id"], set()).add(body.get("reason", "submit"))
         except (ValueError, KeyError, TypeError):
             continue
     return found
@@ -42,8 +44,19 @@ class _PerInvocation:
         self.context = context
         self.reasons = reasons
 
+    def system(self, kind: str) -> None:
+        key = f"system:{kind}"
+        if key not in self.done:
+            result = bounces.poll(get_ports(), force=True)
+            logger.info("bounce poll", extra=result)
+            self.done[key] = None
+
     def handle(self, record: SQSRecord) -> None:
-        tenant_id = json.loads(record.body)["tenant_id"]
+        body = json.loads(record.body)
+        if body.get("kind") == BOUNCE_POLL:
+            self.system(BOUNCE_POLL)
+            return
+        tenant_id = body["tenant_id"]
         if tenant_id not in self.done:
             try:
                 remaining = self.context.get_remaining_time_in_millis() / 1000

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib.services import bounces
 from chalicelib.services.scheduler import reports_tick, retention_tick, retry_tick
 from chalicelib.wiring import get_ports
 
@@ -31,4 +32,11 @@ def reports_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, 
 def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = retention_tick(get_ports())
     logger.info("retention tick", extra={"removed": result["removed"]})
+    return result
+
+
+@logger.inject_lambda_context(clear_state=True)
+def bounces_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = bounces.poll(get_ports())
+    logger.info("bounce tick", extra=result)
     return result

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.aws import MotoServer
+from devstack.dovecot import Dovecot
+from devstack.dovecot import available as dovecot_available
 from devstack.postgres import PostgresCluster
 from devstack.procs import free_port
 from tests.support.smtp import SmtpSink
@@ -29,6 +31,16 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """moto server over HTTP, as LocalStack would be."""
     server = MotoServer(free_port(), log_dir=tmp_path_factory.mktemp("logs")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+    """A real IMAP server (Debian's Dovecot) for the bounce mailbox."""
+    if not dovecot_available():
+        pytest.skip("Dovecot needs root and Debian's dovecot-imapd (make test installs it as root)")
+    server = Dovecot(tmp_path_factory.mktemp("dovecot"), free_port()).start()
     yield server
     server.stop()
 

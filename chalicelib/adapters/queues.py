@@ -79,6 +79,21 @@ class TenantQueues:
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
 
+    def system_url(self) -> str:
+        """The queue for instance-wide work (bounce polls), created on first use."""
+        try:
+            return str(self._sqs.create_queue(
+                QueueName=f"{self._prefix}-system",
+                Attributes={"VisibilityTimeout": str(self._visibility)})["QueueUrl"])
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueError(f"cannot create the system queue: {exc}") from exc
+
+    def notify_system(self, kind: str) -> None:
+        try:
+            self._sqs.send_message(QueueUrl=self.system_url(), MessageBody=json.dumps({"kind": kind}))
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueError(f"cannot enqueue system work: {exc}") from exc
+
     def ping(self) -> bool:
         try:
             self._sqs.list_queues(QueueNamePrefix=self._prefix, MaxResults=1)

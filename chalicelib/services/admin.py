@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalicelib.domain import schemas
 from chalicelib.domain.records import drop_nulls, iso
-from chalicelib.errors import BusinessRuleError
+from chalicelib.errors import BusinessRuleError, InfrastructureError
 from chalicelib.services.ports import Ports
 
+log = logging.getLogger(__name__)
+
 Row = dict[str, Any]
+BOUNCE_POLL = "bounce-poll"
 _WRITABLE = ("name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
              "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval", "bounce_return_path")
 _DEFAULTS: Row = {"id": 1, "name": "mail-proxy", "bounce_enabled": False, "bounce_imap_port": 993,
@@ -41,6 +45,14 @@ def reload_bounce(ports: Ports) -> Row:
     row = ports.store.get_instance() or {}
     if row.get("bounce_enabled") and not (row.get("bounce_imap_host") or "").strip():
         raise BusinessRuleError("Bounce enabled but imap_host not configured")
+    if row.get("bounce_enabled"):
+        # Poll now: clear the schedule and ask the dispatch function through the system
+        # queue; should the send fail, the next tick finds the poll due anyway.
+        ports.store.bounce_poll_now()
+        try:
+            ports.queues.notify_system(BOUNCE_POLL)
+        except InfrastructureError as exc:
+            log.warning("bounce poll request not queued; the next tick covers it: %s", exc)
     return {"ok": True}
 
 

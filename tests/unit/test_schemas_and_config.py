@@ -106,3 +106,17 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
     import hmac
     expected = hmac.new(b"k", b"100.{}", hashlib.sha256).hexdigest()
     assert signature("k", 100, b"{}") == f"t=100,v1={expected}"
+
+
+def test_instance_info_defaults_when_never_set() -> None:
+    from types import SimpleNamespace
+
+    from chalicelib.services.admin import instance_info
+
+    class EmptyStore:
+        def get_instance(self) -> None:
+            return None
+
+    info = instance_info(SimpleNamespace(store=EmptyStore()))  # type: ignore[arg-type]
+    assert info == {"id": 1, "name": "mail-proxy", "bounce_enabled": False, "bounce_imap_port": 993,
+                    "bounce_imap_folder": "INBOX", "bounce_imap_ssl": True, "bounce_poll_interval": 60}

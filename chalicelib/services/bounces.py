@@ -1,0 +1,87 @@
+"""Bounce polling (contract 5.11): read new mails over IMAP, record bounces, report them."""
+
+from __future__ import annotations
+
+import logging
+from email.utils import getaddresses
+from typing import Any
+
+from chalicelib.adapters.imap import Mailbox, MailboxError, MailboxTarget
+from chalicelib.domain.bounces import Bounce, parse
+from chalicelib.domain.messages import address_list
+from chalicelib.services.control import nudge
+from chalicelib.services.ports import Ports
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]
+LEASE_SECONDS = 300.0
+
+
+def _recipients(payload: Row) -> set[str]:
+    found = set()
+    for field in ("to", "cc", "bcc"):
+        for _, addr in getaddresses(address_list(payload.get(field))):
+            found.add(addr.lower())
+    return found
+
+
+def _match(candidates: list[Row], bounce: Bounce) -> Row | None:
+    """The bounced message: the one whose recipients include the bounced address, else the
+    latest sent (candidates come newest first)."""
+    if not candidates:
+        return None
+    if bounce.recipient:
+        for row in candidates:
+            if bounce.recipient.lower() in _recipients(row["payload"]):
+                return row
+    return candidates[0]
+
+
+def poll(ports: Ports, force: bool = False) -> Row:
+    """One poll, if bounces are enabled and a poll is due (or forced by reload-bounce)."""
+    now = ports.clock()
+    settings = ports.store.take_bounce_lease(now, LEASE_SECONDS, force)
+    if settings is None:
+        return {"polled": False}
+    next_poll = int(now) + int(settings["bounce_poll_interval"] or 60)
+    host = (settings.get("bounce_imap_host") or "").strip()
+    if not host:
+        ports.store.finish_bounce_poll(None, None, next_poll, False)
+        return {"polled": False}
+    target = MailboxTarget(
+        host=host, port=int(settings["bounce_imap_port"] or 993), use_ssl=bool(settings["bounce_imap_ssl"]),
+        user=settings.get("bounce_imap_user") or "",
+        password=ports.cipher.decrypt_opt(settings.get("bounce_imap_password_enc")) or "",
+        folder=settings.get("bounce_imap_folder") or "INBOX",
+    )
+    tenants: set[str] = set()
+    recorded = 0
+    try:
+        with Mailbox(target) as box:
+            last = settings.get("bounce_last_uid") or 0
+            if settings.get("bounce_uidvalidity") is not None and box.uidvalidity != settings["bounce_uidvalidity"]:
+                last = 0  # a new UIDVALIDITY numbers the mailbox afresh
+            recognised: list[int] = []
+            for uid in box.uids_after(last):
+                bounce = parse(box.fetch(uid))
+                if bounce is not None:
+                    recognised.append(uid)
+                    match = _match(ports.store.bounce_candidates(bounce.mail_id), bounce) \
+                        if bounce.mail_id else None
+                    if match is not None:
+                        ports.store.record_bounce(match["pk"], ports.now(), bounce.bounce_type,
+                                                  bounce.bounce_code, bounce.bounce_reason)
+                        tenants.add(match["tenant_id"])
+                        recorded += 1
+                # Progress is kept per mail, so a crash re-reads at most the mail in hand.
+                ports.store.finish_bounce_poll(uid, box.uidvalidity, None, False)
+                ports.store.take_bounce_lease(ports.clock(), LEASE_SECONDS, True)
+            box.delete(recognised)
+            ports.store.finish_bounce_poll(None, box.uidvalidity, next_poll, True)
+    except MailboxError as exc:
+        log.warning("bounce poll failed: %s", exc)
+        ports.store.finish_bounce_poll(None, None, next_poll, False)
+        return {"polled": False, "error": str(exc)}
+    nudge(ports, sorted(tenants), "report")
+    return {"polled": True, "bounces": recorded}

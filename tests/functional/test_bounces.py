@@ -1,0 +1,59 @@
+"""Bounce polling against a real Dovecot: recognition, matching, deletion, UID state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib.services import admin, bounces
+from chalicelib.services.dispatch import dispatch_tenant
+from chalicelib.services.ports import Ports
+from devstack.dovecot import Dovecot
+from tests.functional.conftest import World
+from tests.support.bounce_mail import append, dsn, mailbox_size, plain
+
+
+@pytest.fixture
+def mailbox(ports: Ports, dovecot: Dovecot) -> Iterator[Dovecot]:
+    admin.update_instance(ports, {"bounce_enabled": True, "bounce_imap_host": "127.0.0.1",
+                                  "bounce_imap_port": dovecot.port, "bounce_imap_ssl": False,
+                                  "bounce_imap_user": dovecot.user, "bounce_imap_password": dovecot.password,
+                                  "bounce_poll_interval": 1})
+    yield dovecot
+    admin.update_instance(ports, {"bounce_enabled": False})
+
+
+def test_dsn_bounces_the_sent_message_and_is_deleted(world: World, mailbox: Dovecot) -> None:
+    msg = world.message()
+    world.submit(msg)
+    dispatch_tenant(world.ports, world.tenant_id)
+    before = mailbox_size(mailbox)
+    append(mailbox, dsn(msg["id"]), plain())
+    result = bounces.poll(world.ports, force=True)
+    assert result["polled"] and result["bounces"] == 1
+    row = world.row(msg["id"])
+    assert (row["status"], row["bounce_type"], row["bounce_code"]) == ("bounced", "hard", "511")
+    assert "User unknown" in row["bounce_reason"]
+    assert [e["event_type"] for e in world.events(msg["id"])] == ["sent", "bounce"]
+    assert mailbox_size(mailbox) == before + 1, "the bounce is deleted, the other mail left"
+    # The next poll reads nothing again: the bounce keeps its time.
+    first_ts = row["bounce_ts"]
+    assert bounces.poll(world.ports, force=True)["bounces"] == 0
+    assert world.row(msg["id"])["bounce_ts"] == first_ts
+
+
+def test_soft_bounce_is_classified_soft(world: World, mailbox: Dovecot) -> None:
+    msg = world.message()
+    world.submit(msg)
+    dispatch_tenant(world.ports, world.tenant_id)
+    append(mailbox, dsn(msg["id"], status="4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full"))
+    bounces.poll(world.ports, force=True)
+    row = world.row(msg["id"])
+    assert (row["bounce_type"], row["bounce_code"]) == ("soft", "422")
+
+
+def test_poll_is_not_repeated_before_its_interval(world: World, mailbox: Dovecot) -> None:
+    admin.update_instance(world.ports, {"bounce_poll_interval": 3600})
+    bounces.poll(world.ports, force=True)
+    assert bounces.poll(world.ports)["polled"] is False, "not due yet"

@@ -1,0 +1,52 @@
+"""Bounce mails as mail servers write them: RFC 3464 reports and plain notices."""
+
+from __future__ import annotations
+
+import imaplib
+
+from devstack.dovecot import Dovecot
+
+
+def dsn(mail_id: str, recipient: str = "rcpt@example.com", status: str = "5.1.1",
+        diagnostic: str = "smtp; 550 5.1.1 <rcpt@example.com>: Recipient address rejected: User unknown",
+        action: str = "failed") -> bytes:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
+        "To: bounces@example.com\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"\r\n\r\n'
+        "--BOUNDARY\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "This is the mail system at host mx.example.com.\r\nI'm sorry to have to inform you that your "
+        "message could not be delivered.\r\n\r\n"
+        "--BOUNDARY\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.com\r\nArrival-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nOriginal-Recipient: rfc822; {recipient}\r\n"
+        f"Action: {action}\r\nStatus: {status}\r\nDiagnostic-Code: {diagnostic}\r\n\r\n"
+        "--BOUNDARY\r\nContent-Type: message/rfc822\r\n\r\n"
+        f"From: sender@example.com\r\nTo: {recipient}\r\nSubject: Hello\r\nX-Genro-Mail-ID: {mail_id}\r\n\r\n"
+        "Original body\r\n--BOUNDARY--\r\n"
+    ).encode()
+
+
+def plain(subject: str = "Lunch?") -> bytes:
+    return f"From: friend@example.com\r\nTo: bounces@example.com\r\nSubject: {subject}\r\n\r\nHi!\r\n".encode()
+
+
+def append(server: Dovecot, *mails: bytes) -> None:
+    imap = imaplib.IMAP4("127.0.0.1", server.port)
+    try:
+        imap.login(server.user, server.password)
+        for mail in mails:
+            imap.append("INBOX", None, None, mail)
+    finally:
+        imap.logout()
+
+
+def mailbox_size(server: Dovecot) -> int:
+    imap = imaplib.IMAP4("127.0.0.1", server.port)
+    try:
+        imap.login(server.user, server.password)
+        status, data = imap.select("INBOX")
+        return int(data[0]) if status == "OK" and data and data[0] else 0
+    finally:
+        imap.logout()
