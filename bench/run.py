@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -140,6 +141,7 @@ Mail Proxy benchmark ({args.messages} messages, AWS endpoint: {args.aws})
         stack.stop()
         pg.stop("immediate")
         sink.stop()
+        shutil.rmtree(tmp / "pg", ignore_errors=True)  # logs stay for a look
     return 0
 
 

@@ -59,6 +59,8 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         b = self.sink.behaviour
+        with self.sink.lock:
+            self.sink.data_started += 1
         if b.hang_seconds:
             await asyncio.sleep(b.hang_seconds)
         with self.sink.lock:
@@ -81,6 +83,7 @@ class SmtpSink:
         self.behaviour = Behaviour()
         self.received: list[Received] = []
         self.attempts = 0
+        self.data_started = 0
         self.logins: list[str] = []
         self.lock = threading.Lock()
         options: dict[str, Any] = {"data_size_limit": 50 * 1024 * 1024}
