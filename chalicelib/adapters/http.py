@@ -33,45 +33,29 @@ def _auth_headers(auth: dict[str, Any] | None) -> tuple[dict[str, str], Any]:
     return {}, None
 
 
-def _checked(response: requests.Response) -> bytes:
-    if not 200 <= response.status_code < 300:
-        raise FetchError(f"HTTP {response.status_code}")
-    return response.content
+def _request(method: str, url: str, auth: dict[str, Any] | None, timeout: float,
+             headers: dict[str, str] | None = None, body: bytes | None = None) -> requests.Response:
+    extra, basic = _auth_headers(auth)
+    try:
+        return _session().request(method, url, data=body, headers={**(headers or {}), **extra},
+                                  auth=basic, timeout=timeout)
+    except requests.Timeout:
+        raise FetchError("timed out") from None
+    except requests.RequestException as exc:
+        raise FetchError(type(exc).__name__ + ": " + str(exc)) from None
 
 
 def get_bytes(url: str, auth: dict[str, Any] | None, timeout: float) -> bytes:
-    headers, basic = _auth_headers(auth)
-    try:
-        return _checked(_session().get(url, headers=headers, auth=basic, timeout=timeout))
-    except requests.Timeout:
-        raise FetchError("timed out") from None
-    except requests.RequestException as exc:
-        raise FetchError(type(exc).__name__ + ": " + str(exc)) from None
-
-
-def post_bytes(
-    url: str, body: bytes, headers: dict[str, str], auth: dict[str, Any] | None, timeout: float
-) -> bytes:
-    extra, basic = _auth_headers(auth)
-    try:
-        return _checked(_session().post(
-            url, data=body, headers={**headers, **extra}, auth=basic, timeout=timeout
-        ))
-    except requests.Timeout:
-        raise FetchError("timed out") from None
-    except requests.RequestException as exc:
-        raise FetchError(type(exc).__name__ + ": " + str(exc)) from None
+    """GET a download; non-2xx is a FetchError naming the status."""
+    response = _request("GET", url, auth, timeout)
+    if not 200 <= response.status_code < 300:
+        raise FetchError(f"HTTP {response.status_code}")
+    return response.content
 
 
 def post(
     url: str, body: bytes, headers: dict[str, str], auth: dict[str, Any] | None, timeout: float
 ) -> tuple[int, bytes]:
     """POST and return (status, body) whatever the status; raises FetchError on no answer."""
-    extra, basic = _auth_headers(auth)
-    try:
-        response = _session().post(url, data=body, headers={**headers, **extra}, auth=basic, timeout=timeout)
-    except requests.Timeout:
-        raise FetchError("timed out") from None
-    except requests.RequestException as exc:
-        raise FetchError(type(exc).__name__ + ": " + str(exc)) from None
+    response = _request("POST", url, auth, timeout, headers, body)
     return response.status_code, response.content

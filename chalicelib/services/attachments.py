@@ -17,6 +17,7 @@ from chalicelib.domain.attachments import (
 )
 from chalicelib.domain.mime import AttachmentData, attachment_type, clean_filename
 from chalicelib.services.ports import Ports
+from chalicelib.services.tenants import client_auth
 
 Row = dict[str, Any]
 
@@ -55,21 +56,17 @@ def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
     headers = {"Content-Type": "application/json"}
     secret = ports.cipher.decrypt(tenant["signing_secret_enc"])
     headers["X-Mail-Proxy-Signature"] = signature(secret, ports.now(), body)
-    return http.post_bytes(url, body, headers, auth, timeout)
+    status, content = http.post(url, body, headers, auth, timeout)
+    if not 200 <= status < 300:
+        raise AttachmentError(f"HTTP {status}")
+    return content
 
 
 def _auth(ports: Ports, att: Row, secrets: Row, tenant: Row) -> Row | None:
     """Attachment auth (secrets from the encrypted store) else the tenant's client_auth."""
     if att.get("auth"):
         return {**att["auth"], **secrets}
-    stored = tenant.get("client_auth")
-    if not stored:
-        return None
-    auth = {"method": stored.get("method"), "user": stored.get("user")}
-    for key in ("token", "password"):
-        if stored.get(f"{key}_enc"):
-            auth[key] = ports.cipher.decrypt(stored[f"{key}_enc"])
-    return auth
+    return client_auth(ports, tenant)
 
 
 async def fetch_all(

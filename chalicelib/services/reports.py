@@ -12,6 +12,7 @@ from chalicelib.adapters import http
 from chalicelib.domain.attachments import signature
 from chalicelib.domain.reports import MAX_ENTRIES, backoff, empty_sync_due, entry, read_answer
 from chalicelib.services.ports import Ports
+from chalicelib.services.tenants import client_auth
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +27,6 @@ class ReportResult:
     requests: int = 0
     acknowledged: int = 0
     failed: bool = False
-
-
-def _client_auth(ports: Ports, tenant: Row) -> Row | None:
-    stored = tenant.get("client_auth")
-    if not stored:
-        return None
-    auth: Row = {"method": stored.get("method"), "user": stored.get("user")}
-    for key in ("token", "password"):
-        if stored.get(f"{key}_enc"):
-            auth[key] = ports.cipher.decrypt(stored[f"{key}_enc"])
-    return auth
 
 
 def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | None = None) -> ReportResult:
@@ -57,7 +47,7 @@ def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | No
         ports.store.release_report_lease(tenant_id)
         return result
     url = base + (tenant.get("client_sync_path") or "/mail-proxy/sync")
-    auth = _client_auth(ports, tenant)
+    auth = client_auth(ports, tenant)
     secret = ports.cipher.decrypt(tenant["signing_secret_enc"])
     clock = tenant.get("last_sync_ts")
     failures = tenant.get("report_failures") or 0

@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.adapters.crypto import key_hash, new_token
 from chalicelib.domain import schemas
 from chalicelib.domain.records import tenant_info
-from chalicelib.errors import NotFoundError, QueueError
+from chalicelib.errors import NotFoundError
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -164,14 +164,23 @@ def sync_status(ports: Ports) -> Row:
     return {"ok": True, "tenants": tenants, "sync_interval_seconds": interval}
 
 
+def client_auth(ports: Ports, tenant: Row) -> Row | None:
+    """The tenant's client_auth with its secrets decrypted, for calls to its application."""
+    stored = tenant.get("client_auth")
+    if not stored:
+        return None
+    auth: Row = {"method": stored.get("method"), "user": stored.get("user")}
+    for key in ("token", "password"):
+        if stored.get(f"{key}_enc"):
+            auth[key] = ports.cipher.decrypt(stored[f"{key}_enc"])
+    return auth
+
+
 def queue_url(ports: Ports, row: Row) -> str:
     """The tenant's queue, re-created if it went missing (for example a fresh endpoint)."""
     url = row.get("queue_url")
     if url:
         return str(url)
-    try:
-        url, dlq = ports.queues.create(row["id"])
-    except QueueError:
-        raise
+    url, dlq = ports.queues.create(row["id"])
     ports.store.set_queue_urls(row["id"], url, dlq)
     return url

@@ -70,6 +70,17 @@ class TestHttpAttachmentFetch:
         assert attachments_of(email) == {f"f{i}.txt": f"file {i}".encode() for i in range(3)}
         assert echo.max_in_flight >= 2, "downloads overlapped"
 
+    def test_endpoint_attachment_fetched_from_client_application(
+            self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink, echo: EchoServer) -> None:
+        handle = make_tenant(sink, tenant={"client_base_url": echo.url,
+                                           "client_auth": {"method": "basic", "user": "u", "password": "p"}})
+        echo.files["doc-42"] = b"document body"
+        email = send_and_receive(admin, handle, attachments=[{"filename": "doc.txt", "storage_path": "doc-42"}])
+        assert attachments_of(email) == {"doc.txt": b"document body"}
+        request = next(r for r in echo.requests if r["path"] == "/mail-proxy/attachments")
+        assert request["headers"]["Authorization"].startswith("Basic ")
+        assert request["headers"]["X-Mail-Proxy-Signature"].startswith("t=")
+
     def test_timeout_handled_gracefully(self, admin: ApiClient, tenant: TenantHandle, echo: EchoServer) -> None:
         echo.delay = 5  # the stack's MAILPROXY_ATTACHMENT_TIMEOUT is 2 s
         echo.files["/slow.bin"] = b"late"

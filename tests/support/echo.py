@@ -46,6 +46,14 @@ class EchoServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw})
+                if self.path == "/mail-proxy/attachments":
+                    wanted = json.loads(raw or b"{}").get("storage_path", "")
+                    data = owner.files.get(wanted)
+                    self.send_response(200 if data is not None else 404)
+                    self.send_header("Content-Length", str(len(data or b"")))
+                    self.end_headers()
+                    self.wfile.write(data or b"")
+                    return
                 self._reply(json.dumps(owner.answer).encode())
 
             def log_message(self, *args: object) -> None:
