@@ -62,6 +62,7 @@ test-e2e: deps
 
 bench: deps
 	$(PY) -m bench.run --messages 2000
+	$(PY) -m bench.cold_start
 
 bench-large: deps
 	$(PY) -m bench.run --messages 50000
