@@ -163,7 +163,9 @@ class _Run:
             secrets = (json.loads(self.ports.cipher.decrypt(message["secrets_enc"]))
                        if message.get("secrets_enc") else {})
             attachments = await fetch_all(self.ports, tenant, payload, secrets)
-            prepared = await self._db(large_files.prepare, self.ports, tenant, payload, attachments)
+            # Uploading is blocking I/O; without attachments there is nothing to upload.
+            prepared = (await self._db(large_files.prepare, self.ports, tenant, payload, attachments)
+                        if attachments else large_files.Prepared(attachments, None))
         except (AttachmentFailure, large_files.LargeFileRejected) as exc:
             await self._give_up(message, str(exc), metrics=("errors",))
             return
