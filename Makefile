@@ -7,7 +7,7 @@ LS_VENV := .venv-localstack
 MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
 PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
-.PHONY: system-deps dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
+.PHONY: system-deps infra deploy dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
 
 deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
@@ -66,6 +66,15 @@ bench: deps
 
 bench-large: deps
 	$(PY) -m bench.run --messages 50000
+
+# The AWS stack as CloudFormation (infra/template.py), checked by cfn-lint.
+infra: $(VENV)/.installed
+	$(PY) -m infra.template infra/build/template.json
+	$(VENV)/bin/cfn-lint infra/build/template.json
+
+# Package and deploy: to AWS, or to AWS_ENDPOINT_URL (moto server: add ARGS=--no-deps).
+deploy: infra
+	$(PY) -m infra.deploy --stack $${STACK:-mail-proxy} $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) .local .pytest_cache .ruff_cache .mypy_cache

@@ -37,6 +37,13 @@ class Settings:
     smtp_timeout: float
     max_connections_per_account: int
     scheduler_enabled: bool
+    # In AWS: secrets come from Secrets Manager (resolved once, at cold start, by wiring),
+    # and each new tenant queue gets an event source mapping onto the dispatch function.
+    api_token_secret_arn: str | None = None
+    encryption_key_secret_arn: str | None = None
+    database_secret_arn: str | None = None
+    dispatch_function_arn: str | None = None
+    tenant_concurrency: int = 2
     max_body_bytes: int = 5 * 1024 * 1024
 
 
@@ -102,7 +109,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise ConfigurationError on bad values."""
     token = env.get("MAILPROXY_API_TOKEN") or None
     key = env.get("MAILPROXY_ENCRYPTION_KEY") or ""
-    if not key:
+    if not key and not env.get("MAILPROXY_ENCRYPTION_KEY_SECRET_ARN"):
         # Derived so that a single-secret local setup still encrypts at rest; production
         # must set its own key, since rotating the admin token would otherwise lose secrets.
         seed = token or "mail-proxy-insecure-default"
@@ -131,6 +138,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         smtp_timeout=_float(env, "MAILPROXY_SMTP_TIMEOUT", 30.0),
         max_connections_per_account=_int(env, "MAILPROXY_SMTP_CONNECTIONS", 3, minimum=1),
         scheduler_enabled=_bool(env, "MAILPROXY_SCHEDULER_ENABLED", True),
+        api_token_secret_arn=env.get("MAILPROXY_API_TOKEN_SECRET_ARN") or None,
+        encryption_key_secret_arn=env.get("MAILPROXY_ENCRYPTION_KEY_SECRET_ARN") or None,
+        database_secret_arn=env.get("MAILPROXY_DATABASE_SECRET_ARN") or None,
+        dispatch_function_arn=env.get("MAILPROXY_DISPATCH_FUNCTION_ARN") or None,
+        tenant_concurrency=_int(env, "MAILPROXY_TENANT_CONCURRENCY", 2, minimum=2),
     )
 
 

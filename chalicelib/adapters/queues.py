@@ -24,11 +24,38 @@ def queue_name(prefix: str, tenant_id: str, dead_letter: bool = False) -> str:
     return f"{prefix}-t-{safe}-{digest}" + ("-dlq" if dead_letter else "")
 
 
+class EventSourceMappings:
+    """In AWS, each tenant queue feeds the dispatch function through its own mapping, with
+    its own MaximumConcurrency, so one tenant's backlog never starves another."""
+
+    def __init__(self, lambda_client: Any, function_arn: str, concurrency: int) -> None:
+        self._lambda = lambda_client
+        self._function = function_arn
+        self._concurrency = concurrency
+
+    def attach(self, queue_arn: str) -> None:
+        existing = self._lambda.list_event_source_mappings(EventSourceArn=queue_arn, FunctionName=self._function)
+        if existing.get("EventSourceMappings"):
+            return
+        self._lambda.create_event_source_mapping(
+            EventSourceArn=queue_arn, FunctionName=self._function, BatchSize=10, Enabled=True,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+            ScalingConfig={"MaximumConcurrency": self._concurrency},
+        )
+
+    def detach(self, queue_arn: str) -> None:
+        existing = self._lambda.list_event_source_mappings(EventSourceArn=queue_arn, FunctionName=self._function)
+        for mapping in existing.get("EventSourceMappings", []):
+            self._lambda.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
 class TenantQueues:
-    def __init__(self, sqs: Any, prefix: str, visibility_timeout: int) -> None:
+    def __init__(self, sqs: Any, prefix: str, visibility_timeout: int,
+                 mappings: EventSourceMappings | None = None) -> None:
         self._sqs = sqs
         self._prefix = prefix
         self._visibility = visibility_timeout
+        self._mappings = mappings
 
     def create(self, tenant_id: str) -> tuple[str, str]:
         """Create (idempotently) the tenant's queue and dead-letter queue."""
@@ -49,15 +76,23 @@ class TenantQueues:
                     ),
                 },
             )["QueueUrl"]
+            if self._mappings is not None:
+                self._mappings.attach(self._arn(url))
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(f"cannot create queues for tenant: {exc}") from exc
         return url, dlq_url
+
+    def _arn(self, url: str) -> str:
+        return str(self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+                   ["Attributes"]["QueueArn"])
 
     def delete(self, *urls: str | None) -> None:
         for url in urls:
             if not url:
                 continue
             try:
+                if self._mappings is not None and not url.endswith("-dlq"):
+                    self._mappings.detach(self._arn(url))
                 self._sqs.delete_queue(QueueUrl=url)
             except (BotoCoreError, ClientError) as exc:
                 # A queue left behind holds only claim checks; the tenant row is gone.

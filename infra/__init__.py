@@ -1,0 +1,1 @@
+"""Infrastructure as code: the AWS stack as a CloudFormation template built in Python."""
