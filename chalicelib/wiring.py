@@ -40,7 +40,8 @@ def build_ports(settings: Settings) -> Ports:
     queues = TenantQueues(
         aws.client("sqs", settings), settings.queue_prefix, settings.visibility_timeout,
         mappings=EventSourceMappings(aws.client("lambda", settings), settings.dispatch_function_arn,
-                                     settings.tenant_concurrency) if settings.dispatch_function_arn else None,
+                                     settings.tenant_concurrency, aws.client("cloudwatch", settings))
+        if settings.dispatch_function_arn else None,
     )
     return Ports(settings=settings, store=Store(db), queues=queues,
                  cipher=Cipher(settings.encryption_key))

@@ -24,14 +24,37 @@ def queue_name(prefix: str, tenant_id: str, dead_letter: bool = False) -> str:
     return f"{prefix}-t-{safe}-{digest}" + ("-dlq" if dead_letter else "")
 
 
+OLDEST_MESSAGE_ALARM_SECONDS = 900
+
+
 class EventSourceMappings:
     """In AWS, each tenant queue feeds the dispatch function through its own mapping, with
-    its own MaximumConcurrency, so one tenant's backlog never starves another."""
+    its own MaximumConcurrency, so one tenant's backlog never starves another; and each
+    tenant gets alarms on its dead-letter queue and on the age of its oldest work record."""
 
-    def __init__(self, lambda_client: Any, function_arn: str, concurrency: int) -> None:
+    def __init__(self, lambda_client: Any, function_arn: str, concurrency: int,
+                 cloudwatch: Any | None = None) -> None:
         self._lambda = lambda_client
         self._function = function_arn
         self._concurrency = concurrency
+        self._cloudwatch = cloudwatch
+
+    def alarm(self, queue_name: str, dlq_name: str) -> None:
+        if self._cloudwatch is None:
+            return
+        common = {"Namespace": "AWS/SQS", "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1,
+                  "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}
+        self._cloudwatch.put_metric_alarm(
+            AlarmName=f"{dlq_name}-depth", MetricName="ApproximateNumberOfMessagesVisible", Threshold=0,
+            Dimensions=[{"Name": "QueueName", "Value": dlq_name}], **common)
+        self._cloudwatch.put_metric_alarm(
+            AlarmName=f"{queue_name}-oldest", MetricName="ApproximateAgeOfOldestMessage",
+            Threshold=OLDEST_MESSAGE_ALARM_SECONDS, Dimensions=[{"Name": "QueueName", "Value": queue_name}],
+            **common)
+
+    def unalarm(self, queue_name: str, dlq_name: str) -> None:
+        if self._cloudwatch is not None:
+            self._cloudwatch.delete_alarms(AlarmNames=[f"{dlq_name}-depth", f"{queue_name}-oldest"])
 
     def attach(self, queue_arn: str) -> None:
         existing = self._lambda.list_event_source_mappings(EventSourceArn=queue_arn, FunctionName=self._function)
@@ -78,6 +101,8 @@ class TenantQueues:
             )["QueueUrl"]
             if self._mappings is not None:
                 self._mappings.attach(self._arn(url))
+                self._mappings.alarm(queue_name(self._prefix, tenant_id),
+                                     queue_name(self._prefix, tenant_id, dead_letter=True))
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(f"cannot create queues for tenant: {exc}") from exc
         return url, dlq_url
@@ -93,6 +118,8 @@ class TenantQueues:
             try:
                 if self._mappings is not None and not url.endswith("-dlq"):
                     self._mappings.detach(self._arn(url))
+                    name = url.rsplit("/", 1)[-1]
+                    self._mappings.unalarm(name, f"{name}-dlq")
                 self._sqs.delete_queue(QueueUrl=url)
             except (BotoCoreError, ClientError) as exc:
                 # A queue left behind holds only claim checks; the tenant row is gone.

@@ -47,7 +47,8 @@ def test_stack_deploys_with_every_function_and_schedule(deployed: dict[str, str]
 
 def test_tenant_queue_gets_its_own_event_source_mapping(deployed: dict[str, str], moto_server: MotoServer) -> None:
     lam, sqs = client(moto_server, "lambda"), client(moto_server, "sqs")
-    mappings = EventSourceMappings(lam, deployed["DispatchFunctionArn"], concurrency=5)
+    cloudwatch = client(moto_server, "cloudwatch")
+    mappings = EventSourceMappings(lam, deployed["DispatchFunctionArn"], concurrency=5, cloudwatch=cloudwatch)
     queues = TenantQueues(sqs, deployed["QueuePrefix"], 360, mappings=mappings)
     url, dlq = queues.create("tenant-with-mapping")
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -55,5 +56,10 @@ def test_tenant_queue_gets_its_own_event_source_mapping(deployed: dict[str, str]
     assert len(found) == 1 and found[0]["FunctionArn"] == deployed["DispatchFunctionArn"]
     queues.create("tenant-with-mapping")  # idempotent: still one mapping
     assert len(lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]) == 1
+    name = url.rsplit("/", 1)[-1]
+    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]}
+    assert set(alarms) == {f"{name}-dlq-depth", f"{name}-oldest"}
+    assert alarms[f"{name}-oldest"]["MetricName"] == "ApproximateAgeOfOldestMessage"
     queues.delete(url, dlq)
     assert lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"] == []
+    assert cloudwatch.describe_alarms(AlarmNamePrefix=name)["MetricAlarms"] == []
