@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.messages import derive_status, held
@@ -11,7 +11,8 @@ Row = dict[str, Any]
 
 
 def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    """ISO 8601 in UTC with its offset, whatever the database session's time zone."""
+    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def drop_nulls(data: Row) -> Row:

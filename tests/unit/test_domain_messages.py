@@ -78,3 +78,12 @@ def test_status_is_derived_in_contract_order(stored: str, deferred: int | None, 
 def test_suspension_holds_listed_batches_or_everything() -> None:
     assert held("b1", ["b1"]) and held(None, ["*"]) and held("x", ["*"])
     assert not held(None, ["b1"]) and not held("b2", ["b1"])
+
+
+def test_timestamps_are_rendered_in_utc_with_offset() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from chalicelib.domain.records import iso
+
+    rome = timezone(timedelta(hours=1))
+    assert iso(datetime(2025, 3, 1, 11, 15, 30, tzinfo=rome)) == "2025-03-01T10:15:30+00:00"
