@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
-from tests.support.polling import eventually
+from tests.support.polling import away_from_minute_boundary, eventually
 from tests.support.smtp import Behaviour, SmtpSink
 
 
@@ -149,6 +149,7 @@ class TestAccountRateLimiting:
                                                          sink: SmtpSink) -> None:
         handle = make_tenant(sink, account={"limit_per_minute": 2})
         messages = [handle.message() for _ in range(5)]
+        away_from_minute_boundary()
         add(admin, *messages)
         eventually(lambda: sum(1 for m in admin.messages(handle.id) if m["status"] == "deferred") == 3,
                    what="three deferred")
@@ -168,6 +169,7 @@ class TestAccountRateLimiting:
                                                            sink: SmtpSink) -> None:
         handle = make_tenant(sink, account={"limit_per_minute": 1, "limit_behavior": "reject"})
         messages = [handle.message() for _ in range(3)]
+        away_from_minute_boundary()
         add(admin, *messages)
         eventually(lambda: sum(1 for m in admin.messages(handle.id) if m.get("error") == "rate_limit_exceeded") == 2,
                    what="two rejected")
@@ -178,6 +180,7 @@ class TestAccountRateLimiting:
         second = {"id": "second", "tenant_id": handle.id, "host": "127.0.0.1", "port": sink2.port,
                   "limit_per_minute": 1, "use_tls": False}
         admin.ok("POST", "/account", json=second)
+        away_from_minute_boundary()
         add(admin, handle.message(), handle.message(), handle.message(account_id="second"))
         eventually(lambda: len(sink.received) == 1 and len(sink2.received) == 1, what="one per account")
 

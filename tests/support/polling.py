@@ -24,3 +24,10 @@ def eventually(check: Callable[[], T], timeout: float = 10.0, interval: float = 
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} not reached within {timeout}s; last: {last!r}")
         time.sleep(interval)
+
+
+def away_from_minute_boundary(margin: float = 8.0) -> None:
+    """Wait (by polling the clock) until the current UTC minute has room left, so that a
+    test of per-minute rate windows does not straddle two windows."""
+    eventually(lambda: 1.0 <= time.time() % 60 <= 60 - margin, timeout=70, interval=0.2,
+               what="a quiet part of the minute")
