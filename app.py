@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from chalice import Chalice, Response
 from chalice.app import Request
 
+from chalicelib.config import get_settings
 from chalicelib.domain.schemas import parse_bool, require_query
 from chalicelib.errors import (
     ApiError,
@@ -28,6 +29,8 @@ from chalicelib.services.ports import Ports
 from chalicelib.wiring import get_ports
 
 app = Chalice(app_name="mail-proxy")
+# Cold start: read and check the configuration now, so bad values stop start-up.
+get_settings()
 app.log.setLevel(logging.INFO)
 
 OPEN, TENANT, ADMIN = "open", "tenant", "admin"

@@ -10,11 +10,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib.config import get_settings
 from chalicelib.services import bounces, work
 from chalicelib.services.admin import BOUNCE_POLL
 from chalicelib.wiring import get_ports
 
 logger = Logger(service="mail-proxy-dispatch")
+# Cold start: read and check the configuration now, so bad values stop start-up.
+get_settings()
 
 
 # Keep going for a tenant while its messages are due, up to this share of the invocation's

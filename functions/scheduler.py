@@ -7,11 +7,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib.config import get_settings
 from chalicelib.services import bounces
 from chalicelib.services.scheduler import reports_tick, retention_tick, retry_tick
 from chalicelib.wiring import get_ports
 
 logger = Logger(service="mail-proxy-scheduler")
+# Cold start: read and check the configuration now, so bad values stop start-up.
+get_settings()
 
 
 @logger.inject_lambda_context(clear_state=True)

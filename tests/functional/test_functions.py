@@ -55,3 +55,17 @@ def test_dispatch_survives_a_database_restart(world: World, pg: PostgresCluster)
     world.submit(second)
     assert dispatch_tenant(world.ports, world.tenant_id).sent == 1
     assert len(world.sink.by_id(second["id"])) == 1 and len(world.sink.by_id(first["id"])) == 1
+
+
+@pytest.mark.parametrize("module", ["app", "functions.dispatch", "functions.scheduler"])
+def test_invalid_configuration_stops_start_up_with_a_clear_message(module: str) -> None:
+    import subprocess
+    import sys
+
+    from devstack.procs import ROOT
+
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "MAILPROXY_API_TOKEN": "t",
+                                 "MAILPROXY_RETRY_DELAYS": "60,soon"})
+    assert result.returncode != 0
+    assert "MAILPROXY_RETRY_DELAYS must be comma-separated integers" in result.stderr
