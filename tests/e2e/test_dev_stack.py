@@ -147,3 +147,30 @@ def test_make_dev_stops_everything_on_ctrl_c(tmp_path_factory: pytest.TempPathFa
     stop_dev(stack)
     assert stack.proc.returncode == 0
     eventually(lambda: ports_closed(stack.ports), what="every port of the stack closed")
+
+
+def test_readme_walk_through_works_from_a_shell(dev_stack: DevStack, first_catcher: Catcher) -> None:
+    """The README's walk-through, run by bash against make dev's stack (ports substituted)."""
+    import re
+    import subprocess
+
+    from devstack.procs import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Walk-through", 1)[1]
+    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    api_port = dev_stack.api_url.rsplit(":", 1)[1]
+    web_port = dev_stack.maildev_url.rsplit(":", 1)[1]
+    script = (script.replace("export TOKEN=<admin token printed by make dev>", f"export TOKEN={dev_stack.token}")
+              .replace("127.0.0.1:8000", f"127.0.0.1:{api_port}")
+              .replace("127.0.0.1:1080", f"127.0.0.1:{web_port}")
+              .replace('"port": 1025', f'"port": {first_catcher.smtp_port}')
+              .replace('"id": "acme"', '"id": "acme-readme"').replace("tenant_id=acme", "tenant_id=acme-readme")
+              .replace('"tenant_id": "acme"', '"tenant_id": "acme-readme"'))
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert '"queued": 1' in result.stdout
+    arrived(first_catcher, {"id": "hello-1"})
+    api = ApiClient(dev_stack.api_url, dev_stack.token)
+    eventually(lambda: (api.message("acme-readme", "hello-1") or {}).get("status") == "sent", what="sent")
+    api.delete("/tenant/acme-readme")
