@@ -338,6 +338,23 @@ class Store:
             tenant["instance"] = instance or {}
         return tenant, accounts
 
+    def take_account_lease(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int) -> bool:
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "UPDATE accounts SET dispatch_owner = %(owner)s, dispatch_lease_until = %(until)s"
+                " WHERE tenant_id = %(tenant)s AND id = %(account)s AND (dispatch_lease_until IS NULL"
+                " OR dispatch_lease_until < %(now)s OR dispatch_owner = %(owner)s) RETURNING id",
+                {"owner": owner, "until": now + lease, "tenant": tenant_id, "account": account_id, "now": now},
+            ).fetchone() is not None
+
+    def release_account_leases(self, tenant_id: str, owner: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE accounts SET dispatch_owner = NULL, dispatch_lease_until = NULL"
+                " WHERE tenant_id = %s AND dispatch_owner = %s",
+                (tenant_id, owner),
+            )
+
     def claim(
         self, tenant_id: str, account_id: str, owner: str, now: int, lease: int, limit: int
     ) -> list[Row]:
@@ -364,10 +381,14 @@ class Store:
         return rows
 
     def has_due(self, tenant_id: str, now: int) -> bool:
+        """Due messages this tenant's next run could send: not those of an account another
+        run is sending for (that run keeps going or asks for more itself)."""
         with self.db.transaction() as conn:
             return conn.execute(
                 f"SELECT 1 FROM messages m JOIN tenants t ON t.id = m.tenant_id"
-                f" WHERE m.tenant_id = %(tenant)s AND {_DUE} LIMIT 1",
+                f" JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id"
+                f" WHERE m.tenant_id = %(tenant)s AND {_DUE}"
+                f" AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s) LIMIT 1",
                 {"tenant": tenant_id, "now": now},
             ).fetchone() is not None
 

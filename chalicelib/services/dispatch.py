@@ -111,19 +111,26 @@ class _Run:
         now = self.ports.now()
         lease = self.ports.settings.claim_lease_seconds
         work = []
-        for account in accounts:
-            batch = account["batch_size"]
-            claimed = await self._db(
-                store.claim, self.tenant_id, account["id"], self.owner, now, lease, batch
-            )
-            if claimed:
-                self.summary.claimed += len(claimed)
-                self.summary.more_due |= len(claimed) >= batch
-                work.append(self._account(tenant, account, claimed))
-        if work:
-            await asyncio.gather(*work)
-            if not self.summary.more_due:
-                self.summary.more_due = await self._db(store.has_due, self.tenant_id, self.ports.now())
+        try:
+            for account in accounts:
+                # Another run sending for this account keeps it; its messages wait for it.
+                if not await self._db(store.take_account_lease, self.tenant_id, account["id"], self.owner,
+                                      now, lease):
+                    continue
+                batch = account["batch_size"]
+                claimed = await self._db(
+                    store.claim, self.tenant_id, account["id"], self.owner, now, lease, batch
+                )
+                if claimed:
+                    self.summary.claimed += len(claimed)
+                    self.summary.more_due |= len(claimed) >= batch
+                    work.append(self._account(tenant, account, claimed))
+            if work:
+                await asyncio.gather(*work)
+        finally:
+            await self._db(store.release_account_leases, self.tenant_id, self.owner)
+        if work and not self.summary.more_due:
+            self.summary.more_due = await self._db(store.has_due, self.tenant_id, self.ports.now())
         return self.summary
 
     async def _account(self, tenant: Row, account: Row, messages: list[Row]) -> None:

@@ -129,6 +129,24 @@ def test_concurrent_dispatchers_never_send_a_message_twice(world: World) -> None
     assert sorted(ids) == sorted(m["id"] for m in messages), "each message exactly once"
 
 
+def test_concurrent_runs_keep_an_account_within_its_connection_limit(make_world: Callable[..., World],
+                                                                     ports: Ports) -> None:
+    # Small batches: every run finds work, so the runs really overlap.
+    world = make_world(ports, account={"batch_size": 3})
+    world.sink.behaviour = Behaviour(hang_seconds=0.2)
+    messages = [world.message() for _ in range(12)]
+    world.submit(*messages)
+    threads = [threading.Thread(target=dispatch_tenant, args=(world.ports, world.tenant_id)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    while dispatch_tenant(world.ports, world.tenant_id).claimed:
+        pass
+    assert sorted(world.sink.ids()) == sorted(m["id"] for m in messages)
+    assert world.sink.max_in_data <= world.ports.settings.max_connections_per_account
+
+
 def test_expired_lease_of_a_crashed_dispatcher_makes_the_message_due_again(world: World) -> None:
     clock = Clock(1_800_000_000)
     ports = dataclasses.replace(world.ports, clock=clock)

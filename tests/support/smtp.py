@@ -61,8 +61,14 @@ class _Handler:
         b = self.sink.behaviour
         with self.sink.lock:
             self.sink.data_started += 1
-        if b.hang_seconds:
-            await asyncio.sleep(b.hang_seconds)
+            self.sink.in_data += 1
+            self.sink.max_in_data = max(self.sink.max_in_data, self.sink.in_data)
+        try:
+            if b.hang_seconds:
+                await asyncio.sleep(b.hang_seconds)
+        finally:
+            with self.sink.lock:
+                self.sink.in_data -= 1
         with self.sink.lock:
             self.sink.attempts += 1
             failing = b.data_reply and (b.fail_first is None or self.sink.attempts <= b.fail_first)
@@ -84,6 +90,8 @@ class SmtpSink:
         self.received: list[Received] = []
         self.attempts = 0
         self.data_started = 0
+        self.in_data = 0
+        self.max_in_data = 0
         self.logins: list[str] = []
         self.lock = threading.Lock()
         options: dict[str, Any] = {"data_size_limit": 50 * 1024 * 1024}
