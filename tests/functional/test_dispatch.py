@@ -115,16 +115,21 @@ def test_hanging_server_times_out_into_a_deferral(make_world: Callable[..., Worl
     assert row["status"] == "pending" and row["retry_count"] == 1
 
 
-def test_concurrent_dispatchers_never_send_a_message_twice(world: World) -> None:
-    messages = [world.message() for _ in range(60)]
-    world.submit(*messages)
-    threads = [threading.Thread(target=dispatch_tenant, args=(world.ports, world.tenant_id)) for _ in range(4)]
+def dispatch_concurrently(world: World, runs: int) -> None:
+    """Several dispatch runs for one tenant at once, then runs until nothing is left."""
+    threads = [threading.Thread(target=dispatch_tenant, args=(world.ports, world.tenant_id)) for _ in range(runs)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     while dispatch_tenant(world.ports, world.tenant_id).claimed:
         pass
+
+
+def test_concurrent_dispatchers_never_send_a_message_twice(world: World) -> None:
+    messages = [world.message() for _ in range(60)]
+    world.submit(*messages)
+    dispatch_concurrently(world, runs=4)
     ids = world.sink.ids()
     assert sorted(ids) == sorted(m["id"] for m in messages), "each message exactly once"
 
@@ -136,13 +141,7 @@ def test_concurrent_runs_keep_an_account_within_its_connection_limit(make_world:
     world.sink.behaviour = Behaviour(hang_seconds=0.2)
     messages = [world.message() for _ in range(12)]
     world.submit(*messages)
-    threads = [threading.Thread(target=dispatch_tenant, args=(world.ports, world.tenant_id)) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    while dispatch_tenant(world.ports, world.tenant_id).claimed:
-        pass
+    dispatch_concurrently(world, runs=3)
     assert sorted(world.sink.ids()) == sorted(m["id"] for m in messages)
     assert world.sink.max_in_data <= world.ports.settings.max_connections_per_account
 
