@@ -79,6 +79,15 @@ class World:
     def message(self, **over: Any) -> dict[str, Any]:
         return message_payload(self.tenant_id, self.account_id, **over)
 
+    def send_one(self, **over: Any) -> dict[str, Any]:
+        """Submit one message, run one dispatch, return its row."""
+        from chalicelib.services.dispatch import dispatch_tenant
+
+        msg = self.message(**over)
+        self.submit(msg)
+        dispatch_tenant(self.ports, self.tenant_id)
+        return self.row(msg["id"])
+
     def row(self, msg_id: str) -> dict[str, Any]:
         rows = [r for r in self.ports.store.list_messages(self.tenant_id, False) if r["id"] == msg_id]
         assert rows, f"message {msg_id} not found"

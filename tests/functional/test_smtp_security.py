@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from tests.functional.conftest import World
 from tests.support.certs import self_signed_context
@@ -31,30 +30,21 @@ def tls_sink(tmp_path: Path) -> Iterator[SmtpSink]:
 def test_account_credentials_are_used_for_smtp_auth(make_world: Callable[..., World], ports: Ports,
                                                     auth_sink: SmtpSink) -> None:
     world = make_world(ports, account={"user": "mailer", "password": "s3cret"}, smtp=auth_sink)
-    msg = world.message()
-    world.submit(msg)
-    dispatch_tenant(ports, world.tenant_id)
-    assert world.row(msg["id"])["status"] == "sent"
+    assert world.send_one()["status"] == "sent"
     assert auth_sink.logins == ["mailer"]
 
 
 def test_authentication_failure_is_permanent(make_world: Callable[..., World], ports: Ports,
                                              auth_sink: SmtpSink) -> None:
     world = make_world(ports, account={"user": "mailer", "password": "wrong"}, smtp=auth_sink)
-    msg = world.message()
-    world.submit(msg)
-    dispatch_tenant(ports, world.tenant_id)
-    row = world.row(msg["id"])
+    row = world.send_one()
     assert row["status"] == "error" and "(SMTP 535)" in row["error"]
 
 
 def test_mandatory_starttls_refuses_an_unverifiable_certificate(make_world: Callable[..., World], ports: Ports,
                                                                  tls_sink: SmtpSink) -> None:
     world = make_world(ports, account={"use_tls": True}, smtp=tls_sink)
-    msg = world.message()
-    world.submit(msg)
-    dispatch_tenant(ports, world.tenant_id)
-    row = world.row(msg["id"])
+    row = world.send_one()
     assert row["status"] == "error", "certificate errors are permanent"
     assert tls_sink.received == []
 
@@ -62,8 +52,5 @@ def test_mandatory_starttls_refuses_an_unverifiable_certificate(make_world: Call
 def test_mandatory_starttls_without_server_support_is_an_error(world: World, make_world: Callable[..., World],
                                                                ports: Ports, sink: SmtpSink) -> None:
     strict = make_world(ports, account={"use_tls": True}, smtp=sink)
-    msg = strict.message()
-    strict.submit(msg)
-    dispatch_tenant(ports, strict.tenant_id)
-    assert strict.row(msg["id"])["status"] == "error"
+    assert strict.send_one()["status"] == "error"
     assert sink.received == []
