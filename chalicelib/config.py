@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib import limits
 from chalicelib.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,18 @@ class Settings:
     encryption_key_secret_arn: str | None = None
     database_secret_arn: str | None = None
     dispatch_function_arn: str | None = None
-    tenant_concurrency: int = 2
+    tenant_concurrency: int = limits.TENANT_CONCURRENCY
+    tenant_batch_size: int = limits.BATCH_SIZE
+    tenant_batching_window: int = limits.BATCHING_WINDOW
+    # The queue for instance-wide work, owned by the template in AWS (its URL handed over);
+    # looked up by name, and created with the template's attributes, elsewhere.
+    system_queue_url: str | None = None
+    # Where alarms created per tenant send their notifications (the stack's SNS topic).
+    alarm_topic_arn: str | None = None
+    # With a database created by the stack, its secret holds JSON credentials; the URL is
+    # built from them and this host (RDS Proxy's endpoint) and database name.
+    database_host: str | None = None
+    database_name: str = "mailproxy"
     max_body_bytes: int = 5 * 1024 * 1024
 
 
@@ -131,8 +143,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         queue_prefix=prefix,
-        visibility_timeout=_int(env, "MAILPROXY_VISIBILITY_TIMEOUT", 120, minimum=1),
-        claim_lease_seconds=_int(env, "MAILPROXY_CLAIM_LEASE", 300, minimum=1),
+        visibility_timeout=_int(env, "MAILPROXY_VISIBILITY_TIMEOUT", limits.QUEUE_VISIBILITY_TIMEOUT, minimum=1),
+        claim_lease_seconds=_int(env, "MAILPROXY_CLAIM_LEASE", limits.CLAIM_LEASE, minimum=1),
         db_pool_size=_int(env, "MAILPROXY_DB_POOL_SIZE", 4, minimum=1),
         smtp_connect_timeout=_float(env, "MAILPROXY_SMTP_CONNECT_TIMEOUT", 10.0),
         smtp_timeout=_float(env, "MAILPROXY_SMTP_TIMEOUT", 30.0),
@@ -142,7 +154,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         encryption_key_secret_arn=env.get("MAILPROXY_ENCRYPTION_KEY_SECRET_ARN") or None,
         database_secret_arn=env.get("MAILPROXY_DATABASE_SECRET_ARN") or None,
         dispatch_function_arn=env.get("MAILPROXY_DISPATCH_FUNCTION_ARN") or None,
-        tenant_concurrency=_int(env, "MAILPROXY_TENANT_CONCURRENCY", 2, minimum=2),
+        tenant_concurrency=_int(env, "MAILPROXY_TENANT_CONCURRENCY", limits.TENANT_CONCURRENCY, minimum=2),
+        tenant_batch_size=_int(env, "MAILPROXY_TENANT_BATCH_SIZE", limits.BATCH_SIZE, minimum=1),
+        tenant_batching_window=_int(env, "MAILPROXY_TENANT_BATCHING_WINDOW", limits.BATCHING_WINDOW),
+        system_queue_url=env.get("MAILPROXY_SYSTEM_QUEUE_URL") or None,
+        alarm_topic_arn=env.get("MAILPROXY_ALARM_TOPIC_ARN") or None,
+        database_host=env.get("MAILPROXY_DATABASE_HOST") or None,
+        database_name=env.get("MAILPROXY_DATABASE_NAME") or "mailproxy",
     )
 
 

@@ -13,7 +13,8 @@
     │   └── BusinessRuleError       400 business rejection (string or object detail)
     ├── InfrastructureError         a dependency failed; the request may be retried
     │   ├── DatabaseError
-    │   └── QueueError
+    │   ├── QueueError
+    │   └── SecretsError            Secrets Manager unreachable at cold start
     └── DeliveryError               one SMTP attempt failed; carries code and temporariness
 """
 
@@ -78,6 +79,10 @@ class InfrastructureError(MailProxyError):
 
 
 class DatabaseError(InfrastructureError):
+    pass
+
+
+class SecretsError(InfrastructureError):
     pass
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from typing import Any
+from urllib.parse import quote
 
 from chalicelib.adapters import aws
 from chalicelib.adapters.crypto import Cipher
@@ -26,10 +28,29 @@ def resolve_secrets(settings: Settings) -> Settings:
     wanted = {field: arn for field, arn in arns.items() if arn and not getattr(settings, field)}
     if not wanted:
         return settings
-    client = aws.client("secretsmanager", settings)
-    values: dict[str, Any] = {
-        field: str(client.get_secret_value(SecretId=arn)["SecretString"]) for field, arn in wanted.items()}
+    values: dict[str, Any] = {field: aws.secret_string(settings, arn) for field, arn in wanted.items()}
+    if "database_url" in values:
+        values["database_url"] = database_url(values["database_url"], settings.database_host, settings.database_name)
     return dataclasses.replace(settings, **values)
+
+
+def database_url(secret: str, host: str | None, dbname: str) -> str:
+    """The secret is a URL (a database given to the stack) or RDS's JSON credentials (a
+    database the stack made): those are reached through RDS Proxy's endpoint, over TLS."""
+    secret = secret.strip()
+    if not secret.startswith("{"):
+        return secret
+    try:
+        creds = json.loads(secret)
+        user, password = creds["username"], creds["password"]
+    except (ValueError, KeyError, TypeError):
+        raise ConfigurationError("the database secret is neither a URL nor RDS credentials") from None
+    target = host or creds.get("host")
+    if not target:
+        raise ConfigurationError("the database secret names no host and MAILPROXY_DATABASE_HOST is unset")
+    port = creds.get("port") or 5432
+    return (f"postgresql://{quote(str(user), safe='')}:{quote(str(password), safe='')}@{target}:{port}/"
+            f"{quote(dbname, safe='')}?sslmode=require")
 
 
 def build_ports(settings: Settings) -> Ports:
@@ -39,9 +60,12 @@ def build_ports(settings: Settings) -> Ports:
     db = Database(settings.database_url, max_size=settings.db_pool_size)
     queues = TenantQueues(
         aws.client("sqs", settings), settings.queue_prefix, settings.visibility_timeout,
-        mappings=EventSourceMappings(aws.client("lambda", settings), settings.dispatch_function_arn,
-                                     settings.tenant_concurrency, aws.client("cloudwatch", settings))
+        mappings=EventSourceMappings(
+            aws.client("lambda", settings), settings.dispatch_function_arn, settings.tenant_concurrency,
+            aws.client("cloudwatch", settings), batch_size=settings.tenant_batch_size,
+            batching_window=settings.tenant_batching_window, alarm_topic_arn=settings.alarm_topic_arn)
         if settings.dispatch_function_arn else None,
+        system_queue_url=settings.system_queue_url,
     )
     return Ports(settings=settings, store=Store(db), queues=queues,
                  cipher=Cipher(settings.encryption_key))

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib import limits
 from chalicelib.config import get_settings
 from chalicelib.services import bounces, work
 from chalicelib.services.admin import BOUNCE_POLL
@@ -23,7 +24,7 @@ get_settings()
 # Keep going for a tenant while its messages are due, up to this share of the invocation's
 # remaining time; the rest continues in a new invocation through a fresh work record.
 BUDGET_SHARE = 0.5
-MAX_BUDGET_SECONDS = 60.0
+MAX_BUDGET_SECONDS = float(limits.DISPATCH_BUDGET)
 
 
 def _reasons(event: dict[str, Any]) -> dict[str, set[str]]:

@@ -11,8 +11,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.config import Settings
+from chalicelib.errors import SecretsError
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str], Any] = {}
@@ -32,3 +34,12 @@ def client(service: str, settings: Settings) -> Any:
                               connect_timeout=5, read_timeout=30, max_pool_connections=32),
             )
         return _clients[key]
+
+
+def secret_string(settings: Settings, arn: str) -> str:
+    """One secret's value; unreachable or refused is an infrastructure failure (503)."""
+    try:
+        return str(client("secretsmanager", settings).get_secret_value(SecretId=arn)["SecretString"])
+    except (BotoCoreError, ClientError) as exc:
+        # The ARN is configuration, not a secret; the error text carries no value.
+        raise SecretsError(f"cannot read secret {arn}: {type(exc).__name__}") from exc

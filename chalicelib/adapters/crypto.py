@@ -1,4 +1,9 @@
-"""Secrets at rest: Fernet (AES-128-CBC + HMAC) keyed from MAILPROXY_ENCRYPTION_KEY."""
+"""Secrets at rest: Fernet (AES-128-CBC + HMAC) keyed from MAILPROXY_ENCRYPTION_KEY.
+
+The key may list several comma-separated keys, newest first (``new,old``): values are
+encrypted with the first and decrypted with any, so a key can be rotated without losing the
+secrets stored under the old one (docs/operations.md, "Rotating secrets").
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,16 @@ import hashlib
 import hmac
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from chalicelib.errors import ConfigurationError
 
 
 class Cipher:
     def __init__(self, key: str) -> None:
-        digest = hashlib.sha256(key.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+        keys = [k.strip() for k in key.split(",") if k.strip()] or [key]
+        self._fernet = MultiFernet(
+            [Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest())) for k in keys])
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()

@@ -65,10 +65,10 @@ class Database:
             self._pool.close()
             self._pool = None
 
-    def migrate(self) -> list[str]:
+    def migrate(self, connect_timeout: int = 10) -> list[str]:
         """Apply the numbered SQL files not yet recorded; returns the names applied."""
         applied: list[str] = []
-        with psycopg.connect(self._url, autocommit=True) as conn:
+        with psycopg.connect(self._url, autocommit=True, connect_timeout=connect_timeout) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
             try:
                 conn.execute(

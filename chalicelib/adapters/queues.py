@@ -10,11 +10,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import limits
 from chalicelib.errors import QueueError
 
 log = logging.getLogger(__name__)
-
-MAX_RECEIVE_COUNT = 5
 
 
 def queue_name(prefix: str, tenant_id: str, dead_letter: bool = False) -> str:
@@ -22,6 +21,10 @@ def queue_name(prefix: str, tenant_id: str, dead_letter: bool = False) -> str:
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", tenant_id)[:32]
     digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:10]
     return f"{prefix}-t-{safe}-{digest}" + ("-dlq" if dead_letter else "")
+
+
+def system_queue_name(prefix: str) -> str:
+    return f"{prefix}-system"
 
 
 OLDEST_MESSAGE_ALARM_SECONDS = 900
@@ -33,17 +36,23 @@ class EventSourceMappings:
     tenant gets alarms on its dead-letter queue and on the age of its oldest work record."""
 
     def __init__(self, lambda_client: Any, function_arn: str, concurrency: int,
-                 cloudwatch: Any | None = None) -> None:
+                 cloudwatch: Any | None = None, *, batch_size: int = limits.BATCH_SIZE,
+                 batching_window: int = limits.BATCHING_WINDOW, alarm_topic_arn: str | None = None) -> None:
         self._lambda = lambda_client
         self._function = function_arn
         self._concurrency = concurrency
         self._cloudwatch = cloudwatch
+        self._batch_size = batch_size
+        self._batching_window = batching_window
+        self._alarm_actions = [alarm_topic_arn] if alarm_topic_arn else []
 
     def alarm(self, queue_name: str, dlq_name: str) -> None:
         if self._cloudwatch is None:
             return
-        common = {"Namespace": "AWS/SQS", "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1,
-                  "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}
+        common: dict[str, Any] = {
+            "Namespace": "AWS/SQS", "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1,
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+            "AlarmActions": self._alarm_actions}
         self._cloudwatch.put_metric_alarm(
             AlarmName=f"{dlq_name}-depth", MetricName="ApproximateNumberOfMessagesVisible", Threshold=0,
             Dimensions=[{"Name": "QueueName", "Value": dlq_name}], **common)
@@ -61,7 +70,8 @@ class EventSourceMappings:
         if existing.get("EventSourceMappings"):
             return
         self._lambda.create_event_source_mapping(
-            EventSourceArn=queue_arn, FunctionName=self._function, BatchSize=10, Enabled=True,
+            EventSourceArn=queue_arn, FunctionName=self._function, BatchSize=self._batch_size,
+            MaximumBatchingWindowInSeconds=self._batching_window, Enabled=True,
             FunctionResponseTypes=["ReportBatchItemFailures"],
             ScalingConfig={"MaximumConcurrency": self._concurrency},
         )
@@ -74,38 +84,56 @@ class EventSourceMappings:
 
 class TenantQueues:
     def __init__(self, sqs: Any, prefix: str, visibility_timeout: int,
-                 mappings: EventSourceMappings | None = None) -> None:
+                 mappings: EventSourceMappings | None = None, system_queue_url: str | None = None) -> None:
         self._sqs = sqs
         self._prefix = prefix
         self._visibility = visibility_timeout
         self._mappings = mappings
+        self._system_url = system_queue_url
 
     def create(self, tenant_id: str) -> tuple[str, str]:
-        """Create (idempotently) the tenant's queue and dead-letter queue."""
+        """Create (idempotently) the tenant's queue, dead-letter queue, mapping and alarms.
+
+        All or nothing: a failure part-way removes what this call made, so a tenant whose
+        provisioning failed leaves no queue behind.
+        """
+        name, dlq_name = queue_name(self._prefix, tenant_id), queue_name(self._prefix, tenant_id, dead_letter=True)
+        made: list[str] = []
         try:
-            dlq_url = self._sqs.create_queue(
-                QueueName=queue_name(self._prefix, tenant_id, dead_letter=True),
-                Attributes={"MessageRetentionPeriod": "1209600"},
-            )["QueueUrl"]
-            dlq_arn = self._sqs.get_queue_attributes(
-                QueueUrl=dlq_url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
-            url = self._sqs.create_queue(
-                QueueName=queue_name(self._prefix, tenant_id),
-                Attributes={
-                    "VisibilityTimeout": str(self._visibility),
-                    "RedrivePolicy": json.dumps(
-                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}
-                    ),
-                },
-            )["QueueUrl"]
+            dlq_url, dlq_arn = self._create_dead_letter(dlq_name, made)
+            url = self._sqs.create_queue(QueueName=name, Attributes=self._attributes(dlq_arn))["QueueUrl"]
+            made.append(url)
             if self._mappings is not None:
                 self._mappings.attach(self._arn(url))
-                self._mappings.alarm(queue_name(self._prefix, tenant_id),
-                                     queue_name(self._prefix, tenant_id, dead_letter=True))
+                self._mappings.alarm(name, dlq_name)
         except (BotoCoreError, ClientError) as exc:
+            self._undo(made, name, dlq_name)
             raise QueueError(f"cannot create queues for tenant: {exc}") from exc
         return url, dlq_url
+
+    def _create_dead_letter(self, name: str, made: list[str]) -> tuple[str, str]:
+        url = str(self._sqs.create_queue(
+            QueueName=name, Attributes={"MessageRetentionPeriod": str(limits.DEAD_LETTER_RETENTION)})["QueueUrl"])
+        made.append(url)
+        return url, self._arn(url)
+
+    def _attributes(self, dlq_arn: str) -> dict[str, str]:
+        return {
+            "VisibilityTimeout": str(self._visibility),
+            "MessageRetentionPeriod": str(limits.QUEUE_RETENTION),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": limits.MAX_RECEIVE_COUNT}),
+        }
+
+    def _undo(self, made: list[str], name: str, dlq_name: str) -> None:
+        """Best effort: remove the mapping, alarms and queues a failed creation left."""
+        for url in reversed(made):
+            try:
+                if self._mappings is not None and not url.endswith("-dlq"):
+                    self._mappings.detach(self._arn(url))
+                    self._mappings.unalarm(name, dlq_name)
+                self._sqs.delete_queue(QueueUrl=url)
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("could not remove %s after a failed tenant creation: %s", url, exc)
 
     def _arn(self, url: str) -> str:
         return str(self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
@@ -142,13 +170,25 @@ class TenantQueues:
             raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
 
     def system_url(self) -> str:
-        """The queue for instance-wide work (bounce polls), created on first use."""
+        """The queue for instance-wide work (bounce polls).
+
+        In AWS the template owns it and its URL comes with the settings; elsewhere it is
+        looked up by name and, if missing, created with the template's attributes (never
+        others: AWS refuses a create whose attributes differ from the existing queue's).
+        """
+        if self._system_url:
+            return self._system_url
+        name = system_queue_name(self._prefix)
         try:
-            return str(self._sqs.create_queue(
-                QueueName=f"{self._prefix}-system",
-                Attributes={"VisibilityTimeout": str(self._visibility)})["QueueUrl"])
+            try:
+                return str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            except ClientError as exc:
+                if "NonExistentQueue" not in str(exc) and "QueueDoesNotExist" not in str(exc):
+                    raise
+            _, dlq_arn = self._create_dead_letter(f"{name}-dlq", [])
+            return str(self._sqs.create_queue(QueueName=name, Attributes=self._attributes(dlq_arn))["QueueUrl"])
         except (BotoCoreError, ClientError) as exc:
-            raise QueueError(f"cannot create the system queue: {exc}") from exc
+            raise QueueError(f"cannot find the system queue: {exc}") from exc
 
     def notify_system(self, kind: str) -> None:
         try:
@@ -157,8 +197,10 @@ class TenantQueues:
             raise QueueError(f"cannot enqueue system work: {exc}") from exc
 
     def ping(self) -> bool:
+        """Is the queue service answering? Asks about the system queue, the one queue every
+        function that reports status may read."""
         try:
-            self._sqs.list_queues(QueueNamePrefix=self._prefix, MaxResults=1)
+            self._sqs.get_queue_attributes(QueueUrl=self.system_url(), AttributeNames=["QueueArn"])
             return True
         except Exception:  # noqa: BLE001 - health check reports, never raises
             return False

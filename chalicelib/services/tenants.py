@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.adapters.crypto import key_hash, new_token
 from chalicelib.domain import schemas
 from chalicelib.domain.records import tenant_info
-from chalicelib.errors import NotFoundError
+from chalicelib.errors import NotFoundError, QueueError
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -177,10 +177,9 @@ def client_auth(ports: Ports, tenant: Row) -> Row | None:
 
 
 def queue_url(ports: Ports, row: Row) -> str:
-    """The tenant's queue, re-created if it went missing (for example a fresh endpoint)."""
+    """The tenant's queue, made with the tenant. Only the API provisions queues (the other
+    functions' roles may not create them)."""
     url = row.get("queue_url")
-    if url:
-        return str(url)
-    url, dlq = ports.queues.create(row["id"])
-    ports.store.set_queue_urls(row["id"], url, dlq)
-    return url
+    if not url:
+        raise QueueError(f"tenant {row['id']!r} has no queue")
+    return str(url)

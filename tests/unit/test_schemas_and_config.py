@@ -120,3 +120,12 @@ def test_instance_info_defaults_when_never_set() -> None:
     info = instance_info(SimpleNamespace(store=EmptyStore()))  # type: ignore[arg-type]
     assert info == {"id": 1, "name": "mail-proxy", "bounce_enabled": False, "bounce_imap_port": 993,
                     "bounce_imap_folder": "INBOX", "bounce_imap_ssl": True, "bounce_poll_interval": 60}
+
+
+def test_a_rotated_encryption_key_still_reads_what_the_old_one_wrote() -> None:
+    from chalicelib.adapters.crypto import Cipher
+
+    stored = Cipher("old-key").encrypt("smtp-password")
+    rotated = Cipher("new-key,old-key")
+    assert rotated.decrypt(stored) == "smtp-password"
+    assert Cipher("new-key").decrypt(rotated.encrypt("x")) == "x", "new values use the newest key"

@@ -1,0 +1,76 @@
+"""The numbers AWS checks against each other, written once.
+
+The CloudFormation template (``infra/template.py``) declares them on its functions, queues
+and event source mappings and hands them to the code as environment variables; the code's
+defaults (``config.py``) are these same values, and the local stack reads them back from the
+built template. AWS's rules between them are checked by ``rules()`` in the template tests
+and by the local function runner at start-up (docs/operations.md, "The numbers").
+"""
+
+from __future__ import annotations
+
+# Function timeouts (s). API Gateway gives up on an integration after 29 s.
+API_TIMEOUT = 29
+DISPATCH_TIMEOUT = 120
+SCHEDULED_TIMEOUT = 60
+RETENTION_TIMEOUT = 120
+BOUNCES_TIMEOUT = 120
+MIGRATE_TIMEOUT = 300
+
+# A dispatch run keeps serving a tenant for at most this long; the rest continues in a
+# fresh invocation through a new work record. Well inside DISPATCH_TIMEOUT, so that the
+# run ends, records its outcomes and deletes its work records before Lambda kills it.
+DISPATCH_BUDGET = 60
+
+# Memory (MB).
+API_MEMORY = 512
+DISPATCH_MEMORY = 512
+SCHEDULED_MEMORY = 256
+
+# Queues. AWS recommends a visibility timeout of at least six times the timeout of the
+# function an event source mapping feeds (and refuses a mapping below 1x).
+VISIBILITY_MULTIPLE = 6
+QUEUE_VISIBILITY_TIMEOUT = VISIBILITY_MULTIPLE * DISPATCH_TIMEOUT
+MAX_RECEIVE_COUNT = 5
+DEAD_LETTER_RETENTION = 14 * 24 * 3600
+QUEUE_RETENTION = 4 * 24 * 3600
+
+# Event source mappings (tenant queues and the system queue).
+BATCH_SIZE = 10
+BATCHING_WINDOW = 0        # s: dispatch at once; a window only adds latency here
+TENANT_CONCURRENCY = 2     # MaximumConcurrency of each tenant's mapping (AWS minimum: 2)
+SYSTEM_CONCURRENCY = 2     # and of the system queue's (bounce polls)
+
+# A claimed message's lease must outlive any invocation that could still be sending it.
+CLAIM_LEASE = 300
+
+# Scheduled functions fire this often (EventBridge; minute granularity in AWS).
+SCHEDULE = "rate(1 minute)"
+
+
+def rules(*, function_timeouts: dict[str, int], mappings: list[tuple[int, int, int]],
+          claim_lease: int, budget: int) -> list[str]:
+    """The AWS (and our own) rules between the numbers; returns what is broken.
+
+    ``mappings``: (queue visibility timeout, function timeout, batch size) per event source
+    mapping. Pure, so the template tests and the local runner share it.
+    """
+    broken = []
+    for name, timeout in function_timeouts.items():
+        if not 1 <= timeout <= 900:
+            broken.append(f"{name}: Lambda timeout {timeout}s outside 1..900")
+    if function_timeouts.get("api", 0) > API_TIMEOUT:
+        broken.append(f"api: timeout {function_timeouts['api']}s exceeds API Gateway's {API_TIMEOUT}s")
+    for visibility, timeout, batch in mappings:
+        if visibility < timeout:
+            broken.append(f"queue visibility {visibility}s below function timeout {timeout}s (AWS refuses it)")
+        elif visibility < VISIBILITY_MULTIPLE * timeout:
+            broken.append(f"queue visibility {visibility}s below {VISIBILITY_MULTIPLE}x function timeout {timeout}s")
+        if not 1 <= batch <= 10:
+            broken.append(f"batch size {batch} outside 1..10 (no batching window)")
+    dispatch = function_timeouts.get("dispatch", 0)
+    if claim_lease <= dispatch:
+        broken.append(f"claim lease {claim_lease}s must outlive the dispatch timeout {dispatch}s")
+    if budget >= dispatch:
+        broken.append(f"dispatch budget {budget}s must end before the dispatch timeout {dispatch}s")
+    return broken
