@@ -1,256 +1,431 @@
-"""The Mail Proxy stack as CloudFormation (architecture section 3), built offline.
+"""The Mail Proxy stack around Chalice's API: the merge template for ``chalice package``.
 
-Shared pieces live here; what is per tenant (its queue, dead-letter queue, event source
-mapping and alarm) is created by the API when the tenant is created, under the queue
-prefix this stack grants it. Run ``python -m infra.template`` to write the template.
+``chalice package --merge-template`` generates the API (API Gateway resources for every
+route, the API function with its handler and runtime) and deep-merges what this module
+returns: the other functions (same package), queues, secrets, the optional database, roles,
+log groups, alarms. ``finish`` then applies what a merge cannot express (a conditional
+``/metrics`` route). Every number AWS compares comes from ``chalicelib.limits``.
+Per tenant, the API creates the queue, dead-letter queue, event source mapping and alarms.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib import limits
+from chalicelib.adapters.database import migrations
+
 Json = dict[str, Any]
-
-FUNCTIONS = {
-    # logical id: (handler, timeout s, memory MB, description)
-    "ApiFunction": ("app.app", 29, 512, "HTTP API (Chalice app behind API Gateway)"),
-    "DispatchFunction": ("functions.dispatch.handler", 300, 512,
-                         "Dispatch, delivery reports and bounce polls on request (SQS)"),
-    "RetryFunction": ("functions.scheduler.retry_handler", 60, 256, "Re-enqueue tenants with due messages"),
-    "ReportsFunction": ("functions.scheduler.reports_handler", 60, 256, "Queue due delivery reports"),
-    "RetentionFunction": ("functions.scheduler.retention_handler", 120, 256, "Per-tenant clean-up"),
-    "BouncesFunction": ("functions.scheduler.bounces_handler", 120, 256, "IMAP bounce poll"),
-}
-SCHEDULED = ("RetryFunction", "ReportsFunction", "RetentionFunction", "BouncesFunction")
+CODE = "./deployment.zip"
+API = "APIHandler"          # Chalice's logical id for the API function
+REST_API = "RestAPI"        # and for the API
+NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
-def _sub(text: str) -> Json:
+def sub(text: str) -> Json:
     return {"Fn::Sub": text}
 
 
-def _ref(name: str) -> Json:
+def ref(name: str) -> Json:
     return {"Ref": name}
 
 
-def _arn(name: str) -> Json:
+def arn(name: str) -> Json:
     return {"Fn::GetAtt": [name, "Arn"]}
 
 
-QUEUE_ARNS = _sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${QueuePrefix}-*")
+def when(condition: str, yes: Any, no: Any = NO_VALUE) -> Json:
+    return {"Fn::If": [condition, yes, no]}
 
 
-def _policy(statements: list[Json]) -> Json:
-    return {"PolicyName": "mail-proxy", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
+def allow(actions: list[str], resources: Any, condition: Json | None = None) -> Json:
+    statement: Json = {"Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
 
 
-def _allow(actions: list[str], resources: Any) -> Json:
-    return {"Effect": "Allow", "Action": actions, "Resource": resources}
+TENANT_QUEUES = sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${QueuePrefix}-t-*")
+TENANT_ALARMS = sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${QueuePrefix}-t-*")
+DISPATCH_ARN = arn("DispatchFunction")
+# The stack's database secret: the URL it was given, or the credentials of the one it made
+# (the rules refuse a stack with neither).
+DATABASE_SECRET = when("CreateDatabase", ref("DatabaseCredentials"), when("UseGivenDatabase", ref("DatabaseUrlSecret")))
 
 
-def _secrets_read() -> Json:
-    return _allow(["secretsmanager:GetSecretValue"],
-                  [_ref("AdminTokenSecret"), _ref("EncryptionKeySecret"), _ref("DatabaseSecret")])
+def _secrets(*names: str) -> Json:
+    return allow(["secretsmanager:GetSecretValue"], [
+        DATABASE_SECRET if n == "Database" else ref(f"{n}Secret") for n in names])
 
 
-def _role_statements(name: str) -> list[Json]:
-    """Least privilege per function."""
-    statements = [_secrets_read()]
-    if name == "ApiFunction":
-        statements += [
-            # Tenant lifecycle: its queues (under the prefix), its event source mapping.
-            _allow(["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
-                    "sqs:SetQueueAttributes", "sqs:SendMessage", "sqs:ListQueues", "sqs:TagQueue"], QUEUE_ARNS),
-            _allow(["lambda:CreateEventSourceMapping", "lambda:DeleteEventSourceMapping",
-                    "lambda:ListEventSourceMappings"], "*"),
-            _allow(["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
-                   _sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${QueuePrefix}-*")),
-        ]
-    elif name == "DispatchFunction":
-        statements += [
-            _allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage",
-                    "sqs:GetQueueUrl", "sqs:ChangeMessageVisibility", "sqs:CreateQueue"], QUEUE_ARNS),
-            _allow(["s3:PutObject", "s3:GetObject"], _sub("${LargeFilesBucket.Arn}/*")),
-        ]
-    elif name in ("RetryFunction", "ReportsFunction", "BouncesFunction"):
-        statements.append(_allow(["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:CreateQueue"], QUEUE_ARNS))
-    return statements
+CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+ENQUEUE = allow(["sqs:SendMessage"], TENANT_QUEUES)
 
 
-def _environment() -> Json:
-    return {"Variables": {
-        "MAILPROXY_API_TOKEN_SECRET_ARN": _ref("AdminTokenSecret"),
-        "MAILPROXY_ENCRYPTION_KEY_SECRET_ARN": _ref("EncryptionKeySecret"),
-        "MAILPROXY_DATABASE_SECRET_ARN": _ref("DatabaseSecret"),
-        "MAILPROXY_QUEUE_PREFIX": _ref("QueuePrefix"),
-        "MAILPROXY_TENANT_CONCURRENCY": _ref("TenantConcurrency"),
-        "MAILPROXY_DISPATCH_FUNCTION_ARN": _sub(
-            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-dispatch"),
-        "MAILPROXY_LARGE_FILES_BUCKET": _ref("LargeFilesBucket"),
-        "MAILPROXY_SCHEDULE_TICK": "60",
-    }}
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function of the stack (all from the same package)."""
+
+    short: str                      # name suffix: ${AWS::StackName}-<short>
+    handler: str
+    timeout: int
+    memory: int
+    description: str
+    statements: list[Json]
+    secrets: tuple[str, ...] = ("EncryptionKey", "Database")
+    events: Json = field(default_factory=dict)
+    environment: Json = field(default_factory=dict)
 
 
-def _function_name(logical: str) -> Json:
-    short = logical.removesuffix("Function").lower()
-    return _sub(f"${{AWS::StackName}}-{short}")
+def functions() -> dict[str, Function]:
+    """Every function, by logical id. The API's handler and routes come from Chalice."""
+    schedule = {"Tick": {"Type": "Schedule", "Properties": {"Schedule": limits.SCHEDULE, "Enabled": True}}}
+    return {
+        API: Function(
+            "api", "app.app", limits.API_TIMEOUT, limits.API_MEMORY, "HTTP API (Chalice app behind API Gateway)",
+            [
+                # Tenant lifecycle: its queues, its event source mapping, its alarms.
+                allow(["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
+                       "sqs:SendMessage"], TENANT_QUEUES),
+                allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], arn("SystemQueue")),
+                allow(["lambda:CreateEventSourceMapping"], "*",
+                      {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}}),
+                allow(["lambda:DeleteEventSourceMapping"],
+                      sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:event-source-mapping:*"),
+                      {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}}),
+                # ListEventSourceMappings has no resource-level permissions in IAM.
+                allow(["lambda:ListEventSourceMappings"], "*"),
+                allow(["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"], TENANT_ALARMS),
+            ],
+            secrets=("AdminToken", "EncryptionKey", "Database"),
+            environment={
+                "MAILPROXY_DISPATCH_FUNCTION_ARN": DISPATCH_ARN,
+                "MAILPROXY_TENANT_CONCURRENCY": ref("TenantConcurrency"),
+                "MAILPROXY_TENANT_BATCH_SIZE": str(limits.BATCH_SIZE),
+                "MAILPROXY_TENANT_BATCHING_WINDOW": str(limits.BATCHING_WINDOW),
+                "MAILPROXY_ALARM_TOPIC_ARN": ref("AlarmTopic"),
+            }),
+        "DispatchFunction": Function(
+            "dispatch", "functions.dispatch.handler", limits.DISPATCH_TIMEOUT, limits.DISPATCH_MEMORY,
+            "Dispatch, delivery reports and bounce polls on request (SQS)",
+            [
+                allow(CONSUME, [TENANT_QUEUES, arn("SystemQueue")]),
+                ENQUEUE,  # a run that used its budget queues its own continuation
+                # Large attachments into the stack's bucket with the deployment's credentials
+                # (tenants may name their own bucket and credentials instead); presigned
+                # links are signed with these credentials, so reading is needed too.
+                allow(["s3:PutObject", "s3:GetObject"], sub("${LargeFilesBucket.Arn}/*")),
+            ],
+            events={"SystemQueue": {"Type": "SQS", "Properties": {
+                "Queue": arn("SystemQueue"), "BatchSize": limits.BATCH_SIZE,
+                "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY}}}}),
+        "RetryFunction": Function(
+            "retry", "functions.scheduler.retry_handler", limits.SCHEDULED_TIMEOUT, limits.SCHEDULED_MEMORY,
+            "Re-enqueue tenants with due messages", [ENQUEUE], events=schedule),
+        "ReportsFunction": Function(
+            "reports", "functions.scheduler.reports_handler", limits.SCHEDULED_TIMEOUT, limits.SCHEDULED_MEMORY,
+            "Queue due delivery reports", [ENQUEUE], events=schedule),
+        "RetentionFunction": Function(
+            "retention", "functions.scheduler.retention_handler", limits.RETENTION_TIMEOUT, limits.SCHEDULED_MEMORY,
+            "Per-tenant clean-up", [], events=schedule),
+        "BouncesFunction": Function(
+            "bounces", "functions.scheduler.bounces_handler", limits.BOUNCES_TIMEOUT, limits.SCHEDULED_MEMORY,
+            "IMAP bounce poll", [ENQUEUE], events=schedule),
+        "MigrateFunction": Function(
+            "migrate", "functions.migrate.handler", limits.MIGRATE_TIMEOUT, limits.SCHEDULED_MEMORY,
+            "Apply database migrations (run by each deploy)", [], secrets=("Database",)),
+    }
 
 
-def build() -> Json:
-    resources: Json = {}
-    for logical, (handler, timeout, memory, description) in FUNCTIONS.items():
-        role = f"{logical}Role"
-        resources[role] = {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole"}]},
-                "ManagedPolicyArns": [
-                    _sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")],
-                "Policies": [_policy(_role_statements(logical))],
-            },
-        }
-        resources[logical] = {
-            "Type": "AWS::Lambda::Function",
-            "Properties": {
-                "FunctionName": _function_name(logical),
-                "Description": description,
-                "Runtime": "python3.11",
-                "Handler": handler,
-                "Code": {"S3Bucket": _ref("CodeBucket"), "S3Key": _ref("CodeKey")},
-                "Role": _arn(role),
-                "Timeout": timeout,
-                "MemorySize": memory,
-                "Environment": _environment(),
-            },
-        }
-    for logical in SCHEDULED:
-        rule = f"{logical.removesuffix('Function')}Schedule"
-        resources[rule] = {
-            "Type": "AWS::Events::Rule",
-            "Properties": {"ScheduleExpression": "rate(1 minute)", "State": "ENABLED",
-                           "Targets": [{"Arn": _arn(logical), "Id": logical}]},
-        }
-        resources[f"{rule}Permission"] = {
-            "Type": "AWS::Lambda::Permission",
-            "Properties": {"Action": "lambda:InvokeFunction", "FunctionName": _ref(logical),
-                           "Principal": "events.amazonaws.com", "SourceArn": _arn(rule)},
-        }
+def _environment(fn: Function) -> Json:
+    variables: Json = {
+        "MAILPROXY_DATABASE_SECRET_ARN": DATABASE_SECRET,
+        "MAILPROXY_DATABASE_HOST": when("CreateDatabase", {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}),
+        "MAILPROXY_DATABASE_NAME": "mailproxy",
+        "MAILPROXY_QUEUE_PREFIX": ref("QueuePrefix"),
+        "MAILPROXY_VISIBILITY_TIMEOUT": str(limits.QUEUE_VISIBILITY_TIMEOUT),
+        "MAILPROXY_CLAIM_LEASE": str(limits.CLAIM_LEASE),
+        "MAILPROXY_SYSTEM_QUEUE_URL": ref("SystemQueue"),
+        "POWERTOOLS_SERVICE_NAME": f"mail-proxy-{fn.short}",
+    }
+    if "AdminToken" in fn.secrets:
+        variables["MAILPROXY_API_TOKEN_SECRET_ARN"] = ref("AdminTokenSecret")
+    if "EncryptionKey" in fn.secrets:
+        variables["MAILPROXY_ENCRYPTION_KEY_SECRET_ARN"] = ref("EncryptionKeySecret")
+    variables.update(fn.environment)
+    return {"Variables": variables}
 
-    # Instance-wide work (bounce polls on request) has a queue of its own.
-    resources["SystemDeadLetterQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": _sub("${QueuePrefix}-system-dlq"), "MessageRetentionPeriod": 1209600}}
-    resources["SystemQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": _sub("${QueuePrefix}-system"), "VisibilityTimeout": 360,
-                       "RedrivePolicy": {"deadLetterTargetArn": _arn("SystemDeadLetterQueue"),
-                                         "maxReceiveCount": 5}}}
-    resources["SystemQueueMapping"] = {
-        "Type": "AWS::Lambda::EventSourceMapping",
-        "Properties": {"EventSourceArn": _arn("SystemQueue"), "FunctionName": _ref("DispatchFunction"),
-                       "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"]}}
-    resources["SystemDeadLetterAlarm"] = {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmDescription": "Mail Proxy system work is failing repeatedly",
+
+def _security_groups() -> Json:
+    own = {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]}
+    both = {"Fn::Split": [",", {"Fn::Join": [",", [own, {"Fn::Join": [",", ref("SecurityGroupIds")]}]]}]}
+    return when("HasVpcId", when("HasExtraSecurityGroups", both, [own]), ref("SecurityGroupIds"))
+
+
+def _function_resources(logical: str, fn: Function) -> Json:
+    role = f"{logical}Role"
+    name = sub(f"${{AWS::StackName}}-{fn.short}")
+    managed = when("HasVpc",
+                   sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"),
+                   sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"))
+    statements = [_secrets(*fn.secrets), *fn.statements]
+    properties: Json = {
+        "FunctionName": name, "Description": fn.description, "Handler": fn.handler, "Runtime": "python3.11",
+        "Architectures": ["x86_64"], "CodeUri": CODE, "Timeout": fn.timeout, "MemorySize": fn.memory,
+        "Role": arn(role), "Environment": _environment(fn),
+        "VpcConfig": when("HasVpc", {"SubnetIds": ref("SubnetIds"), "SecurityGroupIds": _security_groups()}),
+    }
+    if fn.events:
+        properties["Events"] = fn.events
+    resources: Json = {
+        role: {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": [managed],
+            "Policies": [{"PolicyName": "mail-proxy", "PolicyDocument": {
+                "Version": "2012-10-17", "Statement": statements}}]}},
+        f"{logical}Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete",
+                           "UpdateReplacePolicy": "Delete", "Properties": {
+                               "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}-{fn.short}"),
+                               "RetentionInDays": ref("LogRetentionDays")}},
+    }
+    if logical != API:
+        resources[logical] = {"Type": "AWS::Serverless::Function", "DependsOn": [f"{logical}Logs"],
+                              "Properties": properties}
+    else:
+        # Merged into Chalice's own resource: its handler, code and runtime stay Chalice's.
+        resources[logical] = {"DependsOn": [f"{logical}Logs"], "Properties": {
+            k: v for k, v in properties.items() if k not in ("Handler", "CodeUri", "Runtime")}}
+    return resources
+
+
+def _queues() -> Json:
+    return {
+        "SystemDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": sub("${QueuePrefix}-system-dlq"), "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION}},
+        # The same attributes as the code's own fallback (queues.TenantQueues.system_url).
+        "SystemQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": sub("${QueuePrefix}-system"), "VisibilityTimeout": limits.QUEUE_VISIBILITY_TIMEOUT,
+            "MessageRetentionPeriod": limits.QUEUE_RETENTION,
+            "RedrivePolicy": {"deadLetterTargetArn": arn("SystemDeadLetterQueue"),
+                              "maxReceiveCount": limits.MAX_RECEIVE_COUNT}}},
+    }
+
+
+def _secret_resources() -> Json:
+    return {
+        "AdminTokenSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+            "Description": "Mail Proxy admin token (MAILPROXY_API_TOKEN)",
+            "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True}}},
+        "EncryptionKeySecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+            "Description": "Key for Mail Proxy secrets at rest (MAILPROXY_ENCRYPTION_KEY)",
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}},
+        "DatabaseUrlSecret": {"Type": "AWS::SecretsManager::Secret", "Condition": "UseGivenDatabase",
+                              "Properties": {"Description": "Mail Proxy DATABASE_URL (given to the stack)",
+                                             "SecretString": ref("DatabaseUrl")}},
+    }
+
+
+def _resolve_secret(secret: Json, key: str) -> Json:
+    """A dynamic reference to one key of a secret (Fn::Join rather than Fn::Sub: LocalStack
+    resolves Fn::Sub even in resources whose condition is false)."""
+    return {"Fn::Join": ["", ["{{resolve:secretsmanager:", secret, f":SecretString:{key}}}}}"]]}
+
+
+def _database() -> Json:
+    """Aurora PostgreSQL Serverless v2 behind RDS Proxy, when no DatabaseUrl is given."""
+    only = {"Condition": "CreateDatabase"}
+    db_sg = {"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]}
+    creds = ref("DatabaseCredentials")
+    return {
+        "FunctionSecurityGroup": {"Type": "AWS::EC2::SecurityGroup", "Condition": "HasVpcId", "Properties": {
+            "GroupDescription": "Mail Proxy functions (egress: SMTP, HTTPS, PostgreSQL)", "VpcId": ref("VpcId")}},
+        "DatabaseCredentials": {"Type": "AWS::SecretsManager::Secret", **only, "Properties": {
+            "Description": "Mail Proxy database credentials (RDS)",
+            "GenerateSecretString": {"SecretStringTemplate": json.dumps({"username": "mailproxy"}),
+                                     "GenerateStringKey": "password", "PasswordLength": 40,
+                                     "ExcludeCharacters": "\"@/\\ '`:?#[]%{}"}}},
+        "DatabaseSecurityGroup": {"Type": "AWS::EC2::SecurityGroup", **only, "Properties": {
+            "GroupDescription": "Mail Proxy database and RDS Proxy", "VpcId": ref("VpcId"),
+            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                                      "SourceSecurityGroupId": {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]},
+                                      "Description": "functions to RDS Proxy"}]}},
+        "DatabaseSelfIngress": {"Type": "AWS::EC2::SecurityGroupIngress", **only, "Properties": {
+            "GroupId": db_sg, "SourceSecurityGroupId": db_sg, "IpProtocol": "tcp", "FromPort": 5432,
+            "ToPort": 5432, "Description": "RDS Proxy to the cluster"}},
+        "DatabaseSubnetGroup": {"Type": "AWS::RDS::DBSubnetGroup", **only, "Properties": {
+            "DBSubnetGroupDescription": "Mail Proxy database", "SubnetIds": ref("SubnetIds")}},
+        "DatabaseCluster": {"Type": "AWS::RDS::DBCluster", **only, "DeletionPolicy": "Snapshot",
+                            "UpdateReplacePolicy": "Snapshot", "Properties": {
+            "Engine": "aurora-postgresql", "EngineVersion": "15.10", "DatabaseName": "mailproxy",
+            "MasterUsername": _resolve_secret(creds, "username"),
+            "MasterUserPassword": _resolve_secret(creds, "password"),
+            "DBSubnetGroupName": ref("DatabaseSubnetGroup"), "VpcSecurityGroupIds": [db_sg],
+            "StorageEncrypted": True, "BackupRetentionPeriod": 7, "DeletionProtection": True,
+            "ServerlessV2ScalingConfiguration": {"MinCapacity": ref("DatabaseMinCapacity"),
+                                                 "MaxCapacity": ref("DatabaseMaxCapacity")}}},
+        "DatabaseInstance": {"Type": "AWS::RDS::DBInstance", **only, "Properties": {
+            "Engine": "aurora-postgresql", "DBInstanceClass": "db.serverless",
+            "DBClusterIdentifier": ref("DatabaseCluster"), "PubliclyAccessible": False}},
+        "DatabaseSecretAttachment": {"Type": "AWS::SecretsManager::SecretTargetAttachment", **only, "Properties": {
+            "SecretId": creds, "TargetId": ref("DatabaseCluster"), "TargetType": "AWS::RDS::DBCluster"}},
+        "DatabaseProxyRole": {"Type": "AWS::IAM::Role", **only, "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": "read-credentials", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                allow(["secretsmanager:GetSecretValue"], creds)]}}]}},
+        "DatabaseProxy": {"Type": "AWS::RDS::DBProxy", **only, "Properties": {
+            "DBProxyName": sub("${AWS::StackName}-db"), "EngineFamily": "POSTGRESQL", "RequireTLS": True,
+            "RoleArn": arn("DatabaseProxyRole"), "VpcSubnetIds": ref("SubnetIds"), "VpcSecurityGroupIds": [db_sg],
+            "Auth": [{"AuthScheme": "SECRETS", "SecretArn": creds, "IAMAuth": "DISABLED"}]}},
+        "DatabaseProxyTargetGroup": {"Type": "AWS::RDS::DBProxyTargetGroup", **only, "Properties": {
+            "DBProxyName": ref("DatabaseProxy"), "TargetGroupName": "default",
+            "DBClusterIdentifiers": [ref("DatabaseCluster")]}},
+    }
+
+
+def migrations_digest() -> str:
+    """Changes when a migration is added or edited, so that a deploy runs the migrator."""
+    digest = hashlib.sha256()
+    for name, sql in migrations():
+        digest.update(name.encode() + b"\0" + sql.encode() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _operations() -> Json:
+    alarm = {"Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
+             "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+             "AlarmActions": [ref("AlarmTopic")], "OKActions": [ref("AlarmTopic")]}
+    return {
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "Mail Proxy alarms"}},
+        "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail", "Properties": {
+            "TopicArn": ref("AlarmTopic"), "Protocol": "email", "Endpoint": ref("AlarmEmail")}},
+        "SystemDeadLetterAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            **alarm, "Statistic": "Maximum", "AlarmDescription": "Mail Proxy system work is failing repeatedly",
             "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SystemDeadLetterQueue", "QueueName"]}}],
-            "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}}
-    resources["DispatchErrorsAlarm"] = {
-        "Type": "AWS::CloudWatch::Alarm",
-        "Properties": {
-            "AlarmDescription": "The dispatch function is failing",
-            "Namespace": "AWS/Lambda", "MetricName": "Errors",
-            "Dimensions": [{"Name": "FunctionName", "Value": _ref("DispatchFunction")}],
-            "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
-            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}}
-
-    resources["LargeFilesBucket"] = {
-        "Type": "AWS::S3::Bucket",
-        "Properties": {
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SystemDeadLetterQueue", "QueueName"]}}]}},
+        "DispatchErrorsAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            **alarm, "AlarmDescription": "The dispatch function is failing", "Namespace": "AWS/Lambda",
+            "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": ref("DispatchFunction")}]}},
+        "ApiErrorsAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            **alarm, "AlarmDescription": "The API function is failing", "Namespace": "AWS/Lambda",
+            "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": ref(API)}]}},
+        "LargeFilesBucket": {"Type": "AWS::S3::Bucket", "Properties": {
             "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                                "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
             "BucketEncryption": {"ServerSideEncryptionConfiguration": [
                 {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
             "LifecycleConfiguration": {"Rules": [
-                {"Id": "expire-large-files", "Status": "Enabled", "ExpirationInDays": _ref("LargeFileTtlDays")}]},
-        }}
+                {"Id": "expire-large-files", "Status": "Enabled", "ExpirationInDays": ref("LargeFileTtlDays")}]}}},
+        "DatabaseMigration": {"Type": "Custom::DatabaseMigration", "Properties": {
+            "ServiceToken": arn("MigrateFunction"), "Migrations": migrations_digest(),
+            # Only once the proxy can reach the cluster (a dependency only when it exists).
+            "Database": when("CreateDatabase", ref("DatabaseProxyTargetGroup"), "given")}},
+    }
 
-    resources["AdminTokenSecret"] = {
-        "Type": "AWS::SecretsManager::Secret",
-        "Properties": {"Description": "Mail Proxy admin token (MAILPROXY_API_TOKEN)",
-                       "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True}}}
-    resources["EncryptionKeySecret"] = {
-        "Type": "AWS::SecretsManager::Secret",
-        "Properties": {"Description": "Key for Mail Proxy secrets at rest (MAILPROXY_ENCRYPTION_KEY)",
-                       "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}}
-    resources["DatabaseSecret"] = {
-        "Type": "AWS::SecretsManager::Secret",
-        "Properties": {"Description": "Mail Proxy DATABASE_URL (through RDS Proxy in production)",
-                       "SecretString": _ref("DatabaseUrl")}}
 
-    # API Gateway: every path and method to the Chalice app, which answers 404/405 itself.
-    resources["RestApi"] = {"Type": "AWS::ApiGateway::RestApi",
-                            "Properties": {"Name": _sub("${AWS::StackName}-api"),
-                                           "EndpointConfiguration": {"Types": ["REGIONAL"]}}}
-    resources["ProxyResource"] = {
-        "Type": "AWS::ApiGateway::Resource",
-        "Properties": {"RestApiId": _ref("RestApi"), "ParentId": {"Fn::GetAtt": ["RestApi", "RootResourceId"]},
-                       "PathPart": "{proxy+}"}}
-    integration = {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST",
-                   "Uri": _sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
-                               "functions/${ApiFunction.Arn}/invocations")}
-    resources["RootMethod"] = {
-        "Type": "AWS::ApiGateway::Method",
-        "Properties": {"RestApiId": _ref("RestApi"), "ResourceId": {"Fn::GetAtt": ["RestApi", "RootResourceId"]},
-                       "HttpMethod": "ANY", "AuthorizationType": "NONE", "Integration": integration}}
-    resources["ProxyMethod"] = {
-        "Type": "AWS::ApiGateway::Method",
-        "Properties": {"RestApiId": _ref("RestApi"), "ResourceId": _ref("ProxyResource"), "HttpMethod": "ANY",
-                       "AuthorizationType": "NONE", "Integration": integration}}
-    resources["ApiDeployment"] = {
-        "Type": "AWS::ApiGateway::Deployment", "DependsOn": ["RootMethod", "ProxyMethod"],
-        "Properties": {"RestApiId": _ref("RestApi"), "StageName": _ref("Stage")}}
-    resources["ApiPermission"] = {
-        "Type": "AWS::Lambda::Permission",
-        "Properties": {"Action": "lambda:InvokeFunction", "FunctionName": _ref("ApiFunction"),
-                       "Principal": "apigateway.amazonaws.com",
-                       "SourceArn": _sub("arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                                         "${RestApi}/*")}}
+PARAMETERS: Json = {
+    "DatabaseUrl": {"Type": "String", "NoEcho": True, "Default": "",
+                    "Description": "postgresql:// URL of an existing database; empty: the stack creates "
+                                   "Aurora PostgreSQL Serverless v2 behind RDS Proxy (needs VpcId and SubnetIds)"},
+    "VpcId": {"Type": "String", "Default": "", "Description": "VPC of the functions (and of the created database)"},
+    "SubnetIds": {"Type": "CommaDelimitedList", "Default": "",
+                  "Description": "Private subnets for the functions and the database (with NAT or VPC endpoints)"},
+    "SecurityGroupIds": {"Type": "CommaDelimitedList", "Default": "",
+                         "Description": "Extra security groups for the functions"},
+    "DatabaseMinCapacity": {"Type": "Number", "Default": 0.5, "MinValue": 0, "MaxValue": 256},
+    "DatabaseMaxCapacity": {"Type": "Number", "Default": 4, "MinValue": 1, "MaxValue": 256},
+    "QueuePrefix": {"Type": "String", "Default": "mailproxy", "AllowedPattern": "^[A-Za-z0-9_-]{1,30}$"},
+    "TenantConcurrency": {"Type": "Number", "Default": limits.TENANT_CONCURRENCY, "MinValue": 2, "MaxValue": 1000,
+                          "Description": "MaximumConcurrency of each tenant's event source mapping"},
+    "LargeFileTtlDays": {"Type": "Number", "Default": 30, "MinValue": 1},
+    "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]},
+    "AlarmEmail": {"Type": "String", "Default": "", "Description": "Subscribed to the alarm topic (empty: none)"},
+    "DeployDigest": {"Type": "String", "Default": "none",
+                     "Description": "Set by make deploy: what the last deploy asked for (template and parameters)"},
+    "MetricsAccess": {"Type": "String", "Default": "iam", "AllowedValues": ["iam", "public", "none"],
+                      "Description": "GET /metrics through API Gateway: IAM-signed requests only, anyone, "
+                                     "or not routed"},
+}
 
+CONDITIONS: Json = {
+    "NoDatabaseUrl": {"Fn::Equals": [ref("DatabaseUrl"), ""]},
+    "HasVpcId": {"Fn::Not": [{"Fn::Equals": [ref("VpcId"), ""]}]},
+    "CreateDatabase": {"Fn::And": [{"Condition": "NoDatabaseUrl"}, {"Condition": "HasVpcId"}]},
+    "UseGivenDatabase": {"Fn::Not": [{"Condition": "NoDatabaseUrl"}]},
+    "HasVpc": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("SubnetIds")]}, ""]}]},
+    "HasExtraSecurityGroups": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("SecurityGroupIds")]}, ""]}]},
+    "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
+    "MetricsRouted": {"Fn::Not": [{"Fn::Equals": [ref("MetricsAccess"), "none"]}]},
+    "MetricsIam": {"Fn::Equals": [ref("MetricsAccess"), "iam"]},
+}
+
+RULES: Json = {
+    "DatabaseNeedsAVpc": {
+        "RuleCondition": {"Fn::Equals": [ref("DatabaseUrl"), ""]},
+        "Assertions": [
+            {"Assert": {"Fn::Not": [{"Fn::Equals": [ref("VpcId"), ""]}]},
+             "AssertDescription": "Without DatabaseUrl the stack creates a database: give VpcId"},
+            {"Assert": {"Fn::Not": [{"Fn::EachMemberEquals": [ref("SubnetIds"), ""]}]},
+             "AssertDescription": "Without DatabaseUrl the stack creates a database: give SubnetIds"}]},
+}
+
+
+def merge_template() -> Json:
+    """What ``chalice package --merge-template`` merges into Chalice's own template."""
+    resources: Json = {}
+    for logical, fn in functions().items():
+        resources.update(_function_resources(logical, fn))
+    resources.update(_queues())
+    resources.update(_secret_resources())
+    resources.update(_database())
+    resources.update(_operations())
+    sigv4 = {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
+    resources[REST_API] = {"Properties": {"Name": sub("${AWS::StackName}-api"),
+                                          "DefinitionBody": {"securityDefinitions": {"sigv4": sigv4}}}}
     return {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "Mail Proxy: multi-tenant email dispatch (API, queues, functions, schedules)",
-        "Parameters": {
-            "Stage": {"Type": "String", "Default": "api", "AllowedPattern": "^[A-Za-z0-9_]+$"},
-            "CodeBucket": {"Type": "String", "Description": "Bucket holding the function package"},
-            "CodeKey": {"Type": "String", "Description": "Key of the function package (zip)"},
-            "DatabaseUrl": {"Type": "String", "NoEcho": True,
-                            "Description": "postgresql:// URL of the database, through RDS Proxy"},
-            "QueuePrefix": {"Type": "String", "Default": "mailproxy", "AllowedPattern": "^[A-Za-z0-9_-]{1,30}$"},
-            "TenantConcurrency": {"Type": "Number", "Default": 2, "MinValue": 2, "MaxValue": 1000,
-                                  "Description": "MaximumConcurrency of each tenant's event source mapping"},
-            "LargeFileTtlDays": {"Type": "Number", "Default": 30, "MinValue": 1},
-        },
+        "Description": "Mail Proxy: multi-tenant email dispatch (API, queues, functions, schedules, database)",
+        "Parameters": PARAMETERS,
+        "Conditions": CONDITIONS,
+        "Rules": RULES,
         "Resources": resources,
         "Outputs": {
-            "ApiUrl": {"Value": _sub("https://${RestApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}")},
-            "AdminTokenSecretArn": {"Value": _ref("AdminTokenSecret")},
-            "LargeFilesBucketName": {"Value": _ref("LargeFilesBucket")},
-            "DispatchFunctionArn": {"Value": _arn("DispatchFunction")},
+            "ApiUrl": {"Value": sub("https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api")},
+            "AdminTokenSecretArn": {"Value": ref("AdminTokenSecret")},
+            "LargeFilesBucketName": {"Value": ref("LargeFilesBucket")},
+            "DispatchFunctionArn": {"Value": DISPATCH_ARN},
+            "MigrateFunctionName": {"Value": ref("MigrateFunction")},
+            "AlarmTopicArn": {"Value": ref("AlarmTopic")},
+            "DeployDigest": {"Value": ref("DeployDigest")},
+            "DatabaseEndpoint": {"Condition": "CreateDatabase",
+                                 "Value": {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}},
         },
     }
 
 
+def finish(template: Json) -> Json:
+    """What a deep merge cannot say: ``/metrics`` routed only if the operator wants it, and
+    then IAM-signed unless public. The contract keeps /metrics open in the API itself."""
+    paths = template["Resources"][REST_API]["Properties"]["DefinitionBody"]["paths"]
+    item = paths["/metrics"]
+    for method in item.values():
+        method["security"] = when("MetricsIam", [{"sigv4": []}])
+    paths["/metrics"] = when("MetricsRouted", item)
+    return template
+
+
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "build" / "template.json"
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "build" / "merge.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(build(), indent=2) + "\n")
+    out.write_text(json.dumps(merge_template(), indent=2) + "\n")
     print(out)
     return 0
 
