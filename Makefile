@@ -7,7 +7,7 @@ LS_VENV := .venv-localstack
 MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
 PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
-.PHONY: system-deps infra deploy dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
+.PHONY: system-deps package infra deploy migrate dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
 
 deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
@@ -27,16 +27,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 # LocalStack lives in its own virtualenv: its pins would clash with ours.
-$(LS_VENV)/.installed: requirements-localstack.txt
+$(LS_VENV)/.installed: requirements-localstack.txt devstack/localstack_lambda/pyproject.toml
 	$(PYTHON) -m venv $(LS_VENV)
-	$(LS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-localstack.txt
+	$(LS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-localstack.txt ./devstack/localstack_lambda
 	touch $@
 
 $(MAILDEV):
 	mkdir -p .local/node
 	npm install --silent --no-audit --no-fund --prefix .local/node maildev@3
 
-dev: deps
+dev: deps package
 	$(PY) -m devstack.dev
 
 lint: $(VENV)/.installed
@@ -46,7 +46,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-test: deps lint
+test: deps lint infra
 	$(PY) -m pytest tests
 
 test-unit: $(VENV)/.installed
@@ -55,10 +55,10 @@ test-unit: $(VENV)/.installed
 test-functional: $(VENV)/.installed
 	$(PY) -m pytest tests/functional
 
-test-integration: deps
+test-integration: deps package
 	$(PY) -m pytest tests/integration
 
-test-e2e: deps
+test-e2e: deps package
 	$(PY) -m pytest tests/e2e
 
 bench: deps
@@ -68,14 +68,22 @@ bench: deps
 bench-large: deps
 	$(PY) -m bench.run --messages 50000
 
-# The AWS stack as CloudFormation (infra/template.py), checked by cfn-lint.
-infra: $(VENV)/.installed
-	$(PY) -m infra.template infra/build/template.json
+# The one artifact: infra/build/template.json + deployment.zip, built by Chalice's packager
+# with infra/template.py merged in (infra/package.py). What the tests run and what deploys.
+package: $(VENV)/.installed
+	$(PY) -m infra.package
+
+# The package, checked by cfn-lint (with the SAM transform applied by aws-sam-translator).
+infra: package
 	$(VENV)/bin/cfn-lint infra/build/template.json
 
-# Package and deploy: to AWS, or to AWS_ENDPOINT_URL (moto server: add ARGS=--no-deps).
+# Deploy exactly infra/build/ (change sets, waiters). PARAMS="Key=Value ..." for the template.
 deploy: infra
-	$(PY) -m infra.deploy --stack $${STACK:-mail-proxy} $(ARGS)
+	$(PY) -m infra.deploy --stack $${STACK:-mail-proxy} $(foreach p,$(PARAMS),--param $(p)) $(ARGS)
+
+# Run the migrations of a deployed stack again (each deploy runs them itself).
+migrate: $(VENV)/.installed
+	$(PY) -m infra.deploy --stack $${STACK:-mail-proxy} --migrate
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) .local .pytest_cache .ruff_cache .mypy_cache

@@ -52,13 +52,20 @@ class LocalStack:
             **{k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))},
             "GATEWAY_LISTEN": f"127.0.0.1:{port}",
             "LOCALSTACK_HOST": f"127.0.0.1:{port}",
-            "SERVICES": "sqs,s3,events,lambda,iam,sts,logs,secretsmanager,cloudformation",
+            "SERVICES": "sqs,s3,sns,events,lambda,iam,sts,logs,secretsmanager,cloudformation,cloudwatch,apigateway",
             "DNS_ADDRESS": "0",
             "SKIP_SSL_CERT_DOWNLOAD": "1",
             "DISABLE_EVENTS": "1",
             "PERSISTENCE": "0",
             "SQS_ENDPOINT_STRATEGY": "path",
             "FILESYSTEM_ROOT": str(self.workdir / "fs"),
+            # Lambda functions run as local processes (devstack/localstack_lambda): LocalStack's
+            # own executor needs Docker, its init binary and runtime images, none of them here.
+            "LAMBDA_RUNTIME_EXECUTOR": "mailproxy",
+            "MAILPROXY_LAMBDA_INIT": str(ROOT / "devstack" / "lambda_runtime" / "localstack_init.py"),
+            # The v2 CloudFormation engine of 4.13 resolves the properties of resources whose
+            # condition is false (our optional database) and fails; the legacy engine does not.
+            "PROVIDER_OVERRIDE_CLOUDFORMATION": "engine-legacy",
         }
         self.proc = Process("localstack", [str(python), "-m", "localstack.runtime.main"],
                             env=env, cwd=self.workdir, log_dir=log_dir)

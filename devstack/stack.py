@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import sys
@@ -11,11 +12,30 @@ from pathlib import Path
 
 import requests
 
-from chalicelib.adapters.database import Database
 from devstack.aws import LocalStack, MotoServer, aws_env
+from devstack.deployment import Deployer, Deployment
 from devstack.maildev import MailDev
 from devstack.postgres import PostgresCluster
 from devstack.procs import ROOT, Process, wait_until
+
+SOURCES = ("app.py", "chalicelib", "functions", "infra", ".chalice/config.json", "requirements.txt")
+
+
+def ensure_package() -> Path:
+    """Build the artifact (make package) unless it is newer than every source it comes from."""
+    from infra.package import BUILD, package
+
+    template = BUILD / "template.json"
+    built = template.stat().st_mtime if template.is_file() and (BUILD / "deployment.zip").is_file() else 0.0
+    newest = 0.0
+    for source in SOURCES:
+        path = ROOT / source
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "build" not in p.parts
+                                                and "__pycache__" not in p.parts]
+        newest = max([newest, *(f.stat().st_mtime for f in files)])
+    if newest > built:
+        package()
+    return template
 
 
 @dataclass
@@ -49,13 +69,14 @@ class Stack:
         self.api: Process | None = None
         self.runner: Process | None = None
         self.maildev: MailDev | None = None
+        self.deployment: Deployment | None = None
+        self.deployment_file = self.o.log_dir / "deployment.json"
 
     # --------------------------------------------------------------- pieces
     def start_database(self) -> None:
         if not self.database_url:
             self.pg = PostgresCluster(self.o.pg_dir, self.o.pg_port).start(fast=self.o.pg_fast)
             self.database_url = self.pg.url
-        Database(self.database_url).migrate()
 
     def start_aws(self) -> None:
         if self.o.aws == "external":
@@ -66,37 +87,51 @@ class Stack:
         self.endpoint = cls(self.o.aws_port, log_dir=self.o.log_dir).start()
         self.aws_url = self.endpoint.url
 
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()}
-        env.update(aws_env(self.aws_url))
-        env.update({
-            "DATABASE_URL": self.database_url,
-            "MAILPROXY_API_TOKEN": self.token,
-            "MAILPROXY_SCHEDULE_TICK": str(self.o.schedule_tick),
-            "MAILPROXY_QUEUE_PREFIX": self.o.queue_prefix,
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-        })
+    def function_env(self) -> dict[str, str]:
+        """What the functions get beyond the template's variables: the local endpoint (and
+        its credentials, standing in for the role's) and the operator's local overrides."""
+        env = aws_env(self.aws_url)
+        env["MAILPROXY_SCHEDULE_TICK"] = str(self.o.schedule_tick)
         env.update(self.o.extra_env)
         return env
 
+    def host_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAILPROXY_")}
+        env.update(aws_env(self.aws_url))
+        env.update({"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})
+        return env
+
+    def deploy(self) -> None:
+        """The built template onto the local endpoint and hosts, migrations included."""
+        ensure_package()
+        self.o.log_dir.mkdir(parents=True, exist_ok=True)
+        token_seed = self.o.extra_env.get("MAILPROXY_ENCRYPTION_KEY") or hashlib.sha256(
+            ("mail-proxy-encryption:" + self.token).encode()).hexdigest()
+        region = aws_env(self.aws_url)["AWS_REGION"]
+        deployer = Deployer(
+            endpoint=self.aws_url, region=region, log_dir=self.o.log_dir, extra_env=self.function_env(),
+            schedule_tick=self.o.schedule_tick, stack_name=f"mail-proxy-{self.o.queue_prefix}",
+            parameters={"DatabaseUrl": self.database_url, "QueuePrefix": self.o.queue_prefix,
+                        "MetricsAccess": "public"},
+            secret_values={"AdminTokenSecret": self.token, "EncryptionKeySecret": token_seed})
+        self.deployment = deployer.deploy()
+        self.deployment_file = self.deployment.save(self.o.log_dir / "deployment.json")
+
     def start_api(self) -> None:
-        chalice = Path(sys.executable).parent / "chalice"
         self.api = Process(
-            "api", [str(chalice), "local", "--host", "127.0.0.1", "--port", str(self.o.api_port),
-                    "--no-autoreload"],
-            env=self.env(), cwd=ROOT, log_dir=self.o.log_dir,
+            "api", [sys.executable, "-m", "devstack.gateway", str(self.deployment_file), str(self.o.api_port)],
+            env=self.host_env(), cwd=ROOT, log_dir=self.o.log_dir,
         ).start()
-        wait_until(self._api_up, 60, "API (chalice local)")
+        wait_until(self._api_up, 60, "API (API Gateway stand-in)")
 
     def _api_up(self) -> bool:
         if self.api is not None and not self.api.alive():
             raise RuntimeError("API exited:\n" + self.api.tail())
-        return requests.get(f"{self.api_url}/health", timeout=2).status_code == 200
+        return requests.get(f"{self.api_url}/health", timeout=5).status_code == 200
 
     def start_runner(self) -> None:
-        self.runner = Process("runner", [sys.executable, "-m", "devstack.runner"],
-                              env=self.env(), cwd=ROOT, log_dir=self.o.log_dir).start()
+        self.runner = Process("runner", [sys.executable, "-m", "devstack.runner", str(self.deployment_file)],
+                              env=self.host_env(), cwd=ROOT, log_dir=self.o.log_dir).start()
         # Up means ticking: the first tick leaves the scheduler heartbeat /status reports.
         wait_until(self._ticked, 60, "function runner")
 
@@ -124,8 +159,9 @@ class Stack:
 
     def start(self) -> Stack:
         try:
-            self.start_database()
             self.start_aws()
+            self.start_database()
+            self.deploy()
             if self.o.maildev:
                 self.start_maildev()
             self.start_api()

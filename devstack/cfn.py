@@ -1,0 +1,222 @@
+"""Reading the built template (infra/build/template.json) for the local stack.
+
+The local stand-ins take from it what AWS takes from it: each function's handler, timeout,
+memory, environment and role, the events that invoke it, the API Gateway routes, the queues.
+Intrinsic functions are resolved against local values (parameters, the endpoint's account
+and region, the physical ids of what the local deployment created).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.procs import ROOT
+
+TEMPLATE = ROOT / "infra" / "build" / "template.json"
+NO_VALUE = object()
+
+
+class TemplateError(Exception):
+    pass
+
+
+@dataclass
+class Context:
+    """What Ref and Fn::GetAtt resolve to locally."""
+
+    parameters: dict[str, Any]
+    region: str = "us-east-1"
+    account: str = "000000000000"
+    stack: str = "mail-proxy-local"
+    refs: dict[str, Any] = field(default_factory=dict)          # logical id -> Ref value
+    attributes: dict[str, Any] = field(default_factory=dict)    # "Logical.Attr" -> value
+
+
+class Template:
+    def __init__(self, body: dict[str, Any], context: Context) -> None:
+        self.body = body
+        self.ctx = context
+        self.resources: dict[str, Any] = body["Resources"]
+        defaults = {k: v.get("Default") for k, v in body.get("Parameters", {}).items()}
+        for name, value in {**defaults, **context.parameters}.items():
+            spec = body.get("Parameters", {}).get(name, {})
+            if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+                value = value.split(",")
+            context.parameters[name] = value
+        self._conditions: dict[str, bool] = {}
+
+    @classmethod
+    def load(cls, context: Context, path: Path = TEMPLATE) -> Template:
+        if not path.is_file():
+            raise TemplateError(f"{path} missing: run 'make package'")
+        return cls(json.loads(path.read_text()), context)
+
+    # ------------------------------------------------------------ conditions
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            self._conditions[name] = bool(self.resolve(self.body.get("Conditions", {})[name]))
+        return self._conditions[name]
+
+    def exists(self, logical: str) -> bool:
+        cond = self.resources[logical].get("Condition")
+        return cond is None or self.condition(cond)
+
+    # ------------------------------------------------------------ intrinsics
+    def _pseudo(self, name: str) -> Any:
+        c = self.ctx
+        return {"AWS::Region": c.region, "AWS::AccountId": c.account, "AWS::StackName": c.stack,
+                "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": NO_VALUE,
+                "AWS::StackId": f"arn:aws:cloudformation:{c.region}:{c.account}:stack/{c.stack}/local"}[name]
+
+    def ref(self, name: str) -> Any:
+        if name.startswith("AWS::"):
+            return self._pseudo(name)
+        if name in self.ctx.parameters:
+            return self.ctx.parameters[name]
+        if name in self.ctx.refs:
+            return self.ctx.refs[name]
+        raise TemplateError(f"Ref {name}: nothing local stands for it")
+
+    def getatt(self, logical: str, attribute: str) -> Any:
+        key = f"{logical}.{attribute}"
+        if key in self.ctx.attributes:
+            return self.ctx.attributes[key]
+        resource = self.resources.get(logical, {})
+        if attribute == "Arn" and resource.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            return self.function_arn(self.function_name(logical))
+        raise TemplateError(f"GetAtt {key}: nothing local stands for it")
+
+    def function_name(self, logical: str) -> str:
+        name = self.resources[logical]["Properties"].get("FunctionName")
+        return str(self.resolve(name)) if name is not None else f"{self.ctx.stack}-{logical}"
+
+    def function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.ctx.region}:{self.ctx.account}:function:{name}"
+
+    def _sub(self, args: Any) -> str:
+        text, names = (args, {}) if isinstance(args, str) else (args[0], self.resolve(args[1]))
+
+        def one(match: re.Match[str]) -> str:
+            token = match.group(1)
+            if token.startswith("!"):
+                return "${" + token[1:] + "}"
+            if token in names:
+                return str(names[token])
+            if "." in token:
+                logical, attribute = token.split(".", 1)
+                return str(self.getatt(logical, attribute))
+            return str(self.ref(token))
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            items = [self.resolve(v) for v in value]
+            return [v for v in items if v is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, args), = value.items()
+            if key == "Ref":
+                return self.ref(args)
+            if key == "Fn::GetAtt":
+                logical, attribute = args if isinstance(args, list) else args.split(".", 1)
+                return self.getatt(logical, attribute)
+            if key == "Fn::Sub":
+                return self._sub(args)
+            if key == "Fn::If":
+                name, yes, no = args
+                return self.resolve(yes if self.condition(name) else no)
+            if key == "Condition":
+                return self.condition(args)
+            if key == "Fn::Equals":
+                a, b = (self.resolve(x) for x in args)
+                return str(a) == str(b)
+            if key == "Fn::Not":
+                return not self.resolve(args[0])
+            if key == "Fn::And":
+                return all(self.resolve(x) for x in args)
+            if key == "Fn::Or":
+                return any(self.resolve(x) for x in args)
+            if key == "Fn::Join":
+                return str(args[0]).join(str(x) for x in self.resolve(args[1]))
+            if key == "Fn::Split":
+                return str(self.resolve(args[1])).split(args[0])
+            if key == "Fn::Select":
+                return self.resolve(args[1])[int(self.resolve(args[0]))]
+        out = {}
+        for k, v in value.items():
+            resolved = self.resolve(v)
+            if resolved is not NO_VALUE:
+                out[k] = resolved
+        return out
+
+    # ------------------------------------------------------------ views
+    def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v.get("Type") in types and self.exists(k)}
+
+    def functions(self) -> dict[str, dict[str, Any]]:
+        return self.of_type("AWS::Serverless::Function", "AWS::Lambda::Function")
+
+    def role_policy(self, function_logical: str) -> list[dict[str, Any]]:
+        """The statements of the function's role (inline policies), resolved."""
+        role = self.resources[function_logical]["Properties"]["Role"]
+        if not (isinstance(role, dict) and "Fn::GetAtt" in role):
+            raise TemplateError(f"{function_logical}: its role is not one of the template's")
+        properties = self.resources[role["Fn::GetAtt"][0]]["Properties"]
+        statements: list[dict[str, Any]] = []
+        for policy in properties.get("Policies", []):
+            statements.extend(self.resolve(policy["PolicyDocument"])["Statement"])
+        return statements
+
+    def api_paths(self) -> dict[str, dict[str, Any]]:
+        """The API Gateway resources (swagger paths) the deployed API would have."""
+        apis = self.of_type("AWS::Serverless::Api", "AWS::ApiGateway::RestApi")
+        if len(apis) != 1:
+            raise TemplateError(f"expected one REST API in the template, found {sorted(apis)}")
+        (api,) = apis.values()
+        body = api["Properties"].get("DefinitionBody") or api["Properties"].get("Body")
+        paths = {}
+        for path, item in body["paths"].items():
+            resolved = self._resolve_lazily(item)
+            if resolved is not NO_VALUE:
+                paths[path] = resolved
+        return paths
+
+    def _resolve_lazily(self, value: Any) -> Any:
+        """Conditions and structure only: integration URIs name resources (the API function's
+        ARN) that need no local value, so Fn::Sub and Fn::GetAtt are left as they are."""
+        if isinstance(value, dict):
+            if set(value) == {"Fn::If"}:
+                name, yes, no = value["Fn::If"]
+                return self._resolve_lazily(yes if self.condition(name) else no)
+            if value == {"Ref": "AWS::NoValue"}:
+                return NO_VALUE
+            out = {}
+            for k, v in value.items():
+                resolved = self._resolve_lazily(v)
+                if resolved is not NO_VALUE:
+                    out[k] = resolved
+            return out
+        if isinstance(value, list):
+            return [v for v in (self._resolve_lazily(x) for x in value) if v is not NO_VALUE]
+        return value
+
+    def binary_media_types(self) -> list[str]:
+        (api,) = self.of_type("AWS::Serverless::Api", "AWS::ApiGateway::RestApi").values()
+        body = api["Properties"].get("DefinitionBody") or {}
+        return list(body.get("x-amazon-apigateway-binary-media-types", []))
+
+    def api_function(self) -> str:
+        """The logical id of the function API Gateway's integrations invoke."""
+        for item in self.api_paths().values():
+            for method in item.values():
+                uri = json.dumps(method.get("x-amazon-apigateway-integration", {}).get("uri", ""))
+                found = re.search(r"\$\{(\w+)\.Arn\}", uri)
+                if found:
+                    return found.group(1)
+        raise TemplateError("no API Gateway integration names a function")
