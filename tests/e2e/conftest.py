@@ -1,5 +1,6 @@
 """``make dev``'s own stack (python -m devstack.dev): LocalStack in host mode, PostgreSQL
-made with initdb, chalice local, the function runner and MailDev, all on 127.0.0.1."""
+made with initdb, the API Gateway stand-in and the function runner running the packaged
+functions, and MailDev, all on 127.0.0.1."""
 
 from __future__ import annotations
 

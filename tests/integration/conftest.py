@@ -1,4 +1,5 @@
-"""The running stack over HTTP: chalice local + the function runner + moto server +
+"""The running stack over HTTP: the built template deployed locally (API Gateway stand-in,
+packaged functions, the function runner) on moto server +
 PostgreSQL + aiosmtpd servers. Tests talk to it only through HTTP and SMTP."""
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from devstack.stack import Stack
 from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.echo import EchoServer
-from tests.support.factories import unique
 from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
 
@@ -98,9 +97,10 @@ class TestHttpAttachmentFetch:
 
 @pytest.fixture
 def bucket(stack: Stack) -> str:
-    name = unique("large").lower()
-    boto3.client("s3", endpoint_url=stack.aws_url, region_name="us-east-1").create_bucket(Bucket=name)
-    return name
+    """The stack's own large-files bucket: with the deployment's credentials (no storage keys
+    in the tenant's config) the dispatch function's role may write there and nowhere else."""
+    assert stack.deployment is not None
+    return str(stack.deployment.outputs["LargeFilesBucketName"])
 
 
 def large_tenant(make_tenant: TenantFactory, sink: SmtpSink, **config: object) -> TenantHandle:

@@ -1,75 +1,158 @@
-"""The CloudFormation template: valid for cfn-lint, complete, least privilege."""
+"""The stack around Chalice's API (infra.template) and the rules between its numbers."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from infra.template import FUNCTIONS, SCHEDULED, build
+from chalicelib import limits
+from infra.template import API, finish, functions, merge_template
+
+pytestmark = pytest.mark.unit
 
 
 @pytest.fixture(scope="module")
-def template() -> dict:
-    return build()
+def merge() -> dict:
+    return merge_template()
 
 
-def resources_of(template: dict, kind: str) -> dict:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+def test_the_shipped_numbers_keep_every_rule() -> None:
+    timeouts = {fn.short: fn.timeout for fn in functions().values()}
+    broken = limits.rules(
+        function_timeouts=timeouts,
+        mappings=[(limits.QUEUE_VISIBILITY_TIMEOUT, limits.DISPATCH_TIMEOUT, limits.BATCH_SIZE)],
+        claim_lease=limits.CLAIM_LEASE, budget=limits.DISPATCH_BUDGET)
+    assert broken == []
 
 
-def test_template_passes_cfn_lint(template: dict, tmp_path: Path) -> None:
-    path = tmp_path / "template.json"
-    path.write_text(json.dumps(template))
-    lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or "cfn-lint"
-    result = subprocess.run([lint, str(path)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"visibility": 100}, "below function timeout"),              # AWS refuses the mapping
+    ({"visibility": 300}, "below 6x function timeout"),           # AWS's recommendation
+    ({"api": 60}, "exceeds API Gateway's 29s"),
+    ({"batch": 11}, "batch size 11"),
+    ({"lease": 100}, "claim lease 100s must outlive"),
+    ({"budget": 200}, "dispatch budget 200s"),
+    ({"dispatch": 1000}, "outside 1..900"),
+])
+def test_a_broken_number_is_named(change: dict, expected: str) -> None:
+    dispatch = change.get("dispatch", limits.DISPATCH_TIMEOUT)
+    broken = limits.rules(
+        function_timeouts={"api": change.get("api", limits.API_TIMEOUT), "dispatch": dispatch},
+        mappings=[(change.get("visibility", 6 * min(dispatch, 900)), min(dispatch, 900), change.get("batch", 10))],
+        claim_lease=change.get("lease", limits.CLAIM_LEASE), budget=change.get("budget", limits.DISPATCH_BUDGET))
+    assert any(expected in b for b in broken), broken
 
 
-def test_every_function_has_its_own_role_and_handler(template: dict) -> None:
-    functions = resources_of(template, "AWS::Lambda::Function")
-    assert set(functions) == set(FUNCTIONS)
-    roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
-    assert len(roles) == len(functions), "one role per function"
-    handlers = {f["Properties"]["Handler"] for f in functions.values()}
-    assert {"app.app", "functions.dispatch.handler"} <= handlers
+def test_the_code_defaults_are_the_templates_numbers() -> None:
+    from chalicelib.config import load_settings
+
+    settings = load_settings({"MAILPROXY_API_TOKEN": "t"})
+    assert settings.visibility_timeout == limits.QUEUE_VISIBILITY_TIMEOUT
+    assert settings.claim_lease_seconds == limits.CLAIM_LEASE
+    assert settings.tenant_batch_size == limits.BATCH_SIZE
+    assert settings.tenant_concurrency == limits.TENANT_CONCURRENCY
 
 
-def test_scheduled_functions_fire_every_minute(template: dict) -> None:
-    rules = resources_of(template, "AWS::Events::Rule")
-    targets = {r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0] for r in rules.values()}
-    assert targets == set(SCHEDULED)
-    assert {r["Properties"]["ScheduleExpression"] for r in rules.values()} == {"rate(1 minute)"}
+def test_every_function_shares_chalices_package_and_has_its_own_role(merge: dict) -> None:
+    resources = merge["Resources"]
+    for logical in functions():
+        props = resources[logical]["Properties"]
+        assert props["Role"] == {"Fn::GetAtt": [f"{logical}Role", "Arn"]}
+        if logical != API:   # the API's code and handler are Chalice's own
+            assert props["CodeUri"] == "./deployment.zip"
+            assert props["Runtime"] == "python3.11" and props["Architectures"] == ["x86_64"]
+        assert resources[f"{logical}Logs"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
-def test_roles_grant_no_wildcard_actions_and_queues_only_under_the_prefix(template: dict) -> None:
-    for name, role in resources_of(template, "AWS::IAM::Role").items():
-        for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
-            assert all("*" not in action for action in statement["Action"]), name
+def _statements(merge: dict, logical: str) -> list[dict]:
+    return merge["Resources"][f"{logical}Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def test_roles_grant_no_wildcard_actions_and_queues_only_under_the_prefix(merge: dict) -> None:
+    for logical in functions():
+        for statement in _statements(merge, logical):
+            assert all("*" not in action for action in statement["Action"]), logical
             if any(a.startswith("sqs:") for a in statement["Action"]):
-                assert "${QueuePrefix}-*" in json.dumps(statement["Resource"]), name
+                text = json.dumps(statement["Resource"])
+                assert "${QueuePrefix}-t-*" in text or "SystemQueue" in text, logical
 
 
-def test_only_the_dispatcher_may_write_large_files(template: dict) -> None:
-    writers = [name for name, role in resources_of(template, "AWS::IAM::Role").items()
-               if "s3:PutObject" in json.dumps(role)]
-    assert writers == ["DispatchFunctionRole"]
+def test_only_the_api_manages_queues_and_mappings_and_only_onto_the_dispatcher(merge: dict) -> None:
+    for logical in functions():
+        actions = {a for s in _statements(merge, logical) for a in s["Action"]}
+        managing = {a for a in actions if a in {"sqs:CreateQueue", "sqs:DeleteQueue", "lambda:CreateEventSourceMapping",
+                                                "lambda:DeleteEventSourceMapping", "cloudwatch:PutMetricAlarm"}}
+        assert (logical == API) == bool(managing), (logical, managing)
+    for statement in _statements(merge, API):
+        if statement["Action"] in (["lambda:CreateEventSourceMapping"], ["lambda:DeleteEventSourceMapping"]):
+            assert statement["Condition"] == {"ArnLike": {"lambda:FunctionArn": {"Fn::GetAtt": ["DispatchFunction",
+                                                                                                "Arn"]}}}
 
 
-def test_large_files_expire_and_secrets_are_generated(template: dict) -> None:
-    bucket = template["Resources"]["LargeFilesBucket"]["Properties"]
+def test_only_the_dispatcher_writes_large_files_and_the_bucket_expires_them(merge: dict) -> None:
+    writers = [logical for logical in functions() if "s3:PutObject" in json.dumps(_statements(merge, logical))]
+    assert writers == ["DispatchFunction"]
+    bucket = merge["Resources"]["LargeFilesBucket"]["Properties"]
     assert bucket["LifecycleConfiguration"]["Rules"][0]["Status"] == "Enabled"
-    assert bucket["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
-    for secret in ("AdminTokenSecret", "EncryptionKeySecret"):
-        assert "GenerateSecretString" in template["Resources"][secret]["Properties"]
-    assert template["Parameters"]["DatabaseUrl"]["NoEcho"] is True
+    assert bucket["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
 
 
-def test_alarms_watch_the_dead_letter_queue_and_dispatch_errors(template: dict) -> None:
-    alarms = resources_of(template, "AWS::CloudWatch::Alarm")
-    metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
-    assert {"ApproximateNumberOfMessagesVisible", "Errors"} <= metrics
+def test_alarms_notify_the_topic_an_email_parameter_subscribes_to(merge: dict) -> None:
+    resources = merge["Resources"]
+    alarms = {k: v for k, v in resources.items() if v.get("Type") == "AWS::CloudWatch::Alarm"}
+    assert {"SystemDeadLetterAlarm", "DispatchErrorsAlarm", "ApiErrorsAlarm"} <= set(alarms)
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    subscription = resources["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+
+
+def test_the_database_is_created_behind_rds_proxy_only_without_a_url(merge: dict) -> None:
+    resources = merge["Resources"]
+    created = {k for k, v in resources.items() if v.get("Condition") == "CreateDatabase"}
+    assert {"DatabaseCluster", "DatabaseInstance", "DatabaseProxy", "DatabaseProxyTargetGroup",
+            "DatabaseCredentials"} <= created
+    assert resources["DatabaseInstance"]["Properties"]["DBInstanceClass"] == "db.serverless"
+    assert resources["DatabaseProxy"]["Properties"]["RequireTLS"] is True
+    assert resources["DatabaseUrlSecret"]["Condition"] == "UseGivenDatabase"
+    migration = resources["DatabaseMigration"]["Properties"]
+    assert migration["ServiceToken"] == {"Fn::GetAtt": ["MigrateFunction", "Arn"]}
+    assert len(migration["Migrations"]) == 16
+
+
+def test_functions_that_reach_postgresql_run_in_the_vpc_when_given(merge: dict) -> None:
+    for logical in functions():
+        vpc = merge["Resources"][logical]["Properties"]["VpcConfig"]
+        assert vpc["Fn::If"][0] == "HasVpc" and vpc["Fn::If"][1]["SubnetIds"] == {"Ref": "SubnetIds"}
+
+
+def test_the_system_queue_has_the_attributes_the_code_would_give_it(merge: dict) -> None:
+    import boto3
+
+    from chalicelib.adapters.queues import TenantQueues
+
+    queues = TenantQueues(boto3.client("sqs", region_name="us-east-1"), "p", limits.QUEUE_VISIBILITY_TIMEOUT)
+    code = queues._attributes("DLQ-ARN")
+    template = merge["Resources"]["SystemQueue"]["Properties"]
+    assert str(template["VisibilityTimeout"]) == code["VisibilityTimeout"]
+    assert str(template["MessageRetentionPeriod"]) == code["MessageRetentionPeriod"]
+    assert template["RedrivePolicy"]["maxReceiveCount"] == json.loads(code["RedrivePolicy"])["maxReceiveCount"]
+
+
+@pytest.mark.parametrize("access", ["iam", "public", "none"])
+def test_metrics_route_follows_the_operators_choice(access: str) -> None:
+    from devstack.cfn import Context, Template
+
+    chalice_like = {"Resources": {"RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionBody": {
+        "paths": {"/metrics": {"get": {}, "post": {}}, "/health": {"get": {}}}}}}},
+        "Parameters": {"MetricsAccess": {"Type": "String", "Default": "iam"}},
+        "Conditions": merge_template()["Conditions"]}
+    template = Template(finish(chalice_like), Context({"MetricsAccess": access}))
+    paths = template.api_paths()
+    if access == "none":
+        assert "/metrics" not in paths
+    else:
+        secured = [m.get("security") for m in paths["/metrics"].values()]
+        assert secured == ([[{"sigv4": []}]] * 2 if access == "iam" else [None, None])
+    assert "/health" in paths
