@@ -2,7 +2,7 @@
 
 1. Baseline: raw aiosmtplib, 8 connections, into an aiosmtpd sink in its own process.
 2. Mail Proxy: N messages through the local stack (LocalStack endpoint, PostgreSQL,
-   chalice local, the function runner) into the same sink.
+   the API Gateway stand-in and the function runner running the package) into the same sink.
 3. Latency: add-messages -> SMTP arrival of single messages on the idle stack.
 """
 
