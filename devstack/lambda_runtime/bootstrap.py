@@ -94,7 +94,7 @@ def _install_iam(policy_file: str, call_log: str | None) -> None:
     botocore.client.BaseClient._make_api_call = checked  # type: ignore[method-assign]
 
 
-def _die_with_host() -> None:
+def die_with_parent() -> None:
     """An environment never outlives the host that runs it, even one killed with SIGKILL."""
     host = os.getppid()
     while True:
@@ -105,7 +105,7 @@ def _die_with_host() -> None:
 
 def main() -> int:
     task_root, handler_spec, answer_fd = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    threading.Thread(target=_die_with_host, name="die-with-host", daemon=True).start()
+    threading.Thread(target=die_with_parent, name="die-with-host", daemon=True).start()
     sys.path.insert(0, task_root)
     os.chdir(task_root)
     answers = os.fdopen(answer_fd, "w", buffering=1)

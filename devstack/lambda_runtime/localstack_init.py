@@ -15,7 +15,6 @@ import json
 import os
 import sys
 import threading
-import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from devstack.functions import Environment, FunctionSpec, InvocationError
+from devstack.lambda_runtime.bootstrap import die_with_parent
 
 RESERVED = ("LOCALSTACK_", "_HANDLER", "EDGE_PORT", "_AWS_XRAY", "AWS_XRAY", "AWS_LAMBDA_INITIALIZATION_TYPE")
 
@@ -73,17 +73,9 @@ class Init:
         _post(f"{self.runtime}/invocations/{invoke_id}/response", result)
 
 
-def _die_with_localstack() -> None:
-    parent = os.getppid()
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(1)
-
-
 def main() -> int:
     port, code = int(sys.argv[1]), Path(sys.argv[2])
-    threading.Thread(target=_die_with_localstack, daemon=True).start()
+    threading.Thread(target=die_with_parent, name="die-with-localstack", daemon=True).start()
     init = Init(code)
 
     class Handler(BaseHTTPRequestHandler):
