@@ -578,7 +578,7 @@ class Store:
 
         Without ``threshold`` each tenant's ``retention_days`` applies.
         """
-        limit = "%(now)s - t.retention_days * 86400" if threshold is None else "%(now)s - %(threshold)s"
+        limit = "%(now)s - t.retention_days::bigint * 86400" if threshold is None else "%(now)s - %(threshold)s"
         tenant_clause = "AND m.tenant_id = %(tenant)s" if tenant_id is not None else ""
         with self.db.transaction() as conn:
             removed = conn.execute(

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.domain.addresses import address_list
+from chalicelib.domain.mime import headers_build
 
 PRIORITY_LABELS = {"immediate": 0, "high": 1, "medium": 2, "low": 3}
 DEFAULT_PRIORITY = 2
 FINISHED = frozenset({"sent", "error", "bounced"})
 
-# RFC 5322 field name: printable ASCII except colon.
-_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+# RFC 5322 field name: printable ASCII except colon (fullmatch: "$" would allow a final "\n").
+_HEADER_NAME = re.compile(r"[!-9;-~]+")
+# Every character Python's str.splitlines() breaks on: the email package folds and parses
+# header values with it, so any of them in a header-bound value breaks the built message.
+_PRINTABLE_ASCII = re.compile(r"[ -~]*")
+LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def parse_priority(value: Any, default: int = DEFAULT_PRIORITY) -> int:
@@ -24,29 +31,30 @@ def parse_priority(value: Any, default: int = DEFAULT_PRIORITY) -> int:
     return max(0, min(3, int(value)))
 
 
-def address_list(value: Any) -> list[str]:
-    """A to/cc/bcc value (comma-separated string or list) as non-empty stripped items."""
-    if value is None:
-        return []
-    items: Iterable[str] = value.split(",") if isinstance(value, str) else value
-    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
-
-
 def _has_crlf(value: Any) -> bool:
+    """Does a header-bound value carry a line break (CR, LF or any other)?"""
     if isinstance(value, str):
-        return "\r" in value or "\n" in value
+        return not LINE_BREAKS.isdisjoint(value)
     if isinstance(value, list):
         return any(_has_crlf(v) for v in value)
     return False
 
 
 def headers_invalid(message: Mapping[str, Any]) -> bool:
-    """True when a header name is invalid or a header-bound value carries CR/LF."""
+    """True when a header name is invalid or a header-bound value carries a line break:
+    the subject, address fields, message id, custom headers, and the attachment filenames
+    and types that become MIME headers."""
     for name, value in (message.get("headers") or {}).items():
-        if not _HEADER_NAME.match(name) or _has_crlf(value):
+        if not _HEADER_NAME.fullmatch(name) or _has_crlf(value):
             return True
     fields = ("subject", "from", "to", "cc", "bcc", "reply_to", "return_path", "message_id")
-    return any(_has_crlf(message.get(f)) for f in fields)
+    if any(_has_crlf(message.get(f)) for f in fields):
+        return True
+    message_id = message.get("message_id")
+    if isinstance(message_id, str) and not _PRINTABLE_ASCII.fullmatch(message_id):
+        return True   # a Message-ID is ASCII (RFC 5322 msg-id): no encoded-words there
+    return any(_has_crlf(att.get("filename")) or _has_crlf(att.get("mime_type"))
+               for att in message.get("attachments") or [] if isinstance(att, dict))
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,8 @@ def precheck(
                 reason = "missing from"
             elif not address_list(msg.get("to")):
                 reason = "missing to"
-            elif headers_invalid(msg):
+            elif headers_invalid(msg) or not headers_build(msg):
+                # What is accepted must build: the headers are built here as dispatch will.
                 reason = "invalid headers"
         out.append(Candidate(index, msg, reason))
     return out

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any
 
-from chalicelib.domain.messages import address_list
+from chalicelib.domain.addresses import address_list
 
 TRACKING_HEADER = "X-Genro-Mail-ID"
 
@@ -71,6 +71,11 @@ def attachment_type(filename: str, mime_type: str | None) -> str:
     return guessed or "application/octet-stream"
 
 
+def safe_address(address: str) -> bool:
+    """An envelope address SMTP can carry: printable ASCII or UTF-8 text, no line break."""
+    return bool(address) and all(c >= " " and c not in "\x7f\x85\u2028\u2029" for c in address)
+
+
 def envelope(message: Mapping[str, Any], bounce_return_path: str | None) -> Envelope:
     """MAIL FROM and the de-duplicated RCPT TO list."""
     sender = message.get("return_path") or bounce_return_path or message["from"]
@@ -85,30 +90,55 @@ def envelope(message: Mapping[str, Any], bounce_return_path: str | None) -> Enve
     return Envelope(sender, recipients)
 
 
+def header_fields(message: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]:
+    """The headers to transmit, in order (contract 5.3); never a Bcc header."""
+    fields = [("From", message["from"]), ("To", ", ".join(address_list(message.get("to"))))]
+    cc = address_list(message.get("cc"))
+    if cc:
+        fields.append(("Cc", ", ".join(cc)))
+    fields.append(("Subject", message["subject"]))
+    if message.get("reply_to"):
+        fields.append(("Reply-To", message["reply_to"]))
+    if message.get("message_id"):
+        fields.append(("Message-ID", message["message_id"]))
+    custom = {k: v for k, v in (message.get("headers") or {}).items() if v is not None}
+    if not any(k.lower() == "date" for k in custom):
+        fields.append(("Date", format_datetime(now.astimezone(UTC))))
+    for name, value in custom.items():
+        if name.lower() in (TRACKING_HEADER.lower(), "bcc"):   # never transmitted (contract 5.3)
+            continue
+        fields.append((name, value if isinstance(value, str) else str(value)))
+    fields.append((TRACKING_HEADER, message["id"]))
+    return fields
+
+
+_CHECK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def headers_build(message: Mapping[str, Any]) -> bool:
+    """Do the message's headers parse and serialise as build_mime will do them? The email
+    package raises on some malformed addresses and message ids (and on non-ASCII where only
+    ASCII may go); a message that passes this builds at dispatch."""
+    try:
+        for name, value in header_fields(message, _CHECK_TIME):
+            _, header = _POLICY.header_store_parse(name, value)
+            _POLICY.fold_binary(name, header)
+        env = envelope(message, None)
+        if not all(safe_address(a) for a in (env.sender, *env.recipients)):
+            return False
+    except Exception:  # noqa: BLE001 - any failure of the email package means "cannot build"
+        return False
+    return True
+
+
 def build_mime(
     message: Mapping[str, Any], attachments: Sequence[AttachmentData], now: datetime
 ) -> EmailMessage:
     """The message to transmit: headers, body part, attachments; never a Bcc header."""
     mime = EmailMessage(policy=_POLICY)
-    mime["From"] = message["from"]
-    mime["To"] = ", ".join(address_list(message.get("to")))
-    cc = address_list(message.get("cc"))
-    if cc:
-        mime["Cc"] = ", ".join(cc)
-    mime["Subject"] = message["subject"]
-    if message.get("reply_to"):
-        mime["Reply-To"] = message["reply_to"]
-    if message.get("message_id"):
-        mime["Message-ID"] = message["message_id"]
-    custom = {k: v for k, v in (message.get("headers") or {}).items() if v is not None}
-    if not any(k.lower() == "date" for k in custom):
-        mime["Date"] = format_datetime(now.astimezone(UTC))
-    for name, value in custom.items():
-        if name.lower() == TRACKING_HEADER.lower():
-            continue
-        del mime[name]
-        mime[name] = value if isinstance(value, str) else str(value)
-    mime[TRACKING_HEADER] = message["id"]
+    for name, value in header_fields(message, now):
+        del mime[name]   # a custom header replaces one of the same name
+        mime[name] = value
 
     subtype = "html" if message.get("content_type") == "html" else "plain"
     mime.set_content(message.get("body") or "", subtype=subtype, charset="utf-8")

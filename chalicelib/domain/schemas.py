@@ -9,21 +9,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from chalicelib.errors import RequestValidationError
 
+# Integers must fit the columns they are stored in (PostgreSQL integer / bigint) and the
+# arithmetic done on them; times are Unix seconds up to 9999-12-31.
+INT32 = 2**31 - 1
+MAX_TS = 253_402_300_799
+MAX_RETENTION_DAYS = 36_500
+MAX_LIST_LIMIT = 100_000
+
 _STR = {"type": "string"}
 _OPT_STR = {"type": ["string", "null"]}
-_OPT_INT = {"type": ["integer", "null"]}
+_OPT_INT = {"type": ["integer", "null"], "minimum": -INT32 - 1, "maximum": INT32}
+_OPT_TS = {"type": ["integer", "null"], "minimum": -MAX_TS, "maximum": MAX_TS}
 _OPT_BOOL = {"type": ["boolean", "null"]}
 _ADDRESSES = {
     "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]
 }
 _PRIORITY = {
     "anyOf": [
-        {"type": "integer"},
+        {"type": "integer", "minimum": -INT32 - 1, "maximum": INT32},
         {"enum": ["immediate", "high", "medium", "low"]},
         {"type": "null"},
     ]
@@ -100,7 +108,7 @@ MESSAGE = {
         "message_id": _OPT_STR,
         "attachments": {"type": ["array", "null"], "items": ATTACHMENT},
         "priority": _PRIORITY,
-        "deferred_ts": _OPT_INT,
+        "deferred_ts": _OPT_TS,
         "batch_code": {"type": ["string", "null"], "maxLength": 64},
     },
 }
@@ -121,7 +129,7 @@ DELETE_MESSAGES = {
 
 CLEANUP = {
     "type": "object",
-    "properties": {"older_than_seconds": _OPT_INT},
+    "properties": {"older_than_seconds": _OPT_TS},
 }
 
 LARGE_FILE_CONFIG = {
@@ -137,8 +145,8 @@ LARGE_FILE_CONFIG = {
         "storage_access_key_id": _OPT_STR,
         "storage_secret_access_key": _OPT_STR,
         "public_base_url": _OPT_STR,
-        "file_ttl_days": {"type": ["integer", "null"], "minimum": 1},
-        "lifespan_after_download_days": {"type": ["integer", "null"], "minimum": 0},
+        "file_ttl_days": {"type": ["integer", "null"], "minimum": 1, "maximum": INT32},
+        "lifespan_after_download_days": {"type": ["integer", "null"], "minimum": 0, "maximum": INT32},
     },
     "if": {
         "properties": {"enabled": {"const": True}, "action": {"const": "rewrite"}},
@@ -156,7 +164,7 @@ _TENANT_FIELDS: dict[str, Any] = {
     "rate_limits": {"type": ["object", "null"]},
     "large_file_config": {"anyOf": [LARGE_FILE_CONFIG, {"type": "null"}]},
     "active": _OPT_BOOL,
-    "retention_days": {"type": ["integer", "null"], "minimum": 0},
+    "retention_days": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_RETENTION_DAYS},
 }
 
 TENANT_CREATE = {
@@ -183,7 +191,7 @@ ACCOUNT = {
         "limit_per_day": _OPT_INT,
         "limit_behavior": {"enum": ["defer", "reject", None]},
         "use_tls": _OPT_BOOL,
-        "batch_size": {"type": ["integer", "null"], "minimum": 1},
+        "batch_size": {"type": ["integer", "null"], "minimum": 1, "maximum": INT32},
         "is_pec_account": _OPT_BOOL,
         "imap_host": _OPT_STR,
         "imap_port": {"type": ["integer", "null"], "minimum": 1, "maximum": 65535},
@@ -204,7 +212,7 @@ INSTANCE_UPDATE = {
         "bounce_imap_password": _OPT_STR,
         "bounce_imap_folder": _OPT_STR,
         "bounce_imap_ssl": _OPT_BOOL,
-        "bounce_poll_interval": {"type": ["integer", "null"], "minimum": 1},
+        "bounce_poll_interval": {"type": ["integer", "null"], "minimum": 1, "maximum": INT32},
         "bounce_return_path": _OPT_STR,
         "api_token": {},
     },
@@ -212,17 +220,20 @@ INSTANCE_UPDATE = {
 
 API_KEY = {
     "type": "object",
-    "properties": {"expires_at": _OPT_INT},
+    "properties": {"expires_at": _OPT_TS},
 }
 
-_validators: dict[int, Draft202012Validator] = {}
+# JSON Schema counts 1.0 as an integer; a column of integers would then receive a float.
+_STRICT = validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+    "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)))
+_validators: dict[int, Any] = {}
 _REQUIRED = re.compile(r"^'(.*)' is a required property$")
 
 
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+def _validator(schema: dict[str, Any]) -> Any:
     key = id(schema)
     if key not in _validators:
-        _validators[key] = Draft202012Validator(schema)
+        _validators[key] = _STRICT(schema)
     return _validators[key]
 
 
@@ -235,6 +246,26 @@ def _leaf_errors(error: SchemaError) -> list[SchemaError]:
     return [error]
 
 
+def _names(value: Any) -> str:
+    return " or ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+# What each failed keyword says: built from the schema only, never from the submitted value
+# (which may be a secret: a client_auth token, an attachment password).
+_MESSAGES = {
+    "type": lambda v: f"Input should be of type {_names(v)}",
+    "anyOf": lambda v: "Input does not match any allowed form",
+    "enum": lambda v: f"Input should be one of {', '.join(repr(x) for x in v)}",
+    "const": lambda v: f"Input should be {v!r}",
+    "minLength": lambda v: f"String should have at least {v} characters",
+    "maxLength": lambda v: f"String should have at most {v} characters",
+    "minimum": lambda v: f"Input should be greater than or equal to {v}",
+    "maximum": lambda v: f"Input should be less than or equal to {v}",
+    "exclusiveMinimum": lambda v: f"Input should be greater than {v}",
+    "pattern": lambda v: f"String should match pattern '{v}'",
+}
+
+
 def _describe(error: SchemaError, prefix: tuple[str | int, ...]) -> dict[str, Any]:
     loc: list[str | int] = [*prefix, *error.absolute_path]
     kind = str(error.validator)
@@ -245,10 +276,11 @@ def _describe(error: SchemaError, prefix: tuple[str | int, ...]) -> dict[str, An
             loc.append(match.group(1))
         return {"loc": loc, "msg": "Field required", "type": "missing"}
     if kind == "additionalProperties":
+        # Its message names the unexpected keys, not their values.
         return {"loc": loc, "msg": error.message, "type": "extra_forbidden"}
-    if kind in {"type", "anyOf"}:
-        return {"loc": loc, "msg": error.message, "type": "type_error"}
-    return {"loc": loc, "msg": error.message, "type": f"value_error.{kind}"}
+    describe = _MESSAGES.get(kind)
+    msg = describe(error.validator_value) if describe else f"Input is not valid ({kind})"
+    return {"loc": loc, "msg": msg, "type": "type_error" if kind in {"type", "anyOf"} else f"value_error.{kind}"}
 
 
 def schema_errors(
@@ -288,15 +320,19 @@ def parse_bool(name: str, raw: str | None, default: bool) -> bool:
     )
 
 
-def parse_int(name: str, raw: str | None) -> int | None:
+def parse_int(name: str, raw: str | None, minimum: int = -MAX_TS, maximum: int = MAX_TS) -> int | None:
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise RequestValidationError(
             [{"loc": ["query", name], "msg": "Input should be a valid integer", "type": "int_parsing"}]
         ) from None
+    if not minimum <= value <= maximum:
+        raise RequestValidationError([{"loc": ["query", name], "type": "value_error.range",
+                                       "msg": f"Input should be between {minimum} and {maximum}"}])
+    return value
 
 
 def require_query(name: str, raw: str | None) -> str:

@@ -57,7 +57,7 @@ def reload_bounce(ports: Ports) -> Row:
 
 
 def command_log(ports: Ports, query: dict[str, str]) -> Row:
-    limit = schemas.parse_int("limit", query.get("limit"))
+    limit = schemas.parse_int("limit", query.get("limit"), 0, schemas.MAX_LIST_LIMIT)
     rows = ports.store.command_log(
         query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
         schemas.parse_int("until_ts", query.get("until_ts")), query.get("endpoint_filter"),

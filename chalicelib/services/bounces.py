@@ -7,8 +7,8 @@ from email.utils import getaddresses
 from typing import Any
 
 from chalicelib.adapters.imap import Mailbox, MailboxError, MailboxTarget
+from chalicelib.domain.addresses import address_list
 from chalicelib.domain.bounces import Bounce, parse
-from chalicelib.domain.messages import address_list
 from chalicelib.services.control import nudge
 from chalicelib.services.ports import Ports
 
