@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chalicelib.adapters.smtp import SmtpSession, SmtpTarget
-from chalicelib.domain.mime import build_mime, envelope
+from chalicelib.domain.mime import build_mime, envelope, safe_address
 from chalicelib.domain.outcome import GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, limited_windows
-from chalicelib.errors import DeliveryError
+from chalicelib.errors import DeliveryError, InfrastructureError
 from chalicelib.services import large_files
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.control import nudge
@@ -97,8 +97,10 @@ class _Run:
         self.senders = senders
         self.owner = owner or f"dispatch-{uuid.uuid4()}"
         self.summary = RunSummary(tenant_id)
-        # Stop starting new messages well before the lease runs out.
+        # Stop starting new messages well before the lease runs out; an accepted message's
+        # record is retried until shortly before it does.
         self.deadline = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.8)
+        self.lease_ends = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.95)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -160,9 +162,25 @@ class _Run:
                 continue
             try:
                 await self._attempt(session, tenant, account, message)
-            except Exception:
+            except InfrastructureError:
+                # The database (or another dependency) failed: leave the message to its lease.
+                log.warning("dispatch of one message interrupted; its lease makes it due again")
+                await self._release(message)
+            except Exception as exc:
+                # A bug or an unforeseen input: retried on the retry plan like a temporary
+                # failure (so at most max retries + 1 attempts), never at once and for ever.
                 log.exception("dispatch of one message failed unexpectedly")
-                await self._db(self.ports.store.release_claim, message["pk"], self.owner, None)
+                try:
+                    await self._failed(message, DeliveryError(
+                        f"internal error: {type(exc).__name__}", code=None, temporary=True))
+                except Exception:  # noqa: BLE001 - recording failed too: the lease covers it
+                    await self._release(message)
+
+    async def _release(self, message: Row) -> None:
+        try:
+            await self._db(self.ports.store.release_claim, message["pk"], self.owner, None)
+        except Exception:  # noqa: BLE001 - the lease expires by itself
+            log.warning("claim not released; it expires with its lease")
 
     async def _attempt(self, session: Sender, tenant: Row, account: Row, message: Row) -> None:
         payload = message["payload"]
@@ -178,6 +196,18 @@ class _Run:
             return
         if prepared.body is not None:
             payload = {**payload, "body": prepared.body}
+        instance = tenant.get("instance") or {}
+        bounce_path = instance.get("bounce_return_path") if instance.get("bounce_enabled") else None
+        try:
+            # Built before a rate slot is taken: a message that cannot be built costs none.
+            env = envelope(payload, bounce_path)
+            if not env.recipients or not all(safe_address(a) for a in (env.sender, *env.recipients)):
+                raise ValueError("an envelope address is empty or carries a line break")
+            data = build_mime(payload, prepared.attachments, datetime.now(UTC)).as_bytes()
+        except Exception as exc:  # noqa: BLE001 - whatever the email package raises: the message is unsendable
+            await self._give_up(message, f"message cannot be built: {type(exc).__name__}: {exc}"[:500],
+                                metrics=("errors",))
+            return
 
         now = self.ports.now()
         limits = {"minute": account.get("limit_per_minute"), "hour": account.get("limit_per_hour"),
@@ -191,12 +221,8 @@ class _Run:
                 await self._rate_limited(account, message, exhausted)
                 return
 
-        instance = tenant.get("instance") or {}
-        bounce_path = instance.get("bounce_return_path") if instance.get("bounce_enabled") else None
-        env = envelope(payload, bounce_path)
-        mime = build_mime(payload, prepared.attachments, datetime.now(UTC))
         try:
-            refused = await session.send(env.sender, env.recipients, mime.as_bytes())
+            refused = await session.send(env.sender, env.recipients, data)
         except DeliveryError as exc:
             if windows:
                 await self._db(self.ports.store.release_rate_slots, self.tenant_id,
@@ -205,9 +231,26 @@ class _Run:
             return
         sent_at = self.ports.now()
         metadata = {"refused_recipients": refused} if refused else None
-        await self._record(message, {"status": "sent", "sent_ts": sent_at},
-                           {"type": "sent", "ts": sent_at, "metadata": metadata}, ("sent",))
+        await self._record_accepted(message, {"status": "sent", "sent_ts": sent_at},
+                                    {"type": "sent", "ts": sent_at, "metadata": metadata})
         self.summary.sent += 1
+
+    async def _record_accepted(self, message: Row, changes: Row, event: Row) -> None:
+        """The SMTP server accepted the message: its outcome must land. Releasing the claim
+        would make it due and send it again, so the record is retried (a database restart,
+        a pool timeout) for as long as the claim's lease holds; only a process that dies
+        first leaves it to the lease (the documented duplicate window)."""
+        delay = 0.2
+        while True:
+            try:
+                await self._record(message, changes, event, ("sent",))
+                return
+            except InfrastructureError as exc:
+                if time.monotonic() + delay > self.lease_ends:
+                    raise
+                log.warning("sent message %s not recorded yet (%s); retrying", message["id"], type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _failed(self, message: Row, exc: DeliveryError) -> None:
         s = self.ports.settings
@@ -244,6 +287,9 @@ class _Run:
         self.summary.errors += 1
 
     async def _record(self, message: Row, changes: Row, event: Row, metrics: tuple[str, ...]) -> None:
-        await self._db(self.ports.store.record_outcome, pk=message["pk"], owner=self.owner,
-                       changes=changes, event=event, metrics=metrics)
+        landed = await self._db(self.ports.store.record_outcome, pk=message["pk"], owner=self.owner,
+                                changes=changes, event=event, metrics=metrics)
+        if not landed:
+            # Deleted meanwhile, or the lease ran out and another run holds it now.
+            log.warning("outcome %s of message %s not recorded: claim no longer ours", event["type"], message["id"])
         self.summary.outcomes.append(f"{message['id']}:{event['type']}")
