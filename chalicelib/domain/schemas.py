@@ -52,17 +52,19 @@ CLIENT_AUTH = {
     **AUTH,
     "required": ["method"],
     "allOf": [
+        # The secret itself may be omitted: an update keeping the stored method keeps the
+        # stored secret (contract 4.8); the tenant service requires it when none is stored.
         {
             "if": {"properties": {"method": {"const": "bearer"}}},
-            "then": {"required": ["token"], "properties": {"token": {"type": "string", "minLength": 1}}},
+            "then": {"properties": {"token": {"type": ["string", "null"], "minLength": 1}}},
         },
         {
             "if": {"properties": {"method": {"const": "basic"}}},
             "then": {
-                "required": ["user", "password"],
+                "required": ["user"],
                 "properties": {
                     "user": {"type": "string", "minLength": 1},
-                    "password": {"type": "string"},
+                    "password": {"type": ["string", "null"]},
                 }
             },
         },

@@ -35,13 +35,15 @@ def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
     path = att["storage_path"]
     mode = fetch_mode(path, att.get("fetch_mode"))
     timeout = ports.settings.attachment_timeout
-    auth = _auth(ports, att, secrets, tenant)
     if mode == "base64":
         return decode_base64(path)
     if mode == "http_url":
         if not path.startswith(("http://", "https://")):
             raise AttachmentError("only http and https URLs are allowed")
-        return http.get_bytes(path, auth, timeout)
+        # The attachment's own auth only: the tenant's client_auth is for its application
+        # (endpoint mode, reports), never for a URL a message names (contract 5.5).
+        own = {**att["auth"], **secrets} if att.get("auth") else None
+        return http.get_bytes(path, own, timeout)
     if mode == "filesystem":
         real = confined_path(ports.settings.attachment_base_dir, path)
         try:
@@ -52,6 +54,7 @@ def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
     if not base:
         raise AttachmentError("tenant has no client_base_url")
     url = base + (tenant.get("client_attachment_path") or "/mail-proxy/attachments")
+    auth = _auth(ports, att, secrets, tenant)
     body = json.dumps({"storage_path": path}).encode()
     headers = {"Content-Type": "application/json"}
     secret = ports.cipher.decrypt(tenant["signing_secret_enc"])

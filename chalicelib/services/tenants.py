@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.adapters.crypto import key_hash, new_token
 from chalicelib.domain import schemas
 from chalicelib.domain.records import tenant_info
-from chalicelib.errors import NotFoundError, QueueError
+from chalicelib.errors import NotFoundError, QueueError, RequestValidationError
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ def _client_auth(ports: Ports, new: Row | None, stored: Row | None) -> Row | Non
             out[f"{secret}_enc"] = ports.cipher.encrypt(new[secret])
         elif same_method and stored and stored.get(f"{secret}_enc"):
             out[f"{secret}_enc"] = stored[f"{secret}_enc"]
+    needed = {"bearer": "token", "basic": "password"}.get(new["method"])
+    if needed and f"{needed}_enc" not in out:
+        raise RequestValidationError([{"loc": ["body", "client_auth", needed], "msg": "Field required",
+                                       "type": "missing"}])
     return out
 
 
@@ -76,20 +80,20 @@ def create_or_replace(ports: Ports, payload: Row) -> Row:
     if stored is not None:
         ports.store.update_tenant(tenant_id, _columns(ports, payload, stored, full=True))
         return {"ok": True}
+    columns = _columns(ports, payload, None, full=True)   # may refuse (422) before anything is made
     queue_url, dlq_url = ports.queues.create(tenant_id)
     api_key = new_token("mpk_")
     signing_secret = new_token("mps_")
     try:
         inserted = ports.store.insert_tenant(
-            tenant_id, _columns(ports, payload, None, full=True),
-            ports.cipher.encrypt(signing_secret), key_hash(api_key), queue_url, dlq_url,
+            tenant_id, columns, ports.cipher.encrypt(signing_secret), key_hash(api_key), queue_url, dlq_url,
         )
     except Exception:
         ports.queues.delete(queue_url, dlq_url)
         raise
     if not inserted:
         # Created concurrently by another request: that one owns the key; replace fields.
-        ports.store.update_tenant(tenant_id, _columns(ports, payload, None, full=True))
+        ports.store.update_tenant(tenant_id, columns)
         return {"ok": True}
     return {"ok": True, "api_key": api_key, "signing_secret": signing_secret}
 

@@ -18,6 +18,7 @@ class EchoServer:
         self.answer: dict[str, Any] = {"ok": True}
         self.files: dict[str, bytes] = {}
         self.delay = 0.0
+        self.gets: list[dict] = []   # GET requests (downloads); POSTs are in ``requests``
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -32,6 +33,7 @@ class EchoServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
+                owner.gets.append({"path": self.path, "headers": dict(self.headers)})
                 if self.path in owner.files:
                     owner.serve(self)
                     return
