@@ -148,3 +148,11 @@ def _any_id(mail: Message) -> str | None:
             if found:
                 return found
     return None
+
+
+def start_uid(stored_uid: int | None, stored_validity: int | None, validity: int | None) -> int:
+    """The UID after which to read: a mailbox with a new UIDVALIDITY (recreated) numbers its
+    mails afresh, so reading restarts at 0 (contract 5.11)."""
+    if stored_validity is not None and stored_validity != validity:
+        return 0
+    return stored_uid or 0

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.adapters.imap import Mailbox, MailboxError, MailboxTarget
 from chalicelib.domain.addresses import address_list
-from chalicelib.domain.bounces import Bounce, parse
+from chalicelib.domain.bounces import Bounce, parse, start_uid
 from chalicelib.services.control import nudge
 from chalicelib.services.ports import Ports
 
@@ -59,9 +59,7 @@ def poll(ports: Ports, force: bool = False) -> Row:
     recorded = 0
     try:
         with Mailbox(target) as box:
-            last = settings.get("bounce_last_uid") or 0
-            if settings.get("bounce_uidvalidity") is not None and box.uidvalidity != settings["bounce_uidvalidity"]:
-                last = 0  # a new UIDVALIDITY numbers the mailbox afresh
+            last = start_uid(settings.get("bounce_last_uid"), settings.get("bounce_uidvalidity"), box.uidvalidity)
             recognised: list[int] = []
             for uid in box.uids_after(last):
                 bounce = parse(box.fetch(uid))
@@ -76,9 +74,12 @@ def poll(ports: Ports, force: bool = False) -> Row:
                         recorded += 1
                 # Progress is kept per mail, so a crash re-reads at most the mail in hand.
                 ports.store.finish_bounce_poll(uid, box.uidvalidity, None, False)
+                last = uid
                 ports.store.take_bounce_lease(ports.clock(), LEASE_SECONDS, True)
             box.delete(recognised)
-            ports.store.finish_bounce_poll(None, box.uidvalidity, next_poll, True)
+            # The UID reached with this UIDVALIDITY, even 0 for a recreated, still empty mailbox
+            # (keeping the old UID there would skip its first mails).
+            ports.store.finish_bounce_poll(last, box.uidvalidity, next_poll, True)
     except MailboxError as exc:
         log.warning("bounce poll failed: %s", exc)
         ports.store.finish_bounce_poll(None, None, next_poll, False)

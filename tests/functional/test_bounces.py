@@ -11,7 +11,7 @@ from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.dovecot import Dovecot
 from tests.functional.conftest import World
-from tests.support.bounce_mail import append, dsn, mailbox_size, plain
+from tests.support.bounce_mail import append, dsn, mailbox_size, plain, recreate
 
 
 @pytest.fixture
@@ -57,3 +57,19 @@ def test_poll_is_not_repeated_before_its_interval(world: World, mailbox: Dovecot
     admin.update_instance(world.ports, {"bounce_poll_interval": 3600})
     bounces.poll(world.ports, force=True)
     assert bounces.poll(world.ports)["polled"] is False, "not due yet"
+
+
+def test_a_recreated_mailbox_is_read_from_its_first_mail_even_when_empty_at_first(
+        world: World, mailbox: Dovecot) -> None:
+    admin.update_instance(world.ports, {"bounce_imap_folder": "Bounces"})
+    recreate(mailbox, "Bounces")
+    first, second = world.message(), world.message()
+    world.submit(first, second)
+    dispatch_tenant(world.ports, world.tenant_id)
+    append(mailbox, plain(), plain(), dsn(first["id"]), folder="Bounces")
+    assert bounces.poll(world.ports, force=True)["bounces"] == 1       # UIDs 1..3 read
+    recreate(mailbox, "Bounces")                                        # new UIDVALIDITY, empty
+    assert bounces.poll(world.ports, force=True)["bounces"] == 0
+    append(mailbox, dsn(second["id"]), folder="Bounces")               # UID 1 of the new mailbox
+    assert bounces.poll(world.ports, force=True)["bounces"] == 1
+    assert world.row(second["id"])["status"] == "bounced"

@@ -32,12 +32,23 @@ def plain(subject: str = "Lunch?") -> bytes:
     return f"From: friend@example.com\r\nTo: bounces@example.com\r\nSubject: {subject}\r\n\r\nHi!\r\n".encode()
 
 
-def append(server: Dovecot, *mails: bytes) -> None:
+def append(server: Dovecot, *mails: bytes, folder: str = "INBOX") -> None:
     imap = imaplib.IMAP4("127.0.0.1", server.port)
     try:
         imap.login(server.user, server.password)
         for mail in mails:
-            imap.append("INBOX", None, None, mail)
+            imap.append(folder, None, None, mail)
+    finally:
+        imap.logout()
+
+
+def recreate(server: Dovecot, folder: str) -> None:
+    """Delete and create a folder again: the new one has a new UIDVALIDITY and UIDs from 1."""
+    imap = imaplib.IMAP4("127.0.0.1", server.port)
+    try:
+        imap.login(server.user, server.password)
+        imap.delete(folder)
+        imap.create(folder)
     finally:
         imap.logout()
 
