@@ -6,10 +6,11 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from chalicelib import limits
+from chalicelib.domain.outbound import OutboundPolicy, parse_allow
 from chalicelib.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class Settings:
     # built from them and this host (RDS Proxy's endpoint) and database name.
     database_host: str | None = None
     database_name: str = "mailproxy"
+    # Where tenants' data may make us connect besides public addresses.
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     max_body_bytes: int = 5 * 1024 * 1024
 
 
@@ -117,6 +120,13 @@ def _delays(env: Mapping[str, str]) -> tuple[int, ...]:
     return tuple(delays)
 
 
+def _outbound(env: Mapping[str, str]) -> OutboundPolicy:
+    try:
+        return parse_allow(env.get("MAILPROXY_OUTBOUND_ALLOW", ""))
+    except ValueError as exc:
+        raise ConfigurationError(f"MAILPROXY_OUTBOUND_ALLOW: {exc}") from None
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise ConfigurationError on bad values."""
     token = env.get("MAILPROXY_API_TOKEN") or None
@@ -161,6 +171,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         alarm_topic_arn=env.get("MAILPROXY_ALARM_TOPIC_ARN") or None,
         database_host=env.get("MAILPROXY_DATABASE_HOST") or None,
         database_name=env.get("MAILPROXY_DATABASE_NAME") or "mailproxy",
+        outbound=_outbound(env),
     )
 
 

@@ -14,7 +14,9 @@
     ├── InfrastructureError         a dependency failed; the request may be retried
     │   ├── DatabaseError
     │   ├── QueueError
+    │   │   └── QueueMissing        a tenant's queue is gone (deleted, or a fresh endpoint)
     │   └── SecretsError            Secrets Manager unreachable at cold start
+    ├── DestinationRefused          the outbound policy refuses where a tenant's data points
     └── DeliveryError               one SMTP attempt failed; carries code and temporariness
 """
 
@@ -88,6 +90,15 @@ class SecretsError(InfrastructureError):
 
 class QueueError(InfrastructureError):
     pass
+
+
+class QueueMissing(QueueError):
+    pass
+
+
+class DestinationRefused(MailProxyError):
+    """A connection a tenant's data directs would reach a non-public address that the
+    operator has not allowed (domain/outbound.py); the text names nothing of what is there."""
 
 
 class DeliveryError(MailProxyError):

@@ -32,6 +32,7 @@ def options_from_env() -> StackOptions:
         schedule_tick=float(os.environ.get("MAILPROXY_SCHEDULE_TICK", "60")),
         smtp_port=int(os.environ.get("MAILDEV_SMTP_PORT", "1025")),
         web_port=int(os.environ.get("MAILDEV_WEB_PORT", "1080")),
+        outbound_allow=os.environ.get("MAILPROXY_OUTBOUND_ALLOW", "127.0.0.0/8,::1/128"),
     )
 
 

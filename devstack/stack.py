@@ -56,6 +56,8 @@ class StackOptions:
     web_port: int = 1080
     log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "mailproxy-logs")
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The stack's own test servers and mail catcher are on loopback (MAILPROXY_OUTBOUND_ALLOW).
+    outbound_allow: str = "127.0.0.0/8,::1/128"
 
 
 class Stack:
@@ -112,7 +114,7 @@ class Stack:
             endpoint=self.aws_url, region=region, log_dir=self.o.log_dir, extra_env=self.function_env(),
             schedule_tick=self.o.schedule_tick, stack_name=f"mail-proxy-{self.o.queue_prefix}",
             parameters={"DatabaseUrl": self.database_url, "QueuePrefix": self.o.queue_prefix,
-                        "MetricsAccess": "public"},
+                        "MetricsAccess": "public", "OutboundAllow": self.o.outbound_allow},
             secret_values={"AdminTokenSecret": self.token, "EncryptionKeySecret": token_seed})
         self.deployment = deployer.deploy()
         self.deployment_file = self.deployment.save(self.o.log_dir / "deployment.json")

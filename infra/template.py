@@ -82,6 +82,25 @@ class Function:
     environment: Json = field(default_factory=dict)
 
 
+# Provisioning a tenant: its queues, its event source mapping onto the dispatcher, its
+# alarms. The API does it when a tenant is created (and undoes it when it is deleted); the
+# API and the retry tick do it again for a tenant whose queue has gone.
+PROVISION = [
+    allow(["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage"], TENANT_QUEUES),
+    allow(["lambda:CreateEventSourceMapping"], "*", {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}}),
+    # ListEventSourceMappings has no resource-level permissions in IAM.
+    allow(["lambda:ListEventSourceMappings"], "*"),
+    allow(["cloudwatch:PutMetricAlarm"], TENANT_ALARMS),
+]
+PROVISION_ENV: Json = {
+    "MAILPROXY_DISPATCH_FUNCTION_ARN": DISPATCH_ARN,
+    "MAILPROXY_TENANT_CONCURRENCY": ref("TenantConcurrency"),
+    "MAILPROXY_TENANT_BATCH_SIZE": str(limits.BATCH_SIZE),
+    "MAILPROXY_TENANT_BATCHING_WINDOW": str(limits.BATCHING_WINDOW),
+    "MAILPROXY_ALARM_TOPIC_ARN": ref("AlarmTopic"),
+}
+
+
 def functions() -> dict[str, Function]:
     """Every function, by logical id. The API's handler and routes come from Chalice."""
     schedule = {"Tick": {"Type": "Schedule", "Properties": {"Schedule": limits.SCHEDULE, "Enabled": True}}}
@@ -89,27 +108,16 @@ def functions() -> dict[str, Function]:
         API: Function(
             "api", "app.app", limits.API_TIMEOUT, limits.API_MEMORY, "HTTP API (Chalice app behind API Gateway)",
             [
-                # Tenant lifecycle: its queues, its event source mapping, its alarms.
-                allow(["sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
-                       "sqs:SendMessage"], TENANT_QUEUES),
-                allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], arn("SystemQueue")),
-                allow(["lambda:CreateEventSourceMapping"], "*",
-                      {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}}),
+                *PROVISION,
+                # Removing a tenant: its queues, mapping and alarms.
+                allow(["sqs:DeleteQueue"], TENANT_QUEUES),
                 allow(["lambda:DeleteEventSourceMapping"],
                       sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:event-source-mapping:*"),
                       {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}}),
-                # ListEventSourceMappings has no resource-level permissions in IAM.
-                allow(["lambda:ListEventSourceMappings"], "*"),
-                allow(["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"], TENANT_ALARMS),
+                allow(["cloudwatch:DeleteAlarms"], TENANT_ALARMS),
+                allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], arn("SystemQueue")),
             ],
-            secrets=("AdminToken", "EncryptionKey", "Database"),
-            environment={
-                "MAILPROXY_DISPATCH_FUNCTION_ARN": DISPATCH_ARN,
-                "MAILPROXY_TENANT_CONCURRENCY": ref("TenantConcurrency"),
-                "MAILPROXY_TENANT_BATCH_SIZE": str(limits.BATCH_SIZE),
-                "MAILPROXY_TENANT_BATCHING_WINDOW": str(limits.BATCHING_WINDOW),
-                "MAILPROXY_ALARM_TOPIC_ARN": ref("AlarmTopic"),
-            }),
+            secrets=("AdminToken", "EncryptionKey", "Database"), environment=PROVISION_ENV),
         "DispatchFunction": Function(
             "dispatch", "functions.dispatch.handler", limits.DISPATCH_TIMEOUT, limits.DISPATCH_MEMORY,
             "Dispatch, delivery reports and bounce polls on request (SQS)",
@@ -128,7 +136,8 @@ def functions() -> dict[str, Function]:
                 "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY}}}}),
         "RetryFunction": Function(
             "retry", "functions.scheduler.retry_handler", limits.SCHEDULED_TIMEOUT, limits.SCHEDULED_MEMORY,
-            "Re-enqueue tenants with due messages", [ENQUEUE], events=schedule),
+            "Re-enqueue tenants with due messages; provision a queue that has gone", PROVISION,
+            events=schedule, environment=PROVISION_ENV),
         "ReportsFunction": Function(
             "reports", "functions.scheduler.reports_handler", limits.SCHEDULED_TIMEOUT, limits.SCHEDULED_MEMORY,
             "Queue due delivery reports", [ENQUEUE], events=schedule),
@@ -153,6 +162,7 @@ def _environment(fn: Function) -> Json:
         "MAILPROXY_VISIBILITY_TIMEOUT": str(limits.QUEUE_VISIBILITY_TIMEOUT),
         "MAILPROXY_CLAIM_LEASE": str(limits.CLAIM_LEASE),
         "MAILPROXY_SYSTEM_QUEUE_URL": ref("SystemQueue"),
+        "MAILPROXY_OUTBOUND_ALLOW": ref("OutboundAllow"),
         "POWERTOOLS_SERVICE_NAME": f"mail-proxy-{fn.short}",
     }
     if "AdminToken" in fn.secrets:
@@ -349,6 +359,9 @@ PARAMETERS: Json = {
     "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [
         1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]},
     "AlarmEmail": {"Type": "String", "Default": "", "Description": "Subscribed to the alarm topic (empty: none)"},
+    "OutboundAllow": {"Type": "String", "Default": "",
+                      "Description": "MAILPROXY_OUTBOUND_ALLOW: non-public CIDRs and host:port entries that "
+                                     "tenants' SMTP accounts, attachments and reports may reach"},
     "DeployDigest": {"Type": "String", "Default": "none",
                      "Description": "Set by make deploy: what the last deploy asked for (template and parameters)"},
     "MetricsAccess": {"Type": "String", "Default": "iam", "AllowedValues": ["iam", "public", "none"],

@@ -11,7 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import limits
-from chalicelib.errors import QueueError
+from chalicelib.errors import QueueError, QueueMissing
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,11 @@ def queue_name(prefix: str, tenant_id: str, dead_letter: bool = False) -> str:
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", tenant_id)[:32]
     digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:10]
     return f"{prefix}-t-{safe}-{digest}" + ("-dlq" if dead_letter else "")
+
+
+def _missing(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return "NonExistentQueue" in code or "QueueDoesNotExist" in code
 
 
 def system_queue_name(prefix: str) -> str:
@@ -166,7 +171,11 @@ class TenantQueues:
         body = json.dumps({"tenant_id": tenant_id, "reason": reason})
         try:
             self._sqs.send_message(QueueUrl=queue_url, MessageBody=body)
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if _missing(exc):
+                raise QueueMissing("the tenant's queue does not exist") from exc
+            raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
+        except BotoCoreError as exc:
             raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
 
     def system_url(self) -> str:
@@ -183,7 +192,7 @@ class TenantQueues:
             try:
                 return str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
             except ClientError as exc:
-                if "NonExistentQueue" not in str(exc) and "QueueDoesNotExist" not in str(exc):
+                if not _missing(exc):
                     raise
             _, dlq_arn = self._create_dead_letter(f"{name}-dlq", [])
             return str(self._sqs.create_queue(QueueName=name, Attributes=self._attributes(dlq_arn))["QueueUrl"])

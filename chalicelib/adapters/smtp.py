@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
+from chalicelib.adapters import outbound
+from chalicelib.domain.outbound import OutboundPolicy
 from chalicelib.domain.outcome import FailureKind, error_text, is_temporary
-from chalicelib.errors import DeliveryError
+from chalicelib.errors import DeliveryError, DestinationRefused
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ def tls_mode(use_tls: bool | None, port: int) -> tuple[bool, bool]:
 def _classify(exc: BaseException) -> DeliveryError:
     if isinstance(exc, DeliveryError):
         return exc
+    if isinstance(exc, DestinationRefused):
+        return _error(FailureKind.POLICY, None, str(exc))
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         first = exc.recipients[0] if exc.recipients else None
         code = first.code if first else None
@@ -66,17 +70,23 @@ def _error(kind: FailureKind, code: int | None, text: str) -> DeliveryError:
 class SmtpSession:
     """One SMTP connection to one account, reused for many messages."""
 
-    def __init__(self, target: SmtpTarget, connect_timeout: float, timeout: float) -> None:
+    def __init__(self, target: SmtpTarget, connect_timeout: float, timeout: float,
+                 policy: OutboundPolicy | None = None) -> None:
         self._target = target
+        self._policy = policy or OutboundPolicy()
         self._connect_timeout = connect_timeout
         self._timeout = timeout
         self._smtp: aiosmtplib.SMTP | None = None
 
     async def _connect(self) -> aiosmtplib.SMTP:
         implicit, starttls = tls_mode(self._target.use_tls, self._target.port)
+        # Resolved and checked against the outbound policy here; aiosmtplib talks over the
+        # socket to the checked address and verifies TLS against the host name.
+        sock = await outbound.connect_async(self._policy, self._target.host, self._target.port,
+                                            self._connect_timeout)
         smtp = aiosmtplib.SMTP(
             hostname=self._target.host,
-            port=self._target.port,
+            sock=sock,
             username=self._target.user or None,
             password=self._target.password if self._target.user else None,
             use_tls=implicit,
@@ -86,10 +96,14 @@ class SmtpSession:
         try:
             await smtp.connect(timeout=self._connect_timeout)
         except aiosmtplib.SMTPException as exc:
+            sock.close()
             # aiosmtplib raises the bare base class when a required STARTTLS is not offered:
             # a security requirement not met, so permanent like any other TLS failure.
             if starttls and type(exc) is aiosmtplib.SMTPException:
                 raise _error(FailureKind.TLS, None, str(exc)) from exc
+            raise
+        except BaseException:
+            sock.close()
             raise
         return smtp
 

@@ -15,12 +15,13 @@ class FailureKind(Enum):
     TIMEOUT = "timeout"
     AUTH = "auth"
     TLS = "tls"              # TLS negotiation or certificate verification
+    POLICY = "policy"        # the outbound policy refuses the account's address
     UNKNOWN = "unknown"
 
 
 def is_temporary(kind: FailureKind, code: int | None) -> bool:
     """Temporary failures are retried; permanent ones end the message as an error."""
-    if kind is FailureKind.TLS:
+    if kind in (FailureKind.TLS, FailureKind.POLICY):
         return False
     if kind is FailureKind.AUTH or (code is not None and code in AUTH_FAILURE_CODES):
         return False

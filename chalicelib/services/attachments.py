@@ -43,7 +43,7 @@ def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
         # The attachment's own auth only: the tenant's client_auth is for its application
         # (endpoint mode, reports), never for a URL a message names (contract 5.5).
         own = {**att["auth"], **secrets} if att.get("auth") else None
-        return http.get_bytes(path, own, timeout)
+        return http.get_bytes(ports.settings.outbound, path, own, timeout)
     if mode == "filesystem":
         real = confined_path(ports.settings.attachment_base_dir, path)
         try:
@@ -59,7 +59,7 @@ def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
     headers = {"Content-Type": "application/json"}
     secret = ports.cipher.decrypt(tenant["signing_secret_enc"])
     headers["X-Mail-Proxy-Signature"] = signature(secret, ports.now(), body)
-    status, content = http.post(url, body, headers, auth, timeout)
+    status, content = http.post(ports.settings.outbound, url, body, headers, auth, timeout)
     if not 200 <= status < 300:
         raise AttachmentError(f"HTTP {status}")
     return content

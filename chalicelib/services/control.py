@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from chalicelib.errors import BusinessRuleError, InfrastructureError
+from chalicelib.errors import BusinessRuleError, InfrastructureError, QueueMissing
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 from chalicelib.services.tenants import not_found, queue_url
@@ -43,7 +43,7 @@ def activate(ports: Ports, tenant_id: str, batch_code: str | None) -> Row:
         raise BusinessRuleError(
             "tenant not found or cannot activate single batch from full suspension"
         )
-    nudge(ports, [tenant_id], "activate")
+    nudge(ports, [tenant_id], "activate", heal=True)
     return _answer(ports, tenant_id, batch, result["suspended_batches"])
 
 
@@ -56,19 +56,32 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
             raise not_found(target)
         # A named tenant gets a report request now, even an empty one.
         ports.store.reset_sync(target)
-        nudge(ports, [target], "run-now")
+        nudge(ports, [target], "run-now", heal=True)
     else:
-        nudge(ports, [t["id"] for t in ports.store.list_tenants()], "run-now")
+        nudge(ports, [t["id"] for t in ports.store.list_tenants()], "run-now", heal=True)
     return {"ok": True}
 
 
-def nudge(ports: Ports, tenant_ids: list[str], reason: str) -> None:
-    """Send a work record to each tenant's queue; failures are left to the next tick."""
+def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False) -> None:
+    """Send a work record to each tenant's queue; failures are left to the next tick.
+
+    With ``heal`` (the API and the retry tick, whose roles may provision queues) a tenant
+    whose queue has gone (deleted, or an AWS endpoint that restarted empty) gets it back,
+    with its mapping, and the record is sent there: dispatch heals by itself.
+    """
     for tenant_id in tenant_ids:
         row = ports.store.get_tenant(tenant_id)
         if row is None:
             continue
         try:
-            ports.queues.notify(queue_url(ports, row), tenant_id, reason)
+            try:
+                ports.queues.notify(queue_url(ports, row), tenant_id, reason)
+            except QueueMissing:
+                if not heal:
+                    raise
+                log.warning("queue of tenant %s is missing: provisioning it again", tenant_id)
+                url, dlq = ports.queues.create(tenant_id)
+                ports.store.set_queue_urls(tenant_id, url, dlq)
+                ports.queues.notify(url, tenant_id, reason)
         except InfrastructureError as exc:
             log.warning("work record not sent; the next tick covers it: %s", exc)

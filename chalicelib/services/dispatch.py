@@ -66,7 +66,7 @@ class RunSummary:
 
 def smtp_factory(ports: Ports) -> SenderFactory:
     s = ports.settings
-    return lambda target: SmtpSession(target, s.smtp_connect_timeout, s.smtp_timeout)
+    return lambda target: SmtpSession(target, s.smtp_connect_timeout, s.smtp_timeout, s.outbound)
 
 
 def dispatch_tenant(

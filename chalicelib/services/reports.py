@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 TIMEOUT = 30.0
-LEASE_SECONDS = 120.0
+# A report run holds its tenant for one request at a time (renewed after each): a run that
+# died holds the tenant's reports back for this long at most.
+LEASE_SECONDS = TIMEOUT + 15.0
 MAX_ROUNDS = 20  # requests in one run: bounded even if a client keeps answering queued > 0
 
 
@@ -64,7 +66,7 @@ def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | No
                        "X-Mail-Proxy-Signature": signature(secret, int(now), body)}
             result.requests += 1
             try:
-                status, answer = http.post(url, body, headers, auth, TIMEOUT)
+                status, answer = http.post(ports.settings.outbound, url, body, headers, auth, TIMEOUT)
             except http.FetchError as exc:
                 status, answer = 0, b""
                 log.warning("delivery report to tenant failed: %s", exc)
@@ -83,6 +85,7 @@ def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | No
             send_anyway = queued > 0 and not in_dnd
             if send_anyway and dispatch is not None:
                 dispatch()
+                ports.store.take_report_lease(tenant_id, ports.clock(), LEASE_SECONDS)
             if not (send_anyway or len(items) >= MAX_ENTRIES):
                 break
     finally:

@@ -19,7 +19,7 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     """
     ports.store.beat(SCHEDULER_BEAT, ports.now())
     tenants = [row["id"] for row in ports.store.tenants_with_due(ports.now())]
-    nudge(ports, tenants, "tick")
+    nudge(ports, tenants, "tick", heal=True)
     return {"enqueued": tenants}
 
 

@@ -40,7 +40,7 @@ def make_ports(functional_db: str, moto_server: MotoServer) -> Iterator[Callable
             "DATABASE_URL": functional_db, "AWS_ENDPOINT_URL": moto_server.url,
             "MAILPROXY_API_TOKEN": "admin", "MAILPROXY_QUEUE_PREFIX": f"fn{os.getpid()}",
             "MAILPROXY_RETRY_DELAYS": "60,300", "MAILPROXY_SMTP_TIMEOUT": "2",
-            "MAILPROXY_SMTP_CONNECT_TIMEOUT": "2", **env,
+            "MAILPROXY_SMTP_CONNECT_TIMEOUT": "2", "MAILPROXY_OUTBOUND_ALLOW": "127.0.0.0/8", **env,
         })
         ports = build_ports(settings)
         built.append(ports)

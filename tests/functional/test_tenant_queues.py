@@ -13,6 +13,7 @@ from chalicelib import limits
 from chalicelib.adapters.queues import EventSourceMappings, TenantQueues, queue_name, system_queue_name
 from chalicelib.errors import QueueError
 from devstack.aws import MotoServer
+from tests.functional.conftest import World
 
 pytestmark = pytest.mark.functional
 
@@ -60,3 +61,26 @@ def test_the_system_queue_made_by_the_template_is_used_as_it_is(moto_server: Mot
     looked_up.notify_system("bounce-poll")
     received = sqs.receive_message(QueueUrl=owned, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"]) for m in received] == [{"kind": "bounce-poll"}] * 2
+
+
+def test_a_tenant_whose_queue_has_gone_gets_it_back_from_the_api_and_the_retry_tick(world: World) -> None:
+    from chalicelib.services.scheduler import retry_tick
+
+    sqs = world.ports.queues._sqs
+
+    def queue_now() -> str:
+        row = world.ports.store.get_tenant(world.tenant_id)
+        assert row is not None
+        return str(row["queue_url"])
+
+    def records(url: str) -> list[dict]:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        return [json.loads(m["Body"]) for m in got]
+
+    sqs.delete_queue(QueueUrl=queue_now())          # as after an AWS endpoint restarted empty
+    world.submit(world.message())                    # the API heals it and sends the work record
+    assert [r["reason"] for r in records(queue_now())] == ["submit"]
+
+    sqs.delete_queue(QueueUrl=queue_now())
+    retry_tick(world.ports)                           # the message is due: the tick heals too
+    assert [r["reason"] for r in records(queue_now())] == ["tick"]

@@ -53,7 +53,8 @@ def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
 def deployed(localstack: LocalStack, pg: PostgresCluster) -> dict[str, str]:
     target = Target(f"mp-{unique('it')}", "us-east-1", localstack.url)
     outputs = deploy(target, {"DatabaseUrl": pg.create_database(unique("deployed").replace("-", "_")),
-                              "MetricsAccess": "public", "QueuePrefix": unique("dep")[:30]}, timeout=600)
+                              "MetricsAccess": "public", "QueuePrefix": unique("dep")[:30],
+                              "OutboundAllow": "127.0.0.0/8"}, timeout=600)
     outputs["Stack"] = target.stack
     return outputs
 

@@ -19,6 +19,7 @@ class EchoServer:
         self.files: dict[str, bytes] = {}
         self.delay = 0.0
         self.gets: list[dict] = []   # GET requests (downloads); POSTs are in ``requests``
+        self.redirects: dict[str, str] = {}   # path -> Location of a 302
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -34,6 +35,12 @@ class EchoServer:
 
             def do_GET(self) -> None:
                 owner.gets.append({"path": self.path, "headers": dict(self.headers)})
+                if self.path in owner.redirects:
+                    self.send_response(302)
+                    self.send_header("Location", owner.redirects[self.path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if self.path in owner.files:
                     owner.serve(self)
                     return

@@ -78,12 +78,16 @@ def test_roles_grant_no_wildcard_actions_and_queues_only_under_the_prefix(merge:
                 assert "${QueuePrefix}-t-*" in text or "SystemQueue" in text, logical
 
 
-def test_only_the_api_manages_queues_and_mappings_and_only_onto_the_dispatcher(merge: dict) -> None:
+def test_only_the_api_and_the_retry_tick_provision_queues_and_mappings_only_onto_the_dispatcher(
+        merge: dict) -> None:
     for logical in functions():
         actions = {a for s in _statements(merge, logical) for a in s["Action"]}
-        managing = {a for a in actions if a in {"sqs:CreateQueue", "sqs:DeleteQueue", "lambda:CreateEventSourceMapping",
-                                                "lambda:DeleteEventSourceMapping", "cloudwatch:PutMetricAlarm"}}
-        assert (logical == API) == bool(managing), (logical, managing)
+        creating = {a for a in actions if a in {"sqs:CreateQueue", "lambda:CreateEventSourceMapping",
+                                                "cloudwatch:PutMetricAlarm"}}
+        removing = {a for a in actions if a in {"sqs:DeleteQueue", "lambda:DeleteEventSourceMapping",
+                                                "cloudwatch:DeleteAlarms"}}
+        assert (logical in (API, "RetryFunction")) == bool(creating), (logical, creating)
+        assert (logical == API) == bool(removing), (logical, removing)
     for statement in _statements(merge, API):
         if statement["Action"] in (["lambda:CreateEventSourceMapping"], ["lambda:DeleteEventSourceMapping"]):
             assert statement["Condition"] == {"ArnLike": {"lambda:FunctionArn": {"Fn::GetAtt": ["DispatchFunction",
