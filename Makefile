@@ -7,7 +7,7 @@ LS_VENV := .venv-localstack
 MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
 PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
-.PHONY: system-deps package infra deploy migrate dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
+.PHONY: system-deps package infra deploy migrate chaos dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
 
 deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
@@ -60,6 +60,10 @@ test-integration: deps package
 
 test-e2e: deps package
 	$(PY) -m pytest tests/e2e
+
+# The fault soak: prints its figures (also in bench/results/chaos.json).
+chaos: deps package
+	$(PY) -m pytest tests/chaos -s -p no:cacheprovider
 
 bench: deps
 	$(PY) -m bench.run --messages 2000

@@ -105,7 +105,7 @@ class Deployer:
         account = str(self.clients["sts"].get_caller_identity()["Account"])
         self.ctx = Context(dict(parameters), region=region, account=account, stack=stack_name)
         self.template = Template.load(self.ctx)
-        self.secret_values = secret_values
+        self.secret_values = dict(secret_values)
         self.log_dir = log_dir
         self.extra_env = extra_env
         self.schedule_tick = schedule_tick
@@ -143,10 +143,14 @@ class Deployer:
                          else secrets.token_urlsafe(32))
             name = f"{self.ctx.stack}/{logical}"
             try:
-                arn = client.create_secret(Name=name, SecretString=value)["ARN"]
+                client.create_secret(Name=name, SecretString=value)
             except client.exceptions.ResourceExistsException:
-                arn = client.put_secret_value(SecretId=name, SecretString=value)["ARN"]
-            self.ctx.refs[logical] = arn
+                client.put_secret_value(SecretId=name, SecretString=value)
+            self.secret_values[logical] = value
+            # Ref stands for the name (AWS gives the ARN): an emulator gives a re-created
+            # secret a new ARN suffix, and the local stack re-creates the template's
+            # resources when its endpoint restarts empty (Stack.restart_aws).
+            self.ctx.refs[logical] = name
 
     def _others(self) -> None:
         digest = hashlib.sha256(self.ctx.stack.encode()).hexdigest()[:8]
@@ -204,10 +208,15 @@ class Deployer:
             window=int(api_env["MAILPROXY_TENANT_BATCHING_WINDOW"]),
             max_concurrency=int(api_env["MAILPROXY_TENANT_CONCURRENCY"])))
 
-    def deploy(self) -> Deployment:
+    def provision(self) -> None:
+        """What CloudFormation would hold in the endpoint: queues, secrets, bucket, topic.
+        Idempotent: run again on an endpoint that restarted empty, it restores them."""
         self._queues()
         self._secrets()
         self._others()
+
+    def deploy(self) -> Deployment:
+        self.provision()
         functions = {k: self._function(k, r) for k, r in self.template.functions().items()}
         schedules, mappings = self._events()
         mappings.append(self._tenant_mapping(functions))

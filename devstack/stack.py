@@ -7,6 +7,7 @@ import os
 import secrets
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,7 @@ class Stack:
         self.runner: Process | None = None
         self.maildev: MailDev | None = None
         self.deployment: Deployment | None = None
+        self.deployer: Deployer | None = None
         self.deployment_file = self.o.log_dir / "deployment.json"
 
     # --------------------------------------------------------------- pieces
@@ -116,6 +118,7 @@ class Stack:
             parameters={"DatabaseUrl": self.database_url, "QueuePrefix": self.o.queue_prefix,
                         "MetricsAccess": "public", "OutboundAllow": self.o.outbound_allow},
             secret_values={"AdminTokenSecret": self.token, "EncryptionKeySecret": token_seed})
+        self.deployer = deployer
         self.deployment = deployer.deploy()
         self.deployment_file = self.deployment.save(self.o.log_dir / "deployment.json")
 
@@ -142,6 +145,22 @@ class Stack:
             raise RuntimeError("function runner exited:\n" + self.runner.tail())
         status = requests.get(f"{self.api_url}/status", headers={"X-API-Token": self.token}, timeout=5)
         return bool(status.json()["components"]["scheduler"]["healthy"])
+
+    def restart_aws(self, down_seconds: float = 0.0) -> None:
+        """Restart the stack's own AWS endpoint, which comes back empty. What the template
+        declares is restored, as it would still exist in AWS; tenants' queues are not: the
+        application must provision them again by itself."""
+        assert self.endpoint is not None and self.deployer is not None, "only a stack's own endpoint"
+        self.endpoint.stop()
+        time.sleep(down_seconds)
+        self.endpoint = type(self.endpoint)(self.endpoint.port, log_dir=self.o.log_dir).start()
+        self.deployer.provision()
+
+    def restart_database(self, down_seconds: float = 0.0) -> None:
+        assert self.pg is not None, "only a stack's own cluster"
+        self.pg.stop()
+        time.sleep(down_seconds)
+        self.pg.start()
 
     def start_maildev(self) -> None:
         self.maildev = MailDev(self.o.smtp_port, self.o.web_port, log_dir=self.o.log_dir).start()

@@ -54,7 +54,8 @@ class EchoServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
-                owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw})
+                owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw,
+                                       "status": owner.status})
                 if self.path == "/mail-proxy/attachments":
                     wanted = json.loads(raw or b"{}").get("storage_path", "")
                     data = owner.files.get(wanted)

@@ -41,6 +41,11 @@ class Behaviour:
     hang_seconds: float = 0.0
     # Answer data_reply only for the first N messages, then accept (None = always).
     fail_first: int | None = None
+    # Faults on every Nth DATA (fault soak): drop the connection without an answer, answer
+    # 451, or stall for hang_seconds first.
+    drop_every: int | None = None
+    temp_every: int | None = None
+    stall_every: int | None = None
 
 
 class _Handler:
@@ -63,12 +68,18 @@ class _Handler:
             self.sink.data_started += 1
             self.sink.in_data += 1
             self.sink.max_in_data = max(self.sink.max_in_data, self.sink.in_data)
+            n = self.sink.data_started
         try:
-            if b.hang_seconds:
+            if b.hang_seconds and (b.stall_every is None or n % b.stall_every == 0):
                 await asyncio.sleep(b.hang_seconds)
         finally:
             with self.sink.lock:
                 self.sink.in_data -= 1
+        if b.drop_every and n % b.drop_every == 0:
+            server.transport.close()   # mid-DATA: the client never hears an answer
+            return "421 4.4.2 Connection dropped"
+        if b.temp_every and n % b.temp_every == 0:
+            return "451 4.3.0 Temporary failure, try again"
         with self.sink.lock:
             self.sink.attempts += 1
             failing = b.data_reply and (b.fail_first is None or self.sink.attempts <= b.fail_first)
