@@ -21,7 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.stack import Stack
+from tests.integration.conftest import TenantFactory
 from tests.support.api import ApiClient
+from tests.support.factories import account_payload
+from tests.support.smtp import SmtpSink
 
 pytestmark = pytest.mark.integration
 
@@ -111,3 +114,54 @@ def test_no_hostile_input_yields_a_server_error(stack: Stack, tenants_restored: 
             assert detail and all("loc" in d and "msg" in d for d in detail), detail
 
     one()
+
+
+def test_each_reported_input_is_a_422_naming_the_field(stack: Stack, admin: ApiClient,
+                                                      make_tenant: TenantFactory, sink: SmtpSink) -> None:
+    """The inputs that answered 500 before, one by one, through HTTP."""
+    handle = make_tenant(sink)
+    tenant, account = handle.id, handle.account_id
+
+    def message(**over: Any) -> dict[str, Any]:
+        return {"messages": [{**handle.message(), **over}]}
+
+    raw = {"Content-Type": "application/json"}
+    cases: list[tuple[str, str, Any, list[Any]]] = [
+        ("PUT", f"/tenant/{tenant}", {"name": "a\u0000b"}, ["body", "name"]),
+        ("PUT", f"/tenant/{tenant}", {"retention_days": 2**31}, ["body", "retention_days"]),
+        ("POST", "/account", account_payload(tenant, 25, id=account, batch_size=10**30), ["body", "batch_size"]),
+        ("POST", "/account", account_payload(tenant, 25, id=account, ttl=2**40), ["body", "ttl"]),
+        ("POST", "/account", account_payload(tenant, 25, id=account, limit_per_hour=2**31), ["body", "limit_per_hour"]),
+        ("POST", "/commands/add-messages", message(deferred_ts=2**63), ["body", "messages", 0, "deferred_ts"]),
+        ("POST", "/commands/add-messages", message(deferred_ts=1.0), ["body", "messages", 0, "deferred_ts"]),
+        ("POST", "/commands/add-messages", message(tenant_id=[tenant]), ["body", "messages", 0, "tenant_id"]),
+        ("POST", "/commands/add-messages", message(tenant_id={"a": 1}), ["body", "messages", 0, "tenant_id"]),
+        ("POST", "/commands/add-messages", message(subject="\ud800"), ["body", "messages", 0, "subject"]),
+        ("POST", "/commands/add-messages", {**message(), "extra": "\u0000"}, ["body", "extra"]),
+        ("POST", f"/tenant/{tenant}/api-key", {"expires_at": 2**63}, ["body", "expires_at"]),
+        ("PUT", "/instance", {"bounce_poll_interval": 2**31}, ["body", "bounce_poll_interval"]),
+        ("GET", "/command-log?limit=" + "1" + "0" * 30, None, ["query", "limit"]),
+        ("GET", f"/messages?tenant_id={tenant}%00", None, ["query", "tenant_id"]),
+        ("GET", "/tenant/a%00b", None, ["path", "tenant_id"]),
+    ]
+    for method, path, body, loc in cases:
+        answer = admin.request(method, path, json=body)
+        assert answer.status_code == 422, (method, path, answer.status_code, answer.text)
+        assert answer.json()["detail"][0]["loc"][: len(loc)] == loc, (path, answer.text)
+    nested = admin.request("POST", "/commands/add-messages", data=b"[" * 100_000 + b"]" * 100_000, headers=raw)
+    infinite = admin.request("PUT", f"/tenant/{tenant}", headers=raw,
+                             data=b'{"large_file_config": {"enabled": true, "max_size_mb": Infinity}}')
+    assert (nested.status_code, infinite.status_code) == (422, 422)
+    # Nothing half-written: the message with the NUL extra key was neither stored nor queued.
+    assert admin.ok("GET", f"/messages?tenant_id={tenant}")["messages"] == []
+
+
+def test_schema_errors_come_before_the_tenant_scope(stack: Stack, make_tenant: TenantFactory,
+                                                   sink: SmtpSink) -> None:
+    """Contract 1's order: token, schema (422), scope (403)."""
+    a, b = make_tenant(sink), make_tenant(sink)
+    assert a.client.request("PUT", f"/tenant/{b.id}", json={"active": "no"}).status_code == 422
+    assert a.client.request("POST", f"/commands/delete-messages?tenant_id={b.id}", json={"ids": "x"}).status_code == 422
+    assert a.client.request("POST", f"/commands/cleanup-messages?tenant_id={b.id}",
+                            json={"older_than_seconds": "x"}).status_code == 422
+    assert a.client.request("PUT", f"/tenant/{b.id}", json={"active": False}).status_code == 403
