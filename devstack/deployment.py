@@ -26,6 +26,7 @@ from typing import Any
 
 import boto3
 
+from devstack.aws import aws_env
 from devstack.cfn import Context, Template
 from devstack.functions import FunctionHost, FunctionSpec, unpack
 from devstack.procs import ROOT
@@ -80,7 +81,10 @@ class Deployment:
 
 
 def _clients(endpoint: str, region: str) -> dict[str, Any]:
-    session = boto3.session.Session(region_name=region)
+    # The local endpoint's credentials (test/test unless set), as the functions get them.
+    env = aws_env(endpoint)
+    session = boto3.session.Session(region_name=region, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
     return {name: session.client(name, endpoint_url=endpoint)
             for name in ("sqs", "secretsmanager", "s3", "sns", "sts")}
 
