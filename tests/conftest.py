@@ -12,6 +12,7 @@ from devstack.dovecot import Dovecot
 from devstack.dovecot import available as dovecot_available
 from devstack.postgres import PostgresCluster
 from devstack.procs import free_port
+from tests.support.echo import EchoServer
 from tests.support.smtp import SmtpSink
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -55,5 +56,13 @@ def sink() -> Iterator[SmtpSink]:
 @pytest.fixture
 def sink2() -> Iterator[SmtpSink]:
     server = SmtpSink().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    """An HTTP server for reports, endpoint attachments and downloads."""
+    server = EchoServer().start()
     yield server
     server.stop()

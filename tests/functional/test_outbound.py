@@ -10,7 +10,7 @@ traffic.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -23,13 +23,6 @@ from tests.support.smtp import SmtpSink
 pytestmark = pytest.mark.functional
 
 PUBLIC_ONLY = {"MAILPROXY_OUTBOUND_ALLOW": ""}
-
-
-@pytest.fixture
-def echo() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ reports back for one request timeout at most, not minutes."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,13 +12,6 @@ from tests.functional.conftest import World
 from tests.support.echo import EchoServer
 
 pytestmark = pytest.mark.functional
-
-
-@pytest.fixture
-def echo() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
 
 
 def test_a_report_run_that_died_holds_its_tenant_back_for_one_request_timeout_at_most(

@@ -3,8 +3,6 @@ when none is stored, and never sent to a URL a message names (contract 5.5)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from chalicelib.errors import RequestValidationError
@@ -15,13 +13,6 @@ from tests.support.echo import EchoServer
 from tests.support.factories import tenant_payload
 
 pytestmark = pytest.mark.functional
-
-
-@pytest.fixture
-def echo() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
 
 
 def stored_auth(ports: Ports, tenant_id: str) -> dict | None:

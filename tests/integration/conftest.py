@@ -16,7 +16,6 @@ from devstack.postgres import PostgresCluster
 from devstack.procs import free_port
 from devstack.stack import Stack, StackOptions
 from tests.support.api import ApiClient
-from tests.support.echo import EchoServer
 from tests.support.factories import account_payload, message_payload, tenant_payload
 from tests.support.smtp import SmtpSink
 
@@ -36,13 +35,6 @@ def stack(pg: PostgresCluster, moto_server: MotoServer,
     running = Stack(options).start()
     yield running
     running.stop()
-
-
-@pytest.fixture
-def echo() -> Iterator[EchoServer]:
-    server = EchoServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
