@@ -57,7 +57,14 @@ ACCOUNT_FIELDS = ["id", "tenant_id", "host", "port", "user", "password", "ttl", 
                   "limit_per_hour", "limit_per_day", "limit_behavior", "use_tls", "batch_size"]
 
 # (method, path with {tenant}, body strategy or None, query names)
+INSTANCE_FIELDS = ["name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
+                   "bounce_imap_password", "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval",
+                   "bounce_return_path", "api_token"]
+
 ROUTES: list[tuple[str, str, st.SearchStrategy[Any] | None, list[str]]] = [
+    ("GET", "/health", None, []),
+    ("GET", "/metrics", None, []),
+    ("GET", "/status", None, []),
     ("POST", "/commands/run-now", None, ["tenant_id"]),
     ("POST", "/commands/suspend", None, ["tenant_id", "batch_code"]),
     ("POST", "/commands/activate", None, ["tenant_id", "batch_code"]),
@@ -74,6 +81,13 @@ ROUTES: list[tuple[str, str, st.SearchStrategy[Any] | None, list[str]]] = [
     ("GET", "/tenant/{id}", None, []),
     ("PUT", "/tenant/{id}", body_of(TENANT_FIELDS[1:]), []),
     ("POST", "/tenant/{id}/api-key", body_of(["expires_at"]), []),
+    ("DELETE", "/tenant/{id}/api-key", None, []),
+    ("POST", "/tenant/{id}/signing-secret", None, []),
+    ("DELETE", "/tenant/{id}", None, []),
+    ("GET", "/tenants/sync-status", None, []),
+    ("GET", "/instance", None, []),
+    ("PUT", "/instance", body_of(INSTANCE_FIELDS), []),
+    ("POST", "/instance/reload-bounce", None, []),
     ("GET", "/command-log", None, ["tenant_id", "since_ts", "until_ts", "endpoint_filter", "limit"]),
     ("GET", "/command-log/export", None, ["tenant_id", "since_ts", "until_ts"]),
 ]
@@ -81,12 +95,14 @@ ROUTES: list[tuple[str, str, st.SearchStrategy[Any] | None, list[str]]] = [
 
 @pytest.fixture
 def tenants_restored(admin: ApiClient) -> Iterator[None]:
-    """Whatever tenant a generated body managed to create is removed afterwards."""
+    """Whatever tenant a generated body managed to create is removed afterwards, and the
+    bounce poll a generated instance update may have enabled is off again."""
     before = {t["id"] for t in admin.ok("GET", "/tenants")["tenants"]}
     yield
     for tenant in admin.ok("GET", "/tenants")["tenants"]:
         if tenant["id"] not in before:
             admin.delete(f"/tenant/{quote(tenant['id'], safe='')}")
+    admin.ok("PUT", "/instance", json={"bounce_enabled": False})
 
 
 def encode_query(query: dict[str, Any]) -> str:
