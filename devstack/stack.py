@@ -55,7 +55,9 @@ class StackOptions:
     maildev: bool = True
     smtp_port: int = 1025
     web_port: int = 1080
-    log_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "mailproxy-logs")
+    # One directory per stack (its logs, the unpacked package, the deployment): stacks on one
+    # machine never share one.
+    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mailproxy-stack-")))
     extra_env: dict[str, str] = field(default_factory=dict)
     # The stack's own test servers and mail catcher are on loopback (MAILPROXY_OUTBOUND_ALLOW).
     outbound_allow: str = "127.0.0.0/8,::1/128"
