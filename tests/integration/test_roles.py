@@ -59,14 +59,14 @@ def handler(event, context):
 
 
 def test_a_call_outside_the_role_is_refused_as_aws_refuses_it(stack: Stack, tmp_path: Path) -> None:
-    """The retry function's role may send work records but not create queues."""
+    """The reports function's role may send work records but not create queues."""
     assert stack.deployment is not None
     task = Path(stack.deployment.task_root)
     for entry in task.iterdir():           # the package, plus a probe handler
         (tmp_path / entry.name).symlink_to(entry)
     (tmp_path / "probe.py").write_text(PROBE)
-    retry = stack.deployment.spec("RetryFunction")
-    spec = dataclasses.replace(retry, handler="probe.handler", environment={})
+    reports = stack.deployment.spec("ReportsFunction")
+    spec = dataclasses.replace(reports, handler="probe.handler", environment={})
     host = FunctionHost(spec, tmp_path, tmp_path, max_environments=1, extra_env=stack.deployment.extra_env)
     queue = f"{stack.o.queue_prefix}-t-probe"
     try:
