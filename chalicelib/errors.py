@@ -6,7 +6,6 @@
     │   ├── AuthenticationError     401 token missing
     │   ├── ForbiddenError          403 token unknown/revoked, wrong class or tenant
     │   ├── NotFoundError           404 unknown tenant or route
-    │   ├── MethodNotAllowedError   405
     │   ├── PayloadTooLargeError    413
     │   ├── UnsupportedMediaError   415
     │   ├── RequestValidationError  422 schema errors, with their loc/msg/type list
@@ -16,8 +15,19 @@
     │   ├── QueueError
     │   │   └── QueueMissing        a tenant's queue is gone (deleted, or a fresh endpoint)
     │   └── SecretsError            Secrets Manager unreachable at cold start
-    ├── DestinationRefused          the outbound policy refuses where a tenant's data points
+    ├── TargetError                 a place a tenant or the operator points us at failed
+    │   ├── FetchError              an attachment download or a client endpoint (adapters/http)
+    │   ├── StorageError            a tenant's S3-compatible storage (adapters/storage)
+    │   ├── MailboxError            the bounce mailbox (adapters/imap)
+    │   └── DestinationRefused      the outbound policy refuses where a tenant's data points
+    ├── MessageFailure              this message cannot be delivered as it is: permanent
+    │   ├── AttachmentError         bad attachment content or path (domain/attachments)
+    │   ├── AttachmentFailure       an attachment could not be had (services/attachments)
+    │   └── LargeFileRejected       over the tenant's limit, action "reject" (services/large_files)
     └── DeliveryError               one SMTP attempt failed; carries code and temporariness
+
+Only InfrastructureError means "ours, retry later"; a TargetError is the tenant's (or the
+operator's) to fix and is handled where it arises, with the contract's wording.
 """
 
 from __future__ import annotations
@@ -51,10 +61,6 @@ class ForbiddenError(ApiError):
 
 class NotFoundError(ApiError):
     status_code = 404
-
-
-class MethodNotAllowedError(ApiError):
-    status_code = 405
 
 
 class PayloadTooLargeError(ApiError):
@@ -96,7 +102,15 @@ class QueueMissing(QueueError):
     pass
 
 
-class DestinationRefused(MailProxyError):
+class TargetError(MailProxyError):
+    """A place a tenant or the operator points us at failed; its message is the cause text."""
+
+
+class MessageFailure(MailProxyError):
+    """This message cannot be delivered as it is (permanent)."""
+
+
+class DestinationRefused(TargetError):
     """A connection a tenant's data directs would reach a non-public address that the
     operator has not allowed (domain/outbound.py); the text names nothing of what is there."""
 

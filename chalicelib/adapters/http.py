@@ -18,12 +18,12 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from chalicelib.adapters import outbound
 from chalicelib.domain.outbound import OutboundPolicy
-from chalicelib.errors import DestinationRefused
+from chalicelib.errors import DestinationRefused, TargetError
 
 _local = threading.local()
 
 
-class FetchError(Exception):
+class FetchError(TargetError):
     """A download failed; the message is the contract's cause text."""
 
 

@@ -8,8 +8,10 @@ import ssl
 from dataclasses import dataclass
 from types import TracebackType
 
+from chalicelib.errors import TargetError
 
-class MailboxError(Exception):
+
+class MailboxError(TargetError):
     pass
 
 

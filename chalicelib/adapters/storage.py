@@ -10,8 +10,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.errors import TargetError
 
-class StorageError(Exception):
+
+class StorageError(TargetError):
     pass
 
 

@@ -8,8 +8,10 @@ import hashlib
 import hmac
 import os
 
+from chalicelib.errors import MessageFailure
 
-class AttachmentError(Exception):
+
+class AttachmentError(MessageFailure):
     """Cause text for ``Attachment fetch failed for <filename>: <cause>``."""
 
 

@@ -16,13 +16,14 @@ from chalicelib.domain.attachments import (
     signature,
 )
 from chalicelib.domain.mime import AttachmentData, attachment_type, clean_filename
+from chalicelib.errors import MessageFailure
 from chalicelib.services.ports import Ports
 from chalicelib.services.tenants import client_auth
 
 Row = dict[str, Any]
 
 
-class AttachmentFailure(Exception):
+class AttachmentFailure(MessageFailure):
     """Permanent: ``Attachment fetch failed for <filename>: <cause>``."""
 
 

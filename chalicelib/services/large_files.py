@@ -17,12 +17,13 @@ from chalicelib.domain.large_files import (
     with_links,
 )
 from chalicelib.domain.mime import AttachmentData
+from chalicelib.errors import MessageFailure
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
 
-class LargeFileRejected(Exception):
+class LargeFileRejected(MessageFailure):
     """Permanent: the configured action is reject."""
 
 

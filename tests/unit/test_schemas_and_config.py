@@ -133,3 +133,21 @@ def test_a_rotated_encryption_key_still_reads_what_the_old_one_wrote() -> None:
     rotated = Cipher("new-key,old-key")
     assert rotated.decrypt(stored) == "smtp-password"
     assert Cipher("new-key").decrypt(rotated.encrypt("x")) == "x", "new values use the newest key"
+
+
+def test_every_exception_of_the_library_is_in_the_one_tree() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import chalicelib
+    from chalicelib.errors import MailProxyError
+
+    outside = []
+    for module_info in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
+        module = importlib.import_module(module_info.name)
+        for name, obj in vars(module).items():
+            ours = inspect.isclass(obj) and issubclass(obj, BaseException) and obj.__module__ == module.__name__
+            if ours and not issubclass(obj, MailProxyError):
+                outside.append(f"{module.__name__}.{name}")
+    assert outside == []
