@@ -9,8 +9,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from chalicelib.adapters.database import Database
-
-Row = dict[str, Any]
+from chalicelib.domain.records import Row
 
 _TENANT_COLUMNS = (
     "name", "client_auth", "client_base_url", "client_sync_path", "client_attachment_path",

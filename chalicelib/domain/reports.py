@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-Row = dict[str, Any]
+from chalicelib.domain.records import Row
+
 MAX_ENTRIES = 1000
 BACKOFF_BASE = 5
 

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain import schemas
-from chalicelib.domain.records import account_info
+from chalicelib.domain.records import Row, account_info
 from chalicelib.errors import BusinessRuleError
 from chalicelib.services.ports import Ports
 from chalicelib.services.tenants import not_found
-
-Row = dict[str, Any]
 
 
 def _limit(value: int | None) -> int | None:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from chalicelib.domain import schemas
-from chalicelib.domain.records import drop_nulls, iso
+from chalicelib.domain.records import Row, drop_nulls, iso
 from chalicelib.errors import BusinessRuleError, InfrastructureError
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 BOUNCE_POLL = "bounce-poll"
 _WRITABLE = ("name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
              "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval", "bounce_return_path")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from typing import Any
 
 from chalicelib.adapters import http
 from chalicelib.domain.attachments import (
@@ -16,11 +15,10 @@ from chalicelib.domain.attachments import (
     signature,
 )
 from chalicelib.domain.mime import AttachmentData, attachment_type, clean_filename
+from chalicelib.domain.records import Row
 from chalicelib.errors import MessageFailure
 from chalicelib.services.ports import Ports
 from chalicelib.services.tenants import client_auth
-
-Row = dict[str, Any]
 
 
 class AttachmentFailure(MessageFailure):

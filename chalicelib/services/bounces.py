@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 from email.utils import getaddresses
-from typing import Any
 
 from chalicelib.adapters.imap import Mailbox, MailboxError, MailboxTarget
 from chalicelib.domain.addresses import address_list
 from chalicelib.domain.bounces import Bounce, parse, start_uid
+from chalicelib.domain.records import Row
 from chalicelib.services.control import nudge
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 LEASE_SECONDS = 300.0
 
 

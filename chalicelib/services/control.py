@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from chalicelib.domain.records import Row
 from chalicelib.errors import BusinessRuleError, InfrastructureError, QueueMissing
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
@@ -12,7 +12,6 @@ from chalicelib.services.tenants import not_found, queue_url
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 
 
 def _batch(batch_code: str | None) -> str | None:

@@ -23,6 +23,7 @@ from chalicelib.adapters.smtp import SmtpSession, SmtpTarget
 from chalicelib.domain.mime import build_mime, envelope, safe_address
 from chalicelib.domain.outcome import GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, limited_windows
+from chalicelib.domain.records import Row
 from chalicelib.errors import DeliveryError, InfrastructureError
 from chalicelib.services import large_files
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
@@ -31,7 +32,6 @@ from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 
 
 class Sender(Protocol):

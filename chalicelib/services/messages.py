@@ -6,10 +6,8 @@ from collections import defaultdict
 from typing import Any
 
 from chalicelib.domain import schemas
-from chalicelib.domain.records import message_record
+from chalicelib.domain.records import Row, message_record
 from chalicelib.services.ports import Ports
-
-Row = dict[str, Any]
 
 
 def list_messages(ports: Ports, tenant_id: str, active_only: bool, include_history: bool) -> Row:

@@ -16,7 +16,6 @@ from chalicelib.services.tenants import client_auth
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 TIMEOUT = 30.0
 # A report run holds its tenant for one request at a time (renewed after each): a run that
 # died holds the tenant's reports back for this long at most.

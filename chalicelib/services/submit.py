@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from chalicelib.domain import schemas
 from chalicelib.domain.messages import parse_priority, precheck, stored_payload
+from chalicelib.domain.records import Row
 from chalicelib.errors import BusinessRuleError
 from chalicelib.services.auth import Principal
 from chalicelib.services.control import nudge
@@ -15,7 +15,6 @@ from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 MAX_MESSAGES = 1000
 # Reasons that, for a tenant the caller may act for, are owed to its next report.
 _REPORTED = {"missing account_id", "missing from", "missing to", "invalid headers",

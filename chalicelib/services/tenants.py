@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from chalicelib.adapters.crypto import key_hash, new_token
 from chalicelib.domain import schemas
-from chalicelib.domain.records import tenant_info
+from chalicelib.domain.records import Row, tenant_info
 from chalicelib.errors import NotFoundError, QueueError, RequestValidationError
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
 _DEFAULTS: Row = {
     "name": None, "client_auth": None, "client_base_url": None, "client_sync_path": None,
     "client_attachment_path": None, "rate_limits": None, "large_file_config": None,
