@@ -47,7 +47,8 @@ def headers_invalid(message: Mapping[str, Any]) -> bool:
     for name, value in (message.get("headers") or {}).items():
         if not _HEADER_NAME.fullmatch(name) or _has_crlf(value):
             return True
-    fields = ("subject", "from", "to", "cc", "bcc", "reply_to", "return_path", "message_id")
+    # The id too: it is sent as the X-Genro-Mail-ID header.
+    fields = ("id", "subject", "from", "to", "cc", "bcc", "reply_to", "return_path", "message_id")
     if any(_has_crlf(message.get(f)) for f in fields):
         return True
     message_id = message.get("message_id")

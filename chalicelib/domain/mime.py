@@ -15,6 +15,7 @@ from email import policy
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from chalicelib.domain.addresses import address_list
@@ -40,7 +41,8 @@ class _CachedHeaderRegistry(HeaderRegistry):
 
 # 7-bit transport: non-ASCII bodies go out quoted-printable or base64, whichever is shorter,
 # so no relay on the way needs 8BITMIME.
-_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_CachedHeaderRegistry())
+_REGISTRY = _CachedHeaderRegistry()
+_POLICY = policy.SMTP.clone(cte_type="7bit", header_factory=_REGISTRY)
 _MD5_MARKER = re.compile(r"\{MD5:[0-9a-fA-F]*\}")
 
 
@@ -115,14 +117,30 @@ def header_fields(message: Mapping[str, Any], now: datetime) -> list[tuple[str, 
 _CHECK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+@lru_cache(maxsize=4096)
+def _header_builds(name: str, value: str) -> bool:
+    try:
+        _, header = _POLICY.header_store_parse(name, value)
+        _POLICY.fold_binary(name, header)
+    except Exception:  # noqa: BLE001 - any failure of the email package means "cannot build"
+        return False
+    return True
+
+
 def headers_build(message: Mapping[str, Any]) -> bool:
     """Do the message's headers parse and serialise as build_mime will do them? The email
     package raises on some malformed addresses and message ids (and on non-ASCII where only
-    ASCII may go); a message that passes this builds at dispatch."""
+    ASCII may go); a message that passes this builds at dispatch.
+
+    Only the headers the email package parses (addresses, ids, dates, the subject) are
+    built: an unstructured header free of line breaks (headers_invalid) always serialises.
+    Results are cached: a batch repeats its From, its Subject, often its To.
+    """
+    structured = _REGISTRY.registry
     try:
         for name, value in header_fields(message, _CHECK_TIME):
-            _, header = _POLICY.header_store_parse(name, value)
-            _POLICY.fold_binary(name, header)
+            if name.lower() in structured and not _header_builds(name, value):
+                return False
         env = envelope(message, None)
         if not all(safe_address(a) for a in (env.sender, *env.recipients)):
             return False

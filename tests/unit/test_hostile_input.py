@@ -95,7 +95,7 @@ def test_attachment_auth_secrets_are_not_echoed_either() -> None:
 
 
 @pytest.mark.parametrize("brk", sorted(LINE_BREAKS))
-@pytest.mark.parametrize("field", ["subject", "from", "to", "cc", "bcc", "reply_to", "message_id"])
+@pytest.mark.parametrize("field", ["id", "subject", "from", "to", "cc", "bcc", "reply_to", "message_id"])
 def test_every_line_break_in_a_header_bound_field_is_an_invalid_header(field: str, brk: str) -> None:
     assert headers_invalid({field: f"a{brk}b"})
 
