@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,15 @@ NO_VALUE = object()
 
 class TemplateError(Exception):
     pass
+
+
+def _each(value: Any, resolve: Callable[[Any], Any]) -> Any:
+    """A dict's values or a list's items resolved, AWS::NoValue ones dropped; else as is."""
+    if isinstance(value, dict):
+        return {k: r for k, r in ((k, resolve(v)) for k, v in value.items()) if r is not NO_VALUE}
+    if isinstance(value, list):
+        return [r for r in (resolve(v) for v in value) if r is not NO_VALUE]
+    return value
 
 
 @dataclass
@@ -114,11 +124,8 @@ class Template:
         return re.sub(r"\$\{([^}]+)\}", one, text)
 
     def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            items = [self.resolve(v) for v in value]
-            return [v for v in items if v is not NO_VALUE]
         if not isinstance(value, dict):
-            return value
+            return _each(value, self.resolve)
         if len(value) == 1:
             (key, args), = value.items()
             if key == "Ref":
@@ -148,12 +155,7 @@ class Template:
                 return str(self.resolve(args[1])).split(args[0])
             if key == "Fn::Select":
                 return self.resolve(args[1])[int(self.resolve(args[0]))]
-        out = {}
-        for k, v in value.items():
-            resolved = self.resolve(v)
-            if resolved is not NO_VALUE:
-                out[k] = resolved
-        return out
+        return _each(value, self.resolve)
 
     # ------------------------------------------------------------ views
     def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
@@ -196,15 +198,7 @@ class Template:
                 return self._resolve_lazily(yes if self.condition(name) else no)
             if value == {"Ref": "AWS::NoValue"}:
                 return NO_VALUE
-            out = {}
-            for k, v in value.items():
-                resolved = self._resolve_lazily(v)
-                if resolved is not NO_VALUE:
-                    out[k] = resolved
-            return out
-        if isinstance(value, list):
-            return [v for v in (self._resolve_lazily(x) for x in value) if v is not NO_VALUE]
-        return value
+        return _each(value, self._resolve_lazily)
 
     def binary_media_types(self) -> list[str]:
         (api,) = self.of_type("AWS::Serverless::Api", "AWS::ApiGateway::RestApi").values()
