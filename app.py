@@ -6,7 +6,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -14,7 +14,7 @@ from chalice import Chalice, Response
 from chalice.app import Request
 
 from chalicelib.config import get_settings
-from chalicelib.domain import json_input, schemas
+from chalicelib.domain import json_input
 from chalicelib.domain.schemas import parse_bool, require_query
 from chalicelib.errors import (
     ApiError,
@@ -24,7 +24,7 @@ from chalicelib.errors import (
     RequestValidationError,
     UnsupportedMediaError,
 )
-from chalicelib.services import accounts, admin, control, messages, observability, submit, tenants
+from chalicelib.services import accounts, admin, audit, control, messages, observability, submit, tenants
 from chalicelib.services.auth import Principal, authenticate
 from chalicelib.services.ports import Ports
 from chalicelib.wiring import get_ports
@@ -42,8 +42,6 @@ _ANY_TYPE = [
     "application/x-www-form-urlencoded", "multipart/form-data", "application/octet-stream",
 ]
 _METHODS: dict[str, set[str]] = {}  # path -> methods served, for the 405 answers
-_SECRET_KEYS = {"password", "imap_password", "token", "storage_secret_access_key",
-                "api_token", "bounce_imap_password", "signing_secret", "api_key"}
 
 
 @dataclass
@@ -55,17 +53,13 @@ class Call:
     body: Any
     query: dict[str, str]
     params: dict[str, str]
-    log_tenant: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def q(self, name: str) -> str | None:
         return self.query.get(name)
 
     def tenant_query(self) -> str:
-        """The required ``tenant_id`` query parameter, scoped to the caller."""
-        tenant_id = require_query("tenant_id", self.q("tenant_id"))
-        self.principal.scope(tenant_id)
-        return tenant_id
+        """The required ``tenant_id`` query parameter (the service scopes it)."""
+        return require_query("tenant_id", self.q("tenant_id"))
 
 
 def _error(status: int, detail: Any) -> Response:
@@ -99,32 +93,9 @@ def _json_body(required: bool) -> Any:
     return json_input.parse_body(raw)
 
 
-def _scrub(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items() if k not in _SECRET_KEYS}
-    if isinstance(value, list):
-        return [_scrub(v) for v in value]
-    return value
-
-
 def _log_command(call: Call | None, command: str, status: int) -> None:
-    if call is None:
-        return
-    payload: dict[str, Any] = {}
-    if isinstance(call.body, dict):
-        payload.update(_scrub(call.body))
-    for key in ("tenant_id", "batch_code"):
-        if key in call.query:
-            payload[key] = call.query[key]
-    for key, value in call.params.items():
-        payload["id" if key == "account_id" else key] = value
-    tenant = call.log_tenant or call.params.get("tenant_id") or call.query.get("tenant_id")
-    if tenant is None and isinstance(call.body, dict) and isinstance(call.body.get("tenant_id"), str):
-        tenant = call.body["tenant_id"]
-    try:
-        call.ports.store.log_command(call.ports.now(), command, tenant, payload, status)
-    except Exception as exc:  # noqa: BLE001 - the command is done: its log row never changes the answer
-        app.log.warning("command log row not written for %s: %s", command, type(exc).__name__)
+    if call is not None:
+        audit.record(call.ports, command, status, call.body, call.query, call.params)
 
 
 def api(
@@ -211,51 +182,43 @@ def run_now(call: Call) -> dict[str, Any]:
 
 @api("/commands/suspend", ["POST"], TENANT, command="suspend")
 def suspend(call: Call) -> dict[str, Any]:
-    return control.suspend(call.ports, call.tenant_query(), call.q("batch_code"))
+    return control.suspend(call.ports, call.principal, call.tenant_query(), call.q("batch_code"))
 
 
 @api("/commands/activate", ["POST"], TENANT, command="activate")
 def activate(call: Call) -> dict[str, Any]:
-    return control.activate(call.ports, call.tenant_query(), call.q("batch_code"))
+    return control.activate(call.ports, call.principal, call.tenant_query(), call.q("batch_code"))
 
 
 @api("/commands/add-messages", ["POST"], TENANT, body="required", command="addMessages")
 def add_messages(call: Call) -> dict[str, Any]:
-    items = call.body.get("messages") if isinstance(call.body, dict) else None
-    if isinstance(items, list):
-        owners = {m.get("tenant_id") for m in items if isinstance(m, dict) and isinstance(m.get("tenant_id"), str)}
-        call.log_tenant = owners.pop() if len(owners) == 1 else None
     return submit.add_messages(call.ports, call.principal, call.body)
 
 
 @api("/commands/delete-messages", ["POST"], TENANT, body="optional", command="deleteMessages")
 def delete_messages(call: Call) -> dict[str, Any]:
-    schemas.validate(schemas.DELETE_MESSAGES, call.body)   # 422 before the scope's 403 (contract 1)
-    return messages.delete_messages(call.ports, call.tenant_query(), call.body)
+    return messages.delete_messages(call.ports, call.principal, call.tenant_query(), call.body)
 
 
 @api("/commands/cleanup-messages", ["POST"], TENANT, body="required", command="cleanupMessages")
 def cleanup_messages(call: Call) -> dict[str, Any]:
-    schemas.validate(schemas.CLEANUP, call.body)   # 422 before the scope's 403 (contract 1)
-    return messages.cleanup_messages(call.ports, call.tenant_query(), call.body)
+    return messages.cleanup_messages(call.ports, call.principal, call.tenant_query(), call.body)
 
 
 # ------------------------------------------------------------------ accounts (3.3)
 @api("/account", ["POST"], TENANT, body="required", command="addAccount")
 def add_account(call: Call) -> dict[str, Any]:
-    accounts.validate(call.body)
-    call.principal.scope(call.body["tenant_id"])
-    return accounts.upsert(call.ports, call.body)
+    return accounts.upsert(call.ports, call.principal, call.body)
 
 
 @api("/accounts", ["GET"], TENANT)
 def list_accounts(call: Call) -> dict[str, Any]:
-    return accounts.list_for(call.ports, call.tenant_query())
+    return accounts.list_for(call.ports, call.principal, call.tenant_query())
 
 
 @api("/account/{account_id}", ["DELETE"], TENANT, command="deleteAccount")
 def delete_account(call: Call) -> dict[str, Any]:
-    return accounts.delete(call.ports, call.tenant_query(), call.params["account_id"])
+    return accounts.delete(call.ports, call.principal, call.tenant_query(), call.params["account_id"])
 
 
 # ------------------------------------------------------------------ messages (3.4)
@@ -264,87 +227,80 @@ def list_messages(call: Call) -> dict[str, Any]:
     tenant_id = call.tenant_query()
     active_only = parse_bool("active_only", call.q("active_only"), False)
     history = parse_bool("include_history", call.q("include_history"), False)
-    return messages.list_messages(call.ports, tenant_id, active_only, history)
+    return messages.list_messages(call.ports, call.principal, tenant_id, active_only, history)
 
 
 # ------------------------------------------------------------------ tenants (3.5)
 @api("/tenant", ["POST"], ADMIN, body="required", command="addTenant")
 def add_tenant(call: Call) -> dict[str, Any]:
-    if isinstance(call.body, dict) and isinstance(call.body.get("id"), str):
-        call.log_tenant = call.body["id"]
-    return tenants.create_or_replace(call.ports, call.body)
+    return tenants.create_or_replace(call.ports, call.principal, call.body)
 
 
 @api("/tenants", ["GET"], ADMIN)
 def list_tenants(call: Call) -> dict[str, Any]:
-    return tenants.list_all(call.ports, parse_bool("active_only", call.q("active_only"), False))
+    return tenants.list_all(call.ports, call.principal, parse_bool("active_only", call.q("active_only"), False))
 
 
 @api("/tenants/sync-status", ["GET"], ADMIN)
 def sync_status(call: Call) -> dict[str, Any]:
-    return tenants.sync_status(call.ports)
+    return tenants.sync_status(call.ports, call.principal)
 
 
 @api("/tenant/{tenant_id}", ["GET"], TENANT)
 def get_tenant(call: Call) -> dict[str, Any]:
-    call.principal.scope(call.params["tenant_id"])
-    return tenants.get(call.ports, call.params["tenant_id"])
+    return tenants.get(call.ports, call.principal, call.params["tenant_id"])
 
 
 @api("/tenant/{tenant_id}", ["PUT"], TENANT, body="required", command="updateTenant")
 def update_tenant(call: Call) -> dict[str, Any]:
-    schemas.validate(schemas.TENANT_UPDATE, call.body)   # 422 before the scope's 403 (contract 1)
-    call.principal.scope(call.params["tenant_id"])
-    return tenants.update(call.ports, call.params["tenant_id"], call.body)
+    return tenants.update(call.ports, call.principal, call.params["tenant_id"], call.body)
 
 
 @api("/tenant/{tenant_id}", ["DELETE"], ADMIN, command="deleteTenant")
 def delete_tenant(call: Call) -> dict[str, Any]:
-    return tenants.delete(call.ports, call.params["tenant_id"])
+    return tenants.delete(call.ports, call.principal, call.params["tenant_id"])
 
 
 @api("/tenant/{tenant_id}/api-key", ["POST"], ADMIN, body="optional")
 def rotate_api_key(call: Call) -> dict[str, Any]:
-    return tenants.rotate_key(call.ports, call.params["tenant_id"], call.body)
+    return tenants.rotate_key(call.ports, call.principal, call.params["tenant_id"], call.body)
 
 
 @api("/tenant/{tenant_id}/api-key", ["DELETE"], ADMIN)
 def revoke_api_key(call: Call) -> dict[str, Any]:
-    return tenants.revoke_key(call.ports, call.params["tenant_id"])
+    return tenants.revoke_key(call.ports, call.principal, call.params["tenant_id"])
 
 
 @api("/tenant/{tenant_id}/signing-secret", ["POST"], ADMIN)
 def new_signing_secret(call: Call) -> dict[str, Any]:
-    return tenants.new_signing_secret(call.ports, call.params["tenant_id"])
-
-
+    return tenants.new_signing_secret(call.ports, call.principal, call.params["tenant_id"])
 
 
 # ------------------------------------------------------------------ instance (3.6)
 @api("/instance", ["GET"], ADMIN)
 def get_instance(call: Call) -> dict[str, Any]:
-    return admin.instance_info(call.ports)
+    return admin.instance_info(call.ports, call.principal)
 
 
 @api("/instance", ["PUT"], ADMIN, body="required")
 def put_instance(call: Call) -> dict[str, Any]:
-    return admin.update_instance(call.ports, call.body)
+    return admin.update_instance(call.ports, call.principal, call.body)
 
 
 @api("/instance/reload-bounce", ["POST"], ADMIN)
 def reload_bounce(call: Call) -> dict[str, Any]:
-    return admin.reload_bounce(call.ports)
+    return admin.reload_bounce(call.ports, call.principal)
 
 
 # ------------------------------------------------------------------ command log (3.7)
 @api("/command-log", ["GET"], ADMIN)
 def command_log(call: Call) -> dict[str, Any]:
-    return admin.command_log(call.ports, call.query)
+    return admin.command_log(call.ports, call.principal, call.query)
 
 
 @api("/command-log/export", ["GET"], ADMIN)
 def command_log_export(call: Call) -> dict[str, Any]:
-    return admin.command_log_export(call.ports, call.query)
+    return admin.command_log_export(call.ports, call.principal, call.query)
 
 
 def _method_not_allowed_view(path: str) -> Callable[..., Response]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from chalicelib import limits
+from chalicelib.domain.booleans import read_bool
 from chalicelib.domain.outbound import OutboundPolicy, parse_allow
 from chalicelib.errors import ConfigurationError
 
@@ -92,10 +93,9 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
         return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
+    value = read_bool(raw)
+    if value is not None:
+        return value
     raise ConfigurationError(f"{name} must be a boolean, got {raw!r}")
 
 

@@ -16,9 +16,9 @@
     │   │   └── QueueMissing        a tenant's queue is gone (deleted, or a fresh endpoint)
     │   └── SecretsError            Secrets Manager unreachable at cold start
     ├── TargetError                 a place a tenant or the operator points us at failed
-    │   ├── FetchError              an attachment download or a client endpoint (adapters/http)
-    │   ├── StorageError            a tenant's S3-compatible storage (adapters/storage)
-    │   ├── MailboxError            the bounce mailbox (adapters/imap)
+    │   ├── FetchError              an attachment download or a client endpoint
+    │   ├── StorageError            a tenant's S3-compatible storage
+    │   ├── MailboxError            the bounce mailbox
     │   └── DestinationRefused      the outbound policy refuses where a tenant's data points
     ├── MessageFailure              this message cannot be delivered as it is: permanent
     │   ├── AttachmentError         bad attachment content or path (domain/attachments)
@@ -108,6 +108,18 @@ class TargetError(MailProxyError):
 
 class MessageFailure(MailProxyError):
     """This message cannot be delivered as it is (permanent)."""
+
+
+class FetchError(TargetError):
+    """An attachment download or a call to a tenant's application got no usable answer."""
+
+
+class StorageError(TargetError):
+    """A tenant's S3-compatible storage refused or failed an upload or a presign."""
+
+
+class MailboxError(TargetError):
+    """The bounce mailbox could not be reached, logged into or read."""
 
 
 class DestinationRefused(TargetError):

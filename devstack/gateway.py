@@ -23,7 +23,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from devstack.deployment import STAGE, Deployment
@@ -124,12 +124,24 @@ def proxy_event(method: str, raw_path: str, query: str, headers: list[tuple[str,
     }
 
 
+class Invoker(Protocol):
+    """What runs the API function: a FunctionHost (isolated, as deployed) or, for the
+    in-process route tier, the handler itself."""
+
+    def invoke(self, event: Any) -> Any: ...
+
+
 class Gateway:
-    def __init__(self, deployment: Deployment, host: FunctionHost | None = None) -> None:
-        self.routes = Routes(deployment.api_paths)
-        self.binary_types = deployment.binary_media_types
-        self.function = host or deployment.host(deployment.api_function, max_environments=4)
-        self.timeout = min(INTEGRATION_TIMEOUT, self.function.spec.timeout)
+    def __init__(self, api_paths: dict[str, Any], binary_media_types: list[str], function: Invoker) -> None:
+        self.routes = Routes(api_paths)
+        self.binary_types = binary_media_types
+        self.function = function
+
+    @classmethod
+    def of(cls, deployment: Deployment, host: FunctionHost | None = None) -> Gateway:
+        """The deployed API: the API function run by the function host, as in AWS."""
+        function = host or deployment.host(deployment.api_function, max_environments=4)
+        return cls(deployment.api_paths, deployment.binary_media_types, function)
 
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
                source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -200,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve(deployment: Deployment, port: int) -> ThreadingHTTPServer:
-    handler = type("Handler", (_Handler,), {"gateway": Gateway(deployment)})
+    handler = type("Handler", (_Handler,), {"gateway": Gateway.of(deployment)})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
-import secrets
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -40,17 +38,3 @@ class Cipher:
     def decrypt_opt(self, token: str | None) -> str | None:
         return None if token is None else self.decrypt(token)
 
-
-def new_token(prefix: str = "") -> str:
-    """A 256-bit random token, URL-safe."""
-    return prefix + secrets.token_urlsafe(32)
-
-
-def key_hash(key: str) -> str:
-    # Keys are 256-bit random values, so a fast unsalted hash is enough to make a
-    # stolen table useless; it also allows lookup by hash.
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
-def same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

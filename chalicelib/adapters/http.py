@@ -18,13 +18,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from chalicelib.adapters import outbound
 from chalicelib.domain.outbound import OutboundPolicy
-from chalicelib.errors import DestinationRefused, TargetError
+from chalicelib.errors import DestinationRefused, FetchError
 
 _local = threading.local()
 
-
-class FetchError(TargetError):
-    """A download failed; the message is the contract's cause text."""
 
 
 def _adapter(policy: OutboundPolicy) -> HTTPAdapter:
@@ -83,18 +80,21 @@ def _request(policy: OutboundPolicy, method: str, url: str, auth: dict[str, Any]
         raise FetchError(type(exc).__name__ + ": " + str(exc)) from None
 
 
-def get_bytes(policy: OutboundPolicy, url: str, auth: dict[str, Any] | None, timeout: float) -> bytes:
-    """GET a download; non-2xx is a FetchError naming the status."""
-    response = _request(policy, "GET", url, auth, timeout)
-    if not 200 <= response.status_code < 300:
-        raise FetchError(f"HTTP {response.status_code}")
-    return response.content
+class HttpClient:
+    """The HTTP port: every request through the outbound policy it was built with."""
 
+    def __init__(self, policy: OutboundPolicy) -> None:
+        self._policy = policy
 
-def post(
-    policy: OutboundPolicy, url: str, body: bytes, headers: dict[str, str], auth: dict[str, Any] | None,
-    timeout: float,
-) -> tuple[int, bytes]:
-    """POST and return (status, body) whatever the status; raises FetchError on no answer."""
-    response = _request(policy, "POST", url, auth, timeout, headers, body)
-    return response.status_code, response.content
+    def get_bytes(self, url: str, auth: dict[str, Any] | None, timeout: float) -> bytes:
+        """GET a download; non-2xx is a FetchError naming the status."""
+        response = _request(self._policy, "GET", url, auth, timeout)
+        if not 200 <= response.status_code < 300:
+            raise FetchError(f"HTTP {response.status_code}")
+        return response.content
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], auth: dict[str, Any] | None,
+             timeout: float) -> tuple[int, bytes]:
+        """POST and return (status, body) whatever the status; raises FetchError on no answer."""
+        response = _request(self._policy, "POST", url, auth, timeout, headers, body)
+        return response.status_code, response.content

@@ -5,26 +5,10 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
-from dataclasses import dataclass
 from types import TracebackType
 
-from chalicelib.errors import TargetError
-
-
-class MailboxError(TargetError):
-    pass
-
-
-@dataclass(frozen=True)
-class MailboxTarget:
-    host: str
-    port: int
-    use_ssl: bool
-    user: str
-    password: str
-    folder: str
-    timeout: float = 30.0
-
+from chalicelib.domain.targets import MailboxTarget
+from chalicelib.errors import MailboxError
 
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
@@ -106,3 +90,10 @@ class Mailbox:
 
 def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class ImapMailboxes:
+    """The mailbox port: opens one IMAP session on a target (used as a context manager)."""
+
+    def __call__(self, target: MailboxTarget) -> Mailbox:
+        return Mailbox(target)

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
 
 import aiosmtplib
 
 from chalicelib.adapters import outbound
 from chalicelib.domain.outbound import OutboundPolicy
 from chalicelib.domain.outcome import FailureKind, error_text, is_temporary
+from chalicelib.domain.targets import SmtpTarget
 from chalicelib.errors import DeliveryError, DestinationRefused
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    host: str
-    port: int
-    user: str | None
-    password: str | None
-    use_tls: bool | None
 
 
 def tls_mode(use_tls: bool | None, port: int) -> tuple[bool, bool]:
@@ -141,3 +132,16 @@ class SmtpSession:
                 await asyncio.wait_for(smtp.quit(), timeout=5)
         except Exception:  # noqa: BLE001 - closing is best effort
             smtp.close()
+
+
+class SmtpConnector:
+    """The SMTP port: a new (lazily connecting) session per target, with the configured
+    timeouts and outbound policy."""
+
+    def __init__(self, connect_timeout: float, timeout: float, policy: OutboundPolicy) -> None:
+        self._connect_timeout = connect_timeout
+        self._timeout = timeout
+        self._policy = policy
+
+    def __call__(self, target: SmtpTarget) -> SmtpSession:
+        return SmtpSession(target, self._connect_timeout, self._timeout, self._policy)

@@ -2,58 +2,25 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
-from typing import Any
-
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import TargetError
+from chalicelib.adapters.aws import s3_client
+from chalicelib.domain.targets import StorageTarget
+from chalicelib.errors import StorageError
 
 
-class StorageError(TargetError):
-    pass
+class S3Storage:
+    """The object storage port, over a tenant's own store and credentials."""
 
+    def upload(self, target: StorageTarget, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        try:
+            s3_client(target).put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(str(exc)) from exc
 
-@dataclass(frozen=True)
-class StorageTarget:
-    endpoint_url: str | None
-    region: str
-    access_key_id: str | None
-    secret_access_key: str | None
-
-
-_lock = threading.Lock()
-_clients: dict[StorageTarget, Any] = {}
-
-
-def _client(target: StorageTarget) -> Any:
-    with _lock:
-        if target not in _clients:
-            session = boto3.session.Session(
-                aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
-                region_name=target.region)
-            # Custom endpoints (MinIO, LocalStack) want path-style addressing.
-            style = "path" if target.endpoint_url else "auto"
-            _clients[target] = session.client(
-                "s3", endpoint_url=target.endpoint_url,
-                config=Config(s3={"addressing_style": style}, signature_version="s3v4",
-                              retries={"max_attempts": 3, "mode": "standard"}))
-        return _clients[target]
-
-
-def upload(target: StorageTarget, bucket: str, key: str, data: bytes, content_type: str) -> None:
-    try:
-        _client(target).put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
-    except (BotoCoreError, ClientError) as exc:
-        raise StorageError(str(exc)) from exc
-
-
-def presigned_get(target: StorageTarget, bucket: str, key: str, seconds: int) -> str:
-    try:
-        return str(_client(target).generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds))
-    except (BotoCoreError, ClientError) as exc:
-        raise StorageError(str(exc)) from exc
+    def presigned_get(self, target: StorageTarget, bucket: str, key: str, seconds: int) -> str:
+        try:
+            return str(s3_client(target).generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(str(exc)) from exc

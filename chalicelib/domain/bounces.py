@@ -8,6 +8,7 @@ so this module only applies the contract's rules to what it hands back.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
@@ -156,3 +157,13 @@ def start_uid(stored_uid: int | None, stored_validity: int | None, validity: int
     if stored_validity is not None and stored_validity != validity:
         return 0
     return stored_uid or 0
+
+
+# A change to any of these points the poll at another mailbox: its UIDs mean nothing there.
+MAILBOX_FIELDS = ("bounce_imap_host", "bounce_imap_user", "bounce_imap_folder")
+
+
+def mailbox_changed(current: Mapping[str, Any] | None, fields: Mapping[str, Any]) -> bool:
+    """Whether an instance update moves the bounce poll to another mailbox (so the stored
+    UID and UIDVALIDITY are reset)."""
+    return current is not None and any(k in fields and fields[k] != current.get(k) for k in MAILBOX_FIELDS)

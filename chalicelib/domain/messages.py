@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain import defaults
 from chalicelib.domain.addresses import address_list
 from chalicelib.domain.mime import headers_build
 
 PRIORITY_LABELS = {"immediate": 0, "high": 1, "medium": 2, "low": 3}
-DEFAULT_PRIORITY = 2
+DEFAULT_PRIORITY: int = defaults.MESSAGE["priority"]
 FINISHED = frozenset({"sent", "error", "bounced"})
 
 # RFC 5322 field name: printable ASCII except colon (fullmatch: "$" would allow a final "\n").
@@ -129,9 +130,32 @@ def stored_payload(message: Mapping[str, Any], priority: int) -> tuple[dict[str,
     return payload, secrets
 
 
+# Dispatch order (contract 5.2): the claim's SQL, the listing and the in-memory sort all
+# use these columns, in this order.
+DISPATCH_ORDER: tuple[str, ...] = ("priority", "created_at", "id")
+WHOLE_TENANT = "*"
+
+
+def dispatch_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in DISPATCH_ORDER)
+
+
 def held(batch_code: str | None, suspended: Sequence[str]) -> bool:
     """Whether a suspension applies to a message of ``batch_code``."""
-    return "*" in suspended or (batch_code is not None and batch_code in suspended)
+    return WHOLE_TENANT in suspended or (batch_code is not None and batch_code in suspended)
+
+
+def suspended_after(current: Sequence[str], batch_code: str | None, suspend: bool) -> list[str] | None:
+    """The suspended batches after suspend/activate (contract 5.9); ``batch_code`` None means
+    the whole tenant. None: refused, as activating one batch under a full suspension is."""
+    whole = WHOLE_TENANT in current
+    if suspend:
+        if batch_code is None:
+            return [WHOLE_TENANT]
+        return list(current) if whole else sorted(set(current) | {batch_code})
+    if batch_code is None:
+        return []
+    return None if whole else sorted(set(current) - {batch_code})
 
 
 def derive_status(stored: str, deferred_ts: int | None, is_held: bool) -> str:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.messages import derive_status, held
+from chalicelib.domain.rows import AccountRow, TenantRow
 
 Row = dict[str, Any]
 
@@ -31,7 +32,7 @@ def public_large_file_config(config: Row | None) -> Row | None:
     return {k: v for k, v in config.items() if k != "storage_secret_access_key_enc"}
 
 
-def tenant_info(row: Row) -> Row:
+def tenant_info(row: TenantRow) -> Row:
     return drop_nulls({
         "id": row["id"],
         "name": row.get("name"),
@@ -48,7 +49,7 @@ def tenant_info(row: Row) -> Row:
     })
 
 
-def account_info(row: Row) -> Row:
+def account_info(row: AccountRow) -> Row:
     return drop_nulls({
         "id": row["id"],
         "tenant_id": row["tenant_id"],

@@ -12,6 +12,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from chalicelib.domain.booleans import read_bool
 from chalicelib.errors import RequestValidationError
 
 # Integers must fit the columns they are stored in (PostgreSQL integer / bigint) and the
@@ -304,19 +305,13 @@ def validate(schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = 
         raise RequestValidationError(errors)
 
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-
-
 def parse_bool(name: str, raw: str | None, default: bool) -> bool:
     """A query boolean as the contract reads it; anything else is a 422."""
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
+    value = read_bool(raw)
+    if value is not None:
+        return value
     raise RequestValidationError(
         [{"loc": ["query", name], "msg": "Input should be a valid boolean", "type": "bool_parsing"}]
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from chalicelib.domain import schemas
+from chalicelib.domain import defaults, schemas
 from chalicelib.domain.records import Row, account_info
 from chalicelib.errors import BusinessRuleError
+from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 from chalicelib.services.tenants import not_found
 
@@ -13,25 +14,23 @@ def _limit(value: int | None) -> int | None:
     return value if value is not None and value > 0 else None
 
 
-def validate(payload: Row) -> None:
-    schemas.validate(schemas.ACCOUNT, payload)
-
-
-def upsert(ports: Ports, payload: Row) -> Row:
+def upsert(ports: Ports, principal: Principal, payload: Row) -> Row:
     """Full replacement: omitted fields take their defaults, an omitted password none."""
+    schemas.validate(schemas.ACCOUNT, payload)   # 422 before the scope's 403 (contract 1)
+    principal.scope(payload["tenant_id"])
     enc = ports.cipher.encrypt_opt
     fields: Row = {
         "host": payload["host"],
         "port": payload["port"],
         "username": payload.get("user"),
         "password_enc": enc(payload.get("password")),
-        "ttl": payload.get("ttl") if payload.get("ttl") is not None else 300,
+        "ttl": payload.get("ttl") if payload.get("ttl") is not None else defaults.ACCOUNT["ttl"],
         "limit_per_minute": _limit(payload.get("limit_per_minute")),
         "limit_per_hour": _limit(payload.get("limit_per_hour")),
         "limit_per_day": _limit(payload.get("limit_per_day")),
-        "limit_behavior": payload.get("limit_behavior") or "defer",
+        "limit_behavior": payload.get("limit_behavior") or defaults.ACCOUNT["limit_behavior"],
         "use_tls": payload.get("use_tls"),
-        "batch_size": payload.get("batch_size") or 50,
+        "batch_size": payload.get("batch_size") or defaults.ACCOUNT["batch_size"],
         "is_pec_account": bool(payload.get("is_pec_account")),
         "imap_host": payload.get("imap_host"),
         "imap_port": payload.get("imap_port"),
@@ -39,16 +38,18 @@ def upsert(ports: Ports, payload: Row) -> Row:
         "imap_password_enc": enc(payload.get("imap_password")),
         "imap_ssl": payload.get("imap_ssl"),
     }
-    if not ports.store.upsert_account(payload["tenant_id"], payload["id"], fields):
+    if not ports.accounts.upsert(payload["tenant_id"], payload["id"], fields):
         raise not_found(payload["tenant_id"])
     return {"ok": True}
 
 
-def list_for(ports: Ports, tenant_id: str) -> Row:
-    return {"ok": True, "accounts": [account_info(r) for r in ports.store.list_accounts(tenant_id)]}
+def list_for(ports: Ports, principal: Principal, tenant_id: str) -> Row:
+    principal.scope(tenant_id)
+    return {"ok": True, "accounts": [account_info(r) for r in ports.accounts.list_for(tenant_id)]}
 
 
-def delete(ports: Ports, tenant_id: str, account_id: str) -> Row:
-    if not ports.store.delete_account(tenant_id, account_id):
+def delete(ports: Ports, principal: Principal, tenant_id: str, account_id: str) -> Row:
+    principal.scope(tenant_id)
+    if not ports.accounts.delete(tenant_id, account_id):
         raise BusinessRuleError("account not found or not owned by tenant")
     return {"ok": True}

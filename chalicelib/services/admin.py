@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
-from chalicelib.domain import schemas
+from chalicelib.domain import defaults, schemas
 from chalicelib.domain.records import Row, drop_nulls, iso
 from chalicelib.errors import BusinessRuleError, InfrastructureError
+from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -14,13 +17,12 @@ log = logging.getLogger(__name__)
 BOUNCE_POLL = "bounce-poll"
 _WRITABLE = ("name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
              "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval", "bounce_return_path")
-_DEFAULTS: Row = {"id": 1, "name": "mail-proxy", "bounce_enabled": False, "bounce_imap_port": 993,
-                  "bounce_imap_folder": "INBOX", "bounce_imap_ssl": True, "bounce_poll_interval": 60}
 
 
-def instance_info(ports: Ports) -> Row:
-    row = ports.store.get_instance() or {}
-    info: Row = dict(_DEFAULTS)
+def instance_info(ports: Ports, principal: Principal) -> Row:
+    principal.require_admin()
+    row: Mapping[str, Any] = ports.instance.get() or {}
+    info: Row = {"id": 1, **defaults.INSTANCE}
     for key in (*_WRITABLE, "bounce_last_uid", "bounce_uidvalidity"):
         if row.get(key) is not None:
             info[key] = row[key]
@@ -30,23 +32,25 @@ def instance_info(ports: Ports) -> Row:
     return drop_nulls(info)
 
 
-def update_instance(ports: Ports, body: Row) -> Row:
+def update_instance(ports: Ports, principal: Principal, body: Row) -> Row:
+    principal.require_admin()
     schemas.validate(schemas.INSTANCE_UPDATE, body)
     fields = {k: body[k] for k in _WRITABLE if body.get(k) is not None}
     if body.get("bounce_imap_password") is not None:
         fields["bounce_imap_password_enc"] = ports.cipher.encrypt(body["bounce_imap_password"])
-    ports.store.update_instance(fields)
+    ports.instance.update(fields)
     return {"ok": True}
 
 
-def reload_bounce(ports: Ports) -> Row:
-    row = ports.store.get_instance() or {}
+def reload_bounce(ports: Ports, principal: Principal) -> Row:
+    principal.require_admin()
+    row: Mapping[str, Any] = ports.instance.get() or {}
     if row.get("bounce_enabled") and not (row.get("bounce_imap_host") or "").strip():
         raise BusinessRuleError("Bounce enabled but imap_host not configured")
     if row.get("bounce_enabled"):
         # Poll now: clear the schedule and ask the dispatch function through the system
         # queue; should the send fail, the next tick finds the poll due anyway.
-        ports.store.bounce_poll_now()
+        ports.bounces.poll_now()
         try:
             ports.queues.notify_system(BOUNCE_POLL)
         except InfrastructureError as exc:
@@ -54,9 +58,10 @@ def reload_bounce(ports: Ports) -> Row:
     return {"ok": True}
 
 
-def command_log(ports: Ports, query: dict[str, str]) -> Row:
+def command_log(ports: Ports, principal: Principal, query: dict[str, str]) -> Row:
+    principal.require_admin()
     limit = schemas.parse_int("limit", query.get("limit"), 0, schemas.MAX_LIST_LIMIT)
-    rows = ports.store.command_log(
+    rows = ports.audit.entries(
         query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
         schemas.parse_int("until_ts", query.get("until_ts")), query.get("endpoint_filter"),
         100 if limit is None else limit,
@@ -67,8 +72,9 @@ def command_log(ports: Ports, query: dict[str, str]) -> Row:
     return {"ok": True, "commands": commands, "total": len(commands)}
 
 
-def command_log_export(ports: Ports, query: dict[str, str]) -> Row:
-    rows = ports.store.command_log(
+def command_log_export(ports: Ports, principal: Principal, query: dict[str, str]) -> Row:
+    principal.require_admin()
+    rows = ports.audit.entries(
         query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
         schemas.parse_int("until_ts", query.get("until_ts")), None, None,
     )

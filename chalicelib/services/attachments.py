@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable
 
-from chalicelib.adapters import http
 from chalicelib.domain.attachments import (
     AttachmentError,
     confined_path,
     decode_base64,
     fetch_mode,
-    signature,
 )
 from chalicelib.domain.mime import AttachmentData, attachment_type, clean_filename
 from chalicelib.domain.records import Row
-from chalicelib.errors import MessageFailure
+from chalicelib.domain.rows import TenantRow
+from chalicelib.errors import FetchError, MessageFailure
+from chalicelib.services import client_app
 from chalicelib.services.ports import Ports
-from chalicelib.services.tenants import client_auth
 
 
 class AttachmentFailure(MessageFailure):
@@ -30,7 +27,7 @@ def _read_file(path: str) -> bytes:
         return handle.read()
 
 
-def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
+def _fetch_one(ports: Ports, tenant: TenantRow, att: Row, secrets: Row) -> bytes:
     path = att["storage_path"]
     mode = fetch_mode(path, att.get("fetch_mode"))
     timeout = ports.settings.attachment_timeout
@@ -42,38 +39,32 @@ def _fetch_one(ports: Ports, tenant: Row, att: Row, secrets: Row) -> bytes:
         # The attachment's own auth only: the tenant's client_auth is for its application
         # (endpoint mode, reports), never for a URL a message names (contract 5.5).
         own = {**att["auth"], **secrets} if att.get("auth") else None
-        return http.get_bytes(ports.settings.outbound, path, own, timeout)
+        return ports.http.get_bytes(path, own, timeout)
     if mode == "filesystem":
         real = confined_path(ports.settings.attachment_base_dir, path)
         try:
             return _read_file(real)
         except OSError as exc:
             raise AttachmentError(exc.strerror or "cannot read file") from None
-    base = (tenant.get("client_base_url") or "").rstrip("/")
-    if not base:
+    target = client_app.url(tenant, "client_attachment_path", "/mail-proxy/attachments")
+    if target is None:
         raise AttachmentError("tenant has no client_base_url")
-    url = base + (tenant.get("client_attachment_path") or "/mail-proxy/attachments")
-    auth = _auth(ports, att, secrets, tenant)
-    body = json.dumps({"storage_path": path}).encode()
-    headers = {"Content-Type": "application/json"}
-    secret = ports.cipher.decrypt(tenant["signing_secret_enc"])
-    headers["X-Mail-Proxy-Signature"] = signature(secret, ports.now(), body)
-    status, content = http.post(ports.settings.outbound, url, body, headers, auth, timeout)
+    status, content = client_app.post_signed(ports, tenant, target, {"storage_path": path},
+                                             _auth(ports, att, secrets, tenant), timeout)
     if not 200 <= status < 300:
         raise AttachmentError(f"HTTP {status}")
     return content
 
 
-def _auth(ports: Ports, att: Row, secrets: Row, tenant: Row) -> Row | None:
+def _auth(ports: Ports, att: Row, secrets: Row, tenant: TenantRow) -> Row | None:
     """Attachment auth (secrets from the encrypted store) else the tenant's client_auth."""
     if att.get("auth"):
         return {**att["auth"], **secrets}
-    return client_auth(ports, tenant)
+    return client_app.client_auth(ports, tenant)
 
 
 async def fetch_all(
-    ports: Ports, tenant: Row, message: Row, secrets: dict[str, Row],
-    fetch: Callable[[Ports, Row, Row, Row], bytes] = _fetch_one,
+    ports: Ports, tenant: TenantRow, message: Row, secrets: dict[str, Row],
 ) -> list[AttachmentData]:
     attachments = message.get("attachments") or []
 
@@ -81,10 +72,10 @@ async def fetch_all(
         name = clean_filename(att["filename"])
         try:
             content = await asyncio.wait_for(
-                asyncio.to_thread(fetch, ports, tenant, att, secrets.get(str(index), {})),
+                asyncio.to_thread(_fetch_one, ports, tenant, att, secrets.get(str(index), {})),
                 timeout=ports.settings.attachment_timeout + 1,
             )
-        except (AttachmentError, http.FetchError) as exc:
+        except (AttachmentError, FetchError) as exc:
             raise AttachmentFailure(f"Attachment fetch failed for {name}: {exc}") from None
         except TimeoutError:
             raise AttachmentFailure(f"Attachment fetch failed for {name}: timed out") from None

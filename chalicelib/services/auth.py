@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.adapters.crypto import key_hash, same
+from chalicelib.domain.tokens import key_hash, same
 from chalicelib.errors import AuthenticationError, ForbiddenError
 from chalicelib.services.ports import Ports
 
@@ -32,6 +32,11 @@ class Principal:
     def scoped_tenant(self) -> str | None:
         return self.tenant_id
 
+    def require_admin(self) -> None:
+        """Refuse a tenant key where only the admin may act (the route checks it first)."""
+        if self.tenant_id is not None:
+            raise ForbiddenError(ADMIN_ONLY)
+
 
 def authenticate(ports: Ports, token: str | None, admin_only: bool) -> Principal:
     if not token:
@@ -39,7 +44,7 @@ def authenticate(ports: Ports, token: str | None, admin_only: bool) -> Principal
     admin = ports.settings.api_token
     if admin is not None and same(token, admin):
         return Principal(None)
-    row = ports.store.find_key(key_hash(token))
+    row = ports.keys.find(key_hash(token))
     if row is None or (row["expires_at"] is not None and row["expires_at"] <= ports.now()):
         raise ForbiddenError(INVALID)
     if admin_only:

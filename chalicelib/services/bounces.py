@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from email.utils import getaddresses
 
-from chalicelib.adapters.imap import Mailbox, MailboxError, MailboxTarget
+from chalicelib.domain import defaults
 from chalicelib.domain.addresses import address_list
 from chalicelib.domain.bounces import Bounce, parse, start_uid
 from chalicelib.domain.records import Row
+from chalicelib.domain.targets import MailboxTarget
+from chalicelib.errors import MailboxError
 from chalicelib.services.control import nudge
 from chalicelib.services.ports import Ports
 
@@ -40,48 +42,49 @@ def _match(candidates: list[Row], bounce: Bounce) -> Row | None:
 def poll(ports: Ports, force: bool = False) -> Row:
     """One poll, if bounces are enabled and a poll is due (or forced by reload-bounce)."""
     now = ports.clock()
-    settings = ports.store.take_bounce_lease(now, LEASE_SECONDS, force)
+    settings = ports.bounces.take_lease(now, LEASE_SECONDS, force)
     if settings is None:
         return {"polled": False}
-    next_poll = int(now) + int(settings["bounce_poll_interval"] or 60)
+    next_poll = int(now) + int(settings["bounce_poll_interval"] or defaults.INSTANCE["bounce_poll_interval"])
     host = (settings.get("bounce_imap_host") or "").strip()
     if not host:
-        ports.store.finish_bounce_poll(None, None, next_poll, False)
+        ports.bounces.finish_poll(None, None, next_poll, False)
         return {"polled": False}
     target = MailboxTarget(
-        host=host, port=int(settings["bounce_imap_port"] or 993), use_ssl=bool(settings["bounce_imap_ssl"]),
+        host=host, port=int(settings["bounce_imap_port"] or defaults.INSTANCE["bounce_imap_port"]),
+        use_ssl=bool(settings["bounce_imap_ssl"]),
         user=settings.get("bounce_imap_user") or "",
         password=ports.cipher.decrypt_opt(settings.get("bounce_imap_password_enc")) or "",
-        folder=settings.get("bounce_imap_folder") or "INBOX",
+        folder=settings.get("bounce_imap_folder") or defaults.INSTANCE["bounce_imap_folder"],
     )
     tenants: set[str] = set()
     recorded = 0
     try:
-        with Mailbox(target) as box:
+        with ports.mailboxes(target) as box:
             last = start_uid(settings.get("bounce_last_uid"), settings.get("bounce_uidvalidity"), box.uidvalidity)
             recognised: list[int] = []
             for uid in box.uids_after(last):
                 bounce = parse(box.fetch(uid))
                 if bounce is not None:
                     recognised.append(uid)
-                    match = _match(ports.store.bounce_candidates(bounce.mail_id), bounce) \
+                    match = _match(ports.bounces.candidates(bounce.mail_id), bounce) \
                         if bounce.mail_id else None
                     if match is not None:
-                        ports.store.record_bounce(match["pk"], ports.now(), bounce.bounce_type,
+                        ports.bounces.record(match["pk"], ports.now(), bounce.bounce_type,
                                                   bounce.bounce_code, bounce.bounce_reason)
                         tenants.add(match["tenant_id"])
                         recorded += 1
                 # Progress is kept per mail, so a crash re-reads at most the mail in hand.
-                ports.store.finish_bounce_poll(uid, box.uidvalidity, None, False)
+                ports.bounces.finish_poll(uid, box.uidvalidity, None, False)
                 last = uid
-                ports.store.take_bounce_lease(ports.clock(), LEASE_SECONDS, True)
+                ports.bounces.take_lease(ports.clock(), LEASE_SECONDS, True)
             box.delete(recognised)
             # The UID reached with this UIDVALIDITY, even 0 for a recreated, still empty mailbox
             # (keeping the old UID there would skip its first mails).
-            ports.store.finish_bounce_poll(last, box.uidvalidity, next_poll, True)
+            ports.bounces.finish_poll(last, box.uidvalidity, next_poll, True)
     except MailboxError as exc:
         log.warning("bounce poll failed: %s", exc)
-        ports.store.finish_bounce_poll(None, None, next_poll, False)
+        ports.bounces.finish_poll(None, None, next_poll, False)
         return {"polled": False, "error": str(exc)}
     nudge(ports, sorted(tenants), "report")
     return {"polled": True, "bounces": recorded}

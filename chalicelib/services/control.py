@@ -23,21 +23,23 @@ def _answer(ports: Ports, tenant_id: str, batch: str | None, suspended: list[str
     if batch is not None:
         answer["batch_code"] = batch
     answer["suspended_batches"] = suspended
-    answer["pending_messages"] = ports.store.count_unfinished(tenant_id, batch)
+    answer["pending_messages"] = ports.messages.count_unfinished(tenant_id, batch)
     return answer
 
 
-def suspend(ports: Ports, tenant_id: str, batch_code: str | None) -> Row:
+def suspend(ports: Ports, principal: Principal, tenant_id: str, batch_code: str | None) -> Row:
+    principal.scope(tenant_id)
     batch = _batch(batch_code)
-    result = ports.store.change_suspension(tenant_id, batch, suspend=True)
+    result = ports.tenants.change_suspension(tenant_id, batch, suspend=True)
     if result is None:
         raise BusinessRuleError("tenant not found")
     return _answer(ports, tenant_id, batch, result["suspended_batches"])
 
 
-def activate(ports: Ports, tenant_id: str, batch_code: str | None) -> Row:
+def activate(ports: Ports, principal: Principal, tenant_id: str, batch_code: str | None) -> Row:
+    principal.scope(tenant_id)
     batch = _batch(batch_code)
-    result = ports.store.change_suspension(tenant_id, batch, suspend=False)
+    result = ports.tenants.change_suspension(tenant_id, batch, suspend=False)
     if result is None or result.get("refused"):
         raise BusinessRuleError(
             "tenant not found or cannot activate single batch from full suspension"
@@ -51,13 +53,13 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
         principal.scope(tenant_id)
     target = tenant_id or principal.scoped_tenant()
     if target is not None:
-        if not ports.store.tenant_exists(target):
+        if not ports.tenants.exists(target):
             raise not_found(target)
         # A named tenant gets a report request now, even an empty one.
-        ports.store.reset_sync(target)
+        ports.reports.reset_sync(target)
         nudge(ports, [target], "run-now", heal=True)
     else:
-        nudge(ports, [t["id"] for t in ports.store.list_tenants()], "run-now", heal=True)
+        nudge(ports, [t["id"] for t in ports.tenants.list_all()], "run-now", heal=True)
     return {"ok": True}
 
 
@@ -69,7 +71,7 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False) 
     with its mapping, and the record is sent there: dispatch heals by itself.
     """
     for tenant_id in tenant_ids:
-        row = ports.store.get_tenant(tenant_id)
+        row = ports.tenants.get(tenant_id)
         if row is None:
             continue
         try:
@@ -80,7 +82,7 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False) 
                     raise
                 log.warning("queue of tenant %s is missing: provisioning it again", tenant_id)
                 url, dlq = ports.queues.create(tenant_id)
-                ports.store.set_queue_urls(tenant_id, url, dlq)
+                ports.tenants.set_queue_urls(tenant_id, url, dlq)
                 ports.queues.notify(url, tenant_id, reason)
         except InfrastructureError as exc:
             log.warning("work record not sent; the next tick covers it: %s", exc)

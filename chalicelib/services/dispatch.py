@@ -17,30 +17,23 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from chalicelib.adapters.smtp import SmtpSession, SmtpTarget
+from chalicelib.domain import metrics
 from chalicelib.domain.mime import build_mime, envelope, safe_address
 from chalicelib.domain.outcome import GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, limited_windows
 from chalicelib.domain.records import Row
+from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
+from chalicelib.domain.targets import SmtpTarget
 from chalicelib.errors import DeliveryError, InfrastructureError
 from chalicelib.services import large_files
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.control import nudge
-from chalicelib.services.ports import Ports
+from chalicelib.services.ports import Ports, Sender
 
 log = logging.getLogger(__name__)
 
-
-
-class Sender(Protocol):
-    async def send(self, sender: str, recipients: list[str], data: bytes) -> dict[str, str]: ...
-
-    async def close(self) -> None: ...
-
-
-SenderFactory = Callable[[SmtpTarget], Sender]
 
 
 @dataclass
@@ -64,13 +57,8 @@ class RunSummary:
         self.more_due = other.more_due
 
 
-def smtp_factory(ports: Ports) -> SenderFactory:
-    s = ports.settings
-    return lambda target: SmtpSession(target, s.smtp_connect_timeout, s.smtp_timeout, s.outbound)
-
-
 def dispatch_tenant(
-    ports: Ports, tenant_id: str, senders: SenderFactory | None = None, owner: str | None = None,
+    ports: Ports, tenant_id: str, owner: str | None = None,
     budget_seconds: float = 0.0,
 ) -> RunSummary:
     """Dispatch runs for one tenant, one after another while due messages remain and the
@@ -78,7 +66,7 @@ def dispatch_tenant(
     started = time.monotonic()
     total = RunSummary(tenant_id)
     while True:
-        run = _Run(ports, tenant_id, senders or smtp_factory(ports), owner)
+        run = _Run(ports, tenant_id, owner)
         summary = asyncio.run(run.execute())
         total.add(summary)
         if not summary.more_due or summary.claimed == 0:
@@ -91,10 +79,9 @@ def dispatch_tenant(
 
 
 class _Run:
-    def __init__(self, ports: Ports, tenant_id: str, senders: SenderFactory, owner: str | None):
+    def __init__(self, ports: Ports, tenant_id: str, owner: str | None):
         self.ports = ports
         self.tenant_id = tenant_id
-        self.senders = senders
         self.owner = owner or f"dispatch-{uuid.uuid4()}"
         self.summary = RunSummary(tenant_id)
         # Stop starting new messages well before the lease runs out; an accepted message's
@@ -106,8 +93,8 @@ class _Run:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def execute(self) -> RunSummary:
-        store = self.ports.store
-        tenant, accounts = await self._db(store.dispatch_accounts, self.tenant_id)
+        store = self.ports.dispatch
+        tenant, accounts = await self._db(store.tenant_and_accounts, self.tenant_id)
         if tenant is None or not tenant["active"]:
             return self.summary
         now = self.ports.now()
@@ -135,14 +122,14 @@ class _Run:
             self.summary.more_due = await self._db(store.has_due, self.tenant_id, self.ports.now())
         return self.summary
 
-    async def _account(self, tenant: Row, account: Row, messages: list[Row]) -> None:
+    async def _account(self, tenant: TenantRow, account: AccountRow, messages: list[MessageRow]) -> None:
         target = SmtpTarget(
             host=account["host"], port=account["port"], user=account.get("username"),
             password=self.ports.cipher.decrypt_opt(account.get("password_enc")),
             use_tls=account.get("use_tls"),
         )
         width = min(self.ports.settings.max_connections_per_account, len(messages))
-        sessions = [self.senders(target) for _ in range(width)]
+        sessions = [self.ports.smtp(target) for _ in range(width)]
         try:
             # Priority 0 finishes before anything else of this run starts.
             for group in ([m for m in messages if m["priority"] == 0],
@@ -152,11 +139,12 @@ class _Run:
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
 
-    async def _worker(self, session: Sender, tenant: Row, account: Row, pending: deque) -> None:
+    async def _worker(self, session: Sender, tenant: TenantRow, account: AccountRow,
+                      pending: deque[MessageRow]) -> None:
         while pending:
             message = pending.popleft()
             if time.monotonic() > self.deadline:
-                await self._db(self.ports.store.release_claim, message["pk"], self.owner, None)
+                await self._db(self.ports.dispatch.release_claim, message["pk"], self.owner, None)
                 self.summary.released += 1
                 self.summary.more_due = True
                 continue
@@ -176,23 +164,23 @@ class _Run:
                 except Exception:  # noqa: BLE001 - recording failed too: the lease covers it
                     await self._release(message)
 
-    async def _release(self, message: Row) -> None:
+    async def _release(self, message: MessageRow) -> None:
         try:
-            await self._db(self.ports.store.release_claim, message["pk"], self.owner, None)
+            await self._db(self.ports.dispatch.release_claim, message["pk"], self.owner, None)
         except Exception:  # noqa: BLE001 - the lease expires by itself
             log.warning("claim not released; it expires with its lease")
 
-    async def _attempt(self, session: Sender, tenant: Row, account: Row, message: Row) -> None:
+    async def _attempt(self, session: Sender, tenant: TenantRow, account: AccountRow, message: MessageRow) -> None:
         payload = message["payload"]
         try:
-            secrets = (json.loads(self.ports.cipher.decrypt(message["secrets_enc"]))
-                       if message.get("secrets_enc") else {})
+            sealed = message["secrets_enc"]
+            secrets = json.loads(self.ports.cipher.decrypt(sealed)) if sealed else {}
             attachments = await fetch_all(self.ports, tenant, payload, secrets)
             # Uploading is blocking I/O; without attachments there is nothing to upload.
             prepared = (await self._db(large_files.prepare, self.ports, tenant, payload, attachments)
                         if attachments else large_files.Prepared(attachments, None))
         except (AttachmentFailure, large_files.LargeFileRejected) as exc:
-            await self._give_up(message, str(exc), metrics=("errors",))
+            await self._give_up(message, str(exc), counters=(metrics.ERRORS,))
             return
         if prepared.body is not None:
             payload = {**payload, "body": prepared.body}
@@ -206,7 +194,7 @@ class _Run:
             data = build_mime(payload, prepared.attachments, datetime.now(UTC)).as_bytes()
         except Exception as exc:  # noqa: BLE001 - whatever the email package raises: the message is unsendable
             await self._give_up(message, f"message cannot be built: {type(exc).__name__}: {exc}"[:500],
-                                metrics=("errors",))
+                                counters=(metrics.ERRORS,))
             return
 
         now = self.ports.now()
@@ -215,7 +203,7 @@ class _Run:
         windows = limited_windows(limits, now)
         if windows:
             exhausted = await self._db(
-                self.ports.store.take_rate_slots, self.tenant_id, account["id"], windows
+                self.ports.rates.take, self.tenant_id, account["id"], windows
             )
             if exhausted:
                 await self._rate_limited(account, message, exhausted)
@@ -225,7 +213,7 @@ class _Run:
             refused = await session.send(env.sender, env.recipients, data)
         except DeliveryError as exc:
             if windows:
-                await self._db(self.ports.store.release_rate_slots, self.tenant_id,
+                await self._db(self.ports.rates.release, self.tenant_id,
                                account["id"], windows)
             await self._failed(message, exc)
             return
@@ -235,7 +223,7 @@ class _Run:
                                     {"type": "sent", "ts": sent_at, "metadata": metadata})
         self.summary.sent += 1
 
-    async def _record_accepted(self, message: Row, changes: Row, event: Row) -> None:
+    async def _record_accepted(self, message: MessageRow, changes: Row, event: Row) -> None:
         """The SMTP server accepted the message: its outcome must land. Releasing the claim
         would make it due and send it again, so the record is retried (a database restart,
         a pool timeout) for as long as the claim's lease holds; only a process that dies
@@ -243,7 +231,7 @@ class _Run:
         delay = 0.2
         while True:
             try:
-                await self._record(message, changes, event, ("sent",))
+                await self._record(message, changes, event, (metrics.SENT,))
                 return
             except InfrastructureError as exc:
                 if time.monotonic() + delay > self.lease_ends:
@@ -252,43 +240,43 @@ class _Run:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _failed(self, message: Row, exc: DeliveryError) -> None:
+    async def _failed(self, message: MessageRow, exc: DeliveryError) -> None:
         s = self.ports.settings
         plan = plan_failure(temporary=exc.temporary, error=str(exc), retry_count=message["retry_count"],
                             max_retries=s.max_retries, delays=s.retry_delays, now=self.ports.now())
         if isinstance(plan, GiveUp):
-            await self._give_up(message, plan.error, metrics=("errors",), last_error=str(exc))
+            await self._give_up(message, plan.error, counters=(metrics.ERRORS,), last_error=str(exc))
             return
         changes = {"retry_count": plan.retry_count, "deferred_ts": plan.deferred_ts,
                    "last_error": plan.error}
         event = {"type": "deferred", "ts": plan.deferred_ts, "description": plan.error,
                  "metadata": {"retry_count": plan.retry_count, "smtp_code": exc.code}}
-        await self._record(message, changes, event, ("deferred",))
+        await self._record(message, changes, event, (metrics.DEFERRED,))
         self.summary.deferred += 1
 
-    async def _rate_limited(self, account: Row, message: Row, exhausted: list[Any]) -> None:
+    async def _rate_limited(self, account: AccountRow, message: MessageRow, exhausted: list[Any]) -> None:
         if account.get("limit_behavior") == "reject":
-            await self._give_up(message, "rate_limit_exceeded", metrics=("errors", "rate_limited"))
+            await self._give_up(message, "rate_limit_exceeded", counters=(metrics.ERRORS, metrics.RATE_LIMITED))
             return
         until, reason = deferral(exhausted)
         event = {"type": "deferred", "ts": until, "description": reason,
                  "metadata": {"rate_limited": True}}
-        await self._record(message, {"deferred_ts": until}, event, ("deferred", "rate_limited"))
+        await self._record(message, {"deferred_ts": until}, event, (metrics.DEFERRED, metrics.RATE_LIMITED))
         self.summary.deferred += 1
 
     async def _give_up(
-        self, message: Row, error: str, metrics: tuple[str, ...], last_error: str | None = None
+        self, message: MessageRow, error: str, counters: tuple[str, ...], last_error: str | None = None
     ) -> None:
         now = self.ports.now()
         changes = {"status": "error", "error": error, "error_ts": now, "sent_ts": now,
                    "last_error": last_error or error}
         await self._record(message, changes, {"type": "error", "ts": now, "description": error},
-                           metrics)
+                           counters)
         self.summary.errors += 1
 
-    async def _record(self, message: Row, changes: Row, event: Row, metrics: tuple[str, ...]) -> None:
-        landed = await self._db(self.ports.store.record_outcome, pk=message["pk"], owner=self.owner,
-                                changes=changes, event=event, metrics=metrics)
+    async def _record(self, message: MessageRow, changes: Row, event: Row, counters: tuple[str, ...]) -> None:
+        landed = await self._db(self.ports.dispatch.record_outcome, pk=message["pk"], owner=self.owner,
+                                changes=changes, event=event, metrics=counters)
         if not landed:
             # Deleted meanwhile, or the lease ran out and another run holds it now.
             log.warning("outcome %s of message %s not recorded: claim no longer ours", event["type"], message["id"])

@@ -7,7 +7,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters import storage
 from chalicelib.domain.large_files import (
     Link,
     bucket_and_prefix,
@@ -17,7 +16,9 @@ from chalicelib.domain.large_files import (
     with_links,
 )
 from chalicelib.domain.mime import AttachmentData
-from chalicelib.errors import MessageFailure
+from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.targets import StorageTarget
+from chalicelib.errors import MessageFailure, StorageError
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,9 @@ class Prepared:
     body: str | None  # None: unchanged
 
 
-def _target(ports: Ports, config: dict[str, Any]) -> storage.StorageTarget:
+def _target(ports: Ports, config: dict[str, Any]) -> StorageTarget:
     secret_enc = config.get("storage_secret_access_key_enc")
-    return storage.StorageTarget(
+    return StorageTarget(
         endpoint_url=config.get("storage_endpoint_url") or ports.settings.aws_endpoint_url,
         region=config.get("storage_region") or "us-east-1",
         access_key_id=config.get("storage_access_key_id"),
@@ -43,7 +44,7 @@ def _target(ports: Ports, config: dict[str, Any]) -> storage.StorageTarget:
     )
 
 
-def prepare(ports: Ports, tenant: dict[str, Any], message: dict[str, Any],
+def prepare(ports: Ports, tenant: TenantRow, message: dict[str, Any],
             attachments: list[AttachmentData]) -> Prepared:
     config = tenant.get("large_file_config")
     decided = plan(config, attachments)
@@ -58,11 +59,11 @@ def prepare(ports: Ports, tenant: dict[str, Any], message: dict[str, Any],
     for att in decided.offload:
         key = object_key(prefix, str(uuid.uuid4()), att.filename)
         try:
-            storage.upload(target, bucket, key, att.content, att.mime_type)
+            ports.storage.upload(target, bucket, key, att.content, att.mime_type)
             public = config.get("public_base_url")
             url = (f"{public.rstrip('/')}/{key}" if public
-                   else storage.presigned_get(target, bucket, key, presign_seconds(config)))
-        except storage.StorageError as exc:
+                   else ports.storage.presigned_get(target, bucket, key, presign_seconds(config)))
+        except StorageError as exc:
             # The contract prefers a heavy message to a lost attachment.
             log.warning("large attachment upload failed, attaching it instead: %s", exc)
             inline.append(att)

@@ -7,14 +7,17 @@ from typing import Any
 
 from chalicelib.domain import schemas
 from chalicelib.domain.records import Row, message_record
+from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
 
-def list_messages(ports: Ports, tenant_id: str, active_only: bool, include_history: bool) -> Row:
-    rows = ports.store.list_messages(tenant_id, active_only)
+def list_messages(ports: Ports, principal: Principal, tenant_id: str, active_only: bool,
+                  include_history: bool) -> Row:
+    principal.scope(tenant_id)
+    rows = ports.messages.list_for(tenant_id, active_only)
     history: dict[Any, list[Row]] = defaultdict(list)
     if include_history:
-        for event in ports.store.events_of([r["pk"] for r in rows]):
+        for event in ports.messages.events_of([r["pk"] for r in rows]):
             history[event["message_pk"]].append(event)
     return {
         "ok": True,
@@ -24,21 +27,23 @@ def list_messages(ports: Ports, tenant_id: str, active_only: bool, include_histo
     }
 
 
-def delete_messages(ports: Ports, tenant_id: str, body: Row) -> Row:
-    schemas.validate(schemas.DELETE_MESSAGES, body)
+def delete_messages(ports: Ports, principal: Principal, tenant_id: str, body: Row) -> Row:
+    schemas.validate(schemas.DELETE_MESSAGES, body)   # 422 before the scope's 403 (contract 1)
+    principal.scope(tenant_id)
     ids = [i for i in (body.get("ids") or [])]
-    removed, missing = ports.store.delete_messages(tenant_id, ids)
+    removed, missing = ports.messages.delete(tenant_id, ids)
     return {"ok": True, "removed": removed, "not_found": [], "unauthorized": missing}
 
 
-def cleanup_messages(ports: Ports, tenant_id: str, body: Row) -> Row:
+def cleanup_messages(ports: Ports, principal: Principal, tenant_id: str, body: Row) -> Row:
     """Retention now, with the given threshold or the tenant's retention_days."""
-    schemas.validate(schemas.CLEANUP, body)
+    schemas.validate(schemas.CLEANUP, body)   # 422 before the scope's 403 (contract 1)
+    principal.scope(tenant_id)
     seconds = body.get("older_than_seconds")
     threshold = max(0, seconds) if seconds is not None else None
     if threshold is None:
-        tenant = ports.store.get_tenant(tenant_id)
+        tenant = ports.tenants.get(tenant_id)
         if tenant is None:
             return {"ok": True, "removed": 0}
         threshold = tenant["retention_days"] * 86400
-    return {"ok": True, "removed": ports.store.apply_retention(ports.now(), tenant_id, threshold)}
+    return {"ok": True, "removed": ports.retention.apply(ports.now(), tenant_id, threshold)}

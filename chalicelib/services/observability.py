@@ -7,16 +7,11 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from chalicelib.domain import metrics
 from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import SCHEDULER_BEAT
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-_COUNTERS = {
-    "sent": ("gmp_sent", "Messages accepted by the SMTP server"),
-    "errors": ("gmp_errors", "Messages that ended in error during dispatch"),
-    "deferred": ("gmp_deferred", "Deferrals, by temporary failure or rate limit"),
-    "rate_limited": ("gmp_rate_limited", "Attempts blocked by an account rate limit"),
-}
 _LABELS = ["tenant_id", "tenant_name", "account_id", "account_name"]
 
 
@@ -30,7 +25,7 @@ class _DatabaseCollector:
     def collect(self) -> Any:
         families = {
             key: CounterMetricFamily(name, doc, labels=_LABELS)
-            for key, (name, doc) in _COUNTERS.items()
+            for key, (name, doc) in metrics.FAMILIES.items()
         }
         for row in self._rows:
             family = families.get(row["name"])
@@ -46,7 +41,7 @@ class _DatabaseCollector:
 
 
 def metrics_text(ports: Ports) -> str:
-    rows, pending = ports.store.metric_rows()
+    rows, pending = ports.metrics.rows()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_DatabaseCollector(rows, pending))
     return generate_latest(registry).decode()
@@ -54,11 +49,11 @@ def metrics_text(ports: Ports) -> str:
 
 def status(ports: Ports) -> dict[str, Any]:
     """Health of every component the API can see; the scheduler by its last heartbeat."""
-    database = ports.store.db.ping()
+    database = ports.database.ping()
     queues = ports.queues.ping()
     scheduler: dict[str, Any] = {"healthy": False}
     if database:
-        beat = ports.store.last_beat(SCHEDULER_BEAT)
+        beat = ports.instance.last_beat(SCHEDULER_BEAT)
         # EventBridge fires at least once a minute; allow a few missed ticks.
         allowed = max(3 * ports.settings.schedule_tick, 180)
         scheduler = {"healthy": beat is not None and ports.now() - beat <= allowed}

@@ -17,8 +17,8 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     dispatcher, reactivated tenants and work records whose send failed after commit.
     A work record is only a claim check, so a surplus one costs one empty claim.
     """
-    ports.store.beat(SCHEDULER_BEAT, ports.now())
-    tenants = [row["id"] for row in ports.store.tenants_with_due(ports.now())]
+    ports.instance.beat(SCHEDULER_BEAT, ports.now())
+    tenants = [row["id"] for row in ports.dispatch.tenants_with_due(ports.now())]
     nudge(ports, tenants, "tick", heal=True)
     return {"enqueued": tenants}
 
@@ -26,7 +26,7 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
 def reports_tick(ports: Ports) -> dict[str, Any]:
     """Queue a report run for every tenant with entries past their backoff or an empty sync
     due; the run itself happens in the tenant's own dispatch invocation."""
-    tenants = [row["id"] for row in ports.store.tenants_due_for_report(ports.clock(),
+    tenants = [row["id"] for row in ports.reports.tenants_due(ports.clock(),
                                                                        ports.settings.report_interval)]
     nudge(ports, tenants, "report")
     return {"enqueued": tenants}
@@ -34,4 +34,4 @@ def reports_tick(ports: Ports) -> dict[str, Any]:
 
 def retention_tick(ports: Ports) -> dict[str, Any]:
     """Apply every tenant's retention_days (contract 5.12)."""
-    return {"removed": ports.store.apply_retention(ports.now())}
+    return {"removed": ports.retention.apply(ports.now())}

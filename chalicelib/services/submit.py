@@ -33,7 +33,7 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
 
     tenant_ids = sorted({c.message["tenant_id"] for c in candidates if c.message.get("tenant_id")})
     keys = [(c.message["tenant_id"], c.message["id"]) for c in candidates if c.rejection is None]
-    tenants, accounts, status = ports.store.submission_context(tenant_ids, keys)
+    tenants, accounts, status = ports.messages.submission_context(tenant_ids, keys)
 
     now = ports.now()
     rows: list[Row] = []
@@ -61,7 +61,7 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
             "deferred_ts": msg.get("deferred_ts"),
         })
 
-    stored = ports.store.store_messages(rows, owed)
+    stored = ports.messages.store(rows, owed)
     for row in rows:
         if (row["tenant_id"], row["id"]) not in stored:
             rejected.append((-1, row, "already sent"))

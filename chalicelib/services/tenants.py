@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.adapters.crypto import key_hash, new_token
-from chalicelib.domain import schemas
+from chalicelib.domain import defaults, schemas
 from chalicelib.domain.records import Row, tenant_info
+from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.tokens import key_hash, new_token
 from chalicelib.errors import NotFoundError, QueueError, RequestValidationError
+from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-_DEFAULTS: Row = {
-    "name": None, "client_auth": None, "client_base_url": None, "client_sync_path": None,
-    "client_attachment_path": None, "rate_limits": None, "large_file_config": None,
-    "active": True, "retention_days": 7,
-}
 
 
 def not_found(tenant_id: str) -> NotFoundError:
@@ -55,10 +52,10 @@ def _large_file_config(ports: Ports, new: Row | None, stored: Row | None) -> Row
     return out
 
 
-def _columns(ports: Ports, payload: Row, stored: Row | None, full: bool) -> Row:
+def _columns(ports: Ports, payload: Row, stored: TenantRow | None, full: bool) -> Row:
     """Column values from a payload: all of them (full replacement) or the present ones."""
     cols: Row = {}
-    for key, default in _DEFAULTS.items():
+    for key, default in defaults.TENANT.items():
         present = payload.get(key) is not None
         if not full and not present:
             continue
@@ -71,19 +68,20 @@ def _columns(ports: Ports, payload: Row, stored: Row | None, full: bool) -> Row:
     return cols
 
 
-def create_or_replace(ports: Ports, payload: Row) -> Row:
+def create_or_replace(ports: Ports, principal: Principal, payload: Row) -> Row:
+    principal.require_admin()
     schemas.validate(schemas.TENANT_CREATE, payload)
     tenant_id = payload["id"]
-    stored = ports.store.get_tenant(tenant_id)
+    stored = ports.tenants.get(tenant_id)
     if stored is not None:
-        ports.store.update_tenant(tenant_id, _columns(ports, payload, stored, full=True))
+        ports.tenants.update(tenant_id, _columns(ports, payload, stored, full=True))
         return {"ok": True}
     columns = _columns(ports, payload, None, full=True)   # may refuse (422) before anything is made
     queue_url, dlq_url = ports.queues.create(tenant_id)
     api_key = new_token("mpk_")
     signing_secret = new_token("mps_")
     try:
-        inserted = ports.store.insert_tenant(
+        inserted = ports.tenants.insert(
             tenant_id, columns, ports.cipher.encrypt(signing_secret), key_hash(api_key), queue_url, dlq_url,
         )
     except Exception:
@@ -91,67 +89,75 @@ def create_or_replace(ports: Ports, payload: Row) -> Row:
         raise
     if not inserted:
         # Created concurrently by another request: that one owns the key; replace fields.
-        ports.store.update_tenant(tenant_id, columns)
+        ports.tenants.update(tenant_id, columns)
         return {"ok": True}
     return {"ok": True, "api_key": api_key, "signing_secret": signing_secret}
 
 
-def update(ports: Ports, tenant_id: str, payload: Row) -> Row:
-    schemas.validate(schemas.TENANT_UPDATE, payload)
-    stored = ports.store.get_tenant(tenant_id)
+def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> Row:
+    schemas.validate(schemas.TENANT_UPDATE, payload)   # 422 before the scope's 403 (contract 1)
+    principal.scope(tenant_id)
+    stored = ports.tenants.get(tenant_id)
     if stored is None:
         raise not_found(tenant_id)
     fields = _columns(ports, payload, stored, full=False)
-    if not ports.store.update_tenant(tenant_id, fields):
+    if not ports.tenants.update(tenant_id, fields):
         raise not_found(tenant_id)
     return {"ok": True}
 
 
-def get(ports: Ports, tenant_id: str) -> Row:
-    row = ports.store.get_tenant(tenant_id)
+def get(ports: Ports, principal: Principal, tenant_id: str) -> Row:
+    principal.scope(tenant_id)
+    row = ports.tenants.get(tenant_id)
     if row is None:
         raise not_found(tenant_id)
     return tenant_info(row)
 
 
-def list_all(ports: Ports, active_only: bool) -> Row:
-    return {"ok": True, "tenants": [tenant_info(r) for r in ports.store.list_tenants(active_only)]}
+def list_all(ports: Ports, principal: Principal, active_only: bool) -> Row:
+    principal.require_admin()
+    return {"ok": True, "tenants": [tenant_info(r) for r in ports.tenants.list_all(active_only)]}
 
 
-def delete(ports: Ports, tenant_id: str) -> Row:
-    row = ports.store.delete_tenant(tenant_id)
+def delete(ports: Ports, principal: Principal, tenant_id: str) -> Row:
+    principal.require_admin()
+    row = ports.tenants.delete(tenant_id)
     if row is None:
         raise not_found(tenant_id)
     ports.queues.delete(row.get("queue_url"), row.get("dlq_url"))
     return {"ok": True}
 
 
-def rotate_key(ports: Ports, tenant_id: str, payload: Row) -> Row:
+def rotate_key(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> Row:
+    principal.require_admin()
     schemas.validate(schemas.API_KEY, payload)
     api_key = new_token("mpk_")
-    if not ports.store.replace_key(tenant_id, key_hash(api_key), payload.get("expires_at")):
+    if not ports.keys.replace(tenant_id, key_hash(api_key), payload.get("expires_at")):
         raise not_found(tenant_id)
     return {"ok": True, "api_key": api_key}
 
 
-def revoke_key(ports: Ports, tenant_id: str) -> Row:
-    if not ports.store.revoke_key(tenant_id):
+def revoke_key(ports: Ports, principal: Principal, tenant_id: str) -> Row:
+    principal.require_admin()
+    if not ports.keys.revoke(tenant_id):
         raise not_found(tenant_id)
     return {"ok": True}
 
 
-def new_signing_secret(ports: Ports, tenant_id: str) -> Row:
+def new_signing_secret(ports: Ports, principal: Principal, tenant_id: str) -> Row:
+    principal.require_admin()
     secret = new_token("mps_")
-    if not ports.store.set_signing_secret(tenant_id, ports.cipher.encrypt(secret)):
+    if not ports.tenants.set_signing_secret(tenant_id, ports.cipher.encrypt(secret)):
         raise not_found(tenant_id)
     return {"ok": True, "signing_secret": secret}
 
 
-def sync_status(ports: Ports) -> Row:
+def sync_status(ports: Ports, principal: Principal) -> Row:
+    principal.require_admin()
     now = ports.clock()
     interval = ports.settings.report_interval
     tenants = []
-    for row in ports.store.list_tenants():
+    for row in ports.tenants.list_all():
         clock = row.get("last_sync_ts")
         in_dnd = clock is not None and clock > now
         entry: Row = {
@@ -166,19 +172,7 @@ def sync_status(ports: Ports) -> Row:
     return {"ok": True, "tenants": tenants, "sync_interval_seconds": interval}
 
 
-def client_auth(ports: Ports, tenant: Row) -> Row | None:
-    """The tenant's client_auth with its secrets decrypted, for calls to its application."""
-    stored = tenant.get("client_auth")
-    if not stored:
-        return None
-    auth: Row = {"method": stored.get("method"), "user": stored.get("user")}
-    for key in ("token", "password"):
-        if stored.get(f"{key}_enc"):
-            auth[key] = ports.cipher.decrypt(stored[f"{key}_enc"])
-    return auth
-
-
-def queue_url(ports: Ports, row: Row) -> str:
+def queue_url(ports: Ports, row: TenantRow) -> str:
     """The tenant's queue, made with the tenant. Only the API provisions queues (the other
     functions' roles may not create them)."""
     url = row.get("queue_url")

@@ -4,72 +4,17 @@ functions, and MailDev, all on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from devstack.maildev import MailDev, MailDevClient
-from devstack.procs import ROOT, free_port, port_open, wait_until
+from devstack.procs import free_port
 from tests.support.api import ApiClient
+from tests.support.dev_stack import Catcher, DevStack, start_dev, stop_dev
 from tests.support.echo import EchoServer
 
 pytestmark = pytest.mark.e2e
-
-
-@dataclass
-class DevStack:
-    proc: subprocess.Popen[bytes]
-    log: Path
-    api_url: str
-    token: str
-    aws_url: str
-    database_url: str
-    maildev_url: str
-    smtp_port: int
-    ports: list[int]
-    startup_seconds: float
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_dev(tmp: Path, aws: str = "localstack") -> DevStack:
-    api, aws_port, pg_port, smtp, web = (free_port() for _ in range(5))
-    env = {k: v for k, v in os.environ.items() if k not in {"AWS_ENDPOINT_URL", "DATABASE_URL"}}
-    env.update({
-        "MAILPROXY_PORT": str(api), "MAILPROXY_AWS_PORT": str(aws_port), "MAILPROXY_PG_PORT": str(pg_port),
-        "MAILPROXY_PG_DIR": str(tmp / "pg"), "MAILDEV_SMTP_PORT": str(smtp), "MAILDEV_WEB_PORT": str(web),
-        "MAILPROXY_API_TOKEN": "e2e-admin-token", "MAILPROXY_SCHEDULE_TICK": "1",
-        "MAILPROXY_AWS": aws, "PYTHONUNBUFFERED": "1",
-    })
-    log = tmp / "dev.log"
-    started = time.monotonic()
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "devstack.dev"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError("make dev exited:\n" + log.read_text(errors="replace"))
-        return "local stack is up" in log.read_text(errors="replace")
-
-    wait_until(up, 120, "make dev stack", interval=0.2)
-    return DevStack(proc, log, f"http://127.0.0.1:{api}", "e2e-admin-token", f"http://127.0.0.1:{aws_port}",
-                    f"postgresql://mailproxy@127.0.0.1:{pg_port}/mailproxy", f"http://127.0.0.1:{web}", smtp,
-                    [api, aws_port, pg_port, smtp, web], time.monotonic() - started)
-
-
-def stop_dev(stack: DevStack) -> None:
-    if stack.proc.poll() is None:
-        os.killpg(stack.proc.pid, signal.SIGINT)  # what Ctrl-C sends
-        stack.proc.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -78,12 +23,6 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     print(f"\nmake dev stack up in {stack.startup_seconds:.1f}s")
     yield stack
     stop_dev(stack)
-
-
-@dataclass
-class Catcher:
-    smtp_port: int
-    api: MailDevClient
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +50,3 @@ def echo() -> Iterator[EchoServer]:
     server = EchoServer().start()
     yield server
     server.stop()
-
-
-def ports_closed(ports: list[int]) -> bool:
-    return not any(port_open(p) for p in ports)

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 import requests
 
-from tests.e2e.conftest import Catcher, DevStack, ports_closed, start_dev, stop_dev
 from tests.support.api import ApiClient
+from tests.support.dev_stack import Catcher, DevStack, ports_closed, start_dev, stop_dev
 from tests.support.echo import EchoServer
 from tests.support.factories import account_payload, message_payload, tenant_payload
 from tests.support.polling import eventually

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,17 +9,16 @@ from typing import Any
 import pytest
 
 from chalicelib.config import load_settings
-from chalicelib.services import accounts, submit, tenants
-from chalicelib.services.auth import Principal
+from chalicelib.services import accounts, tenants
 from chalicelib.services.ports import Ports
 from chalicelib.wiring import build_ports
 from devstack.aws import MotoServer
 from devstack.postgres import PostgresCluster
-from tests.support.factories import account_payload, message_payload, tenant_payload
+from tests.support.factories import account_payload, tenant_payload
 from tests.support.smtp import SmtpSink
+from tests.support.world import ADMIN, World
 
 pytestmark = pytest.mark.functional
-ADMIN = Principal(None)
 
 
 @pytest.fixture(scope="session")
@@ -48,53 +46,12 @@ def make_ports(functional_db: str, moto_server: MotoServer) -> Iterator[Callable
 
     yield factory
     for ports in built:
-        ports.store.db.close()
+        ports.database.close()
 
 
 @pytest.fixture
 def ports(make_ports: Callable[..., Ports]) -> Ports:
     return make_ports()
-
-
-class Clock:
-    """A settable clock, injected where the service reads time."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclasses.dataclass
-class World:
-    ports: Ports
-    tenant_id: str
-    account_id: str
-    sink: SmtpSink
-
-    def submit(self, *messages: dict[str, Any]) -> dict[str, Any]:
-        return submit.add_messages(self.ports, ADMIN, {"messages": list(messages)})
-
-    def message(self, **over: Any) -> dict[str, Any]:
-        return message_payload(self.tenant_id, self.account_id, **over)
-
-    def send_one(self, **over: Any) -> dict[str, Any]:
-        """Submit one message, run one dispatch, return its row."""
-        from chalicelib.services.dispatch import dispatch_tenant
-
-        msg = self.message(**over)
-        self.submit(msg)
-        dispatch_tenant(self.ports, self.tenant_id)
-        return self.row(msg["id"])
-
-    def row(self, msg_id: str) -> dict[str, Any]:
-        rows = [r for r in self.ports.store.list_messages(self.tenant_id, False) if r["id"] == msg_id]
-        assert rows, f"message {msg_id} not found"
-        return rows[0]
-
-    def events(self, msg_id: str) -> list[dict[str, Any]]:
-        return self.ports.store.events_of([self.row(msg_id)["pk"]])
 
 
 @pytest.fixture
@@ -104,16 +61,16 @@ def make_world(sink: SmtpSink) -> Iterator[Callable[..., World]]:
     def factory(ports: Ports, account: dict[str, Any] | None = None, smtp: SmtpSink | None = None) -> World:
         target = smtp or sink
         tenant = tenant_payload()
-        tenants.create_or_replace(ports, tenant)
+        tenants.create_or_replace(ports, ADMIN, tenant)
         acct = account_payload(tenant["id"], target.port, **(account or {}))
-        accounts.upsert(ports, acct)
+        accounts.upsert(ports, ADMIN, acct)
         created.append((ports, tenant["id"]))
         return World(ports, tenant["id"], acct["id"], target)
 
     yield factory
     for ports, tenant_id in created:
         try:
-            tenants.delete(ports, tenant_id)
+            tenants.delete(ports, ADMIN, tenant_id)
         except Exception:
             pass
 

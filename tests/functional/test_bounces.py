@@ -10,18 +10,18 @@ from chalicelib.services import admin, bounces
 from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.dovecot import Dovecot
-from tests.functional.conftest import World
 from tests.support.bounce_mail import append, dsn, mailbox_size, plain, recreate
+from tests.support.world import ADMIN, World
 
 
 @pytest.fixture
 def mailbox(ports: Ports, dovecot: Dovecot) -> Iterator[Dovecot]:
-    admin.update_instance(ports, {"bounce_enabled": True, "bounce_imap_host": "127.0.0.1",
+    admin.update_instance(ports, ADMIN, {"bounce_enabled": True, "bounce_imap_host": "127.0.0.1",
                                   "bounce_imap_port": dovecot.port, "bounce_imap_ssl": False,
                                   "bounce_imap_user": dovecot.user, "bounce_imap_password": dovecot.password,
                                   "bounce_poll_interval": 1})
     yield dovecot
-    admin.update_instance(ports, {"bounce_enabled": False})
+    admin.update_instance(ports, ADMIN, {"bounce_enabled": False})
 
 
 def test_dsn_bounces_the_sent_message_and_is_deleted(world: World, mailbox: Dovecot) -> None:
@@ -54,14 +54,14 @@ def test_soft_bounce_is_classified_soft(world: World, mailbox: Dovecot) -> None:
 
 
 def test_poll_is_not_repeated_before_its_interval(world: World, mailbox: Dovecot) -> None:
-    admin.update_instance(world.ports, {"bounce_poll_interval": 3600})
+    admin.update_instance(world.ports, ADMIN, {"bounce_poll_interval": 3600})
     bounces.poll(world.ports, force=True)
     assert bounces.poll(world.ports)["polled"] is False, "not due yet"
 
 
 def test_a_recreated_mailbox_is_read_from_its_first_mail_even_when_empty_at_first(
         world: World, mailbox: Dovecot) -> None:
-    admin.update_instance(world.ports, {"bounce_imap_folder": "Bounces"})
+    admin.update_instance(world.ports, ADMIN, {"bounce_imap_folder": "Bounces"})
     recreate(mailbox, "Bounces")
     first, second = world.message(), world.message()
     world.submit(first, second)

@@ -12,8 +12,8 @@ from chalicelib.services import control
 from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import retry_tick
-from tests.functional.conftest import Clock, World
 from tests.support.smtp import Behaviour, SmtpSink
+from tests.support.world import ADMIN, Clock, World
 
 
 def test_accepted_message_is_sent_with_event_and_counter(world: World) -> None:
@@ -153,7 +153,7 @@ def test_expired_lease_of_a_crashed_dispatcher_makes_the_message_due_again(world
     world.submit(msg)
     lease = ports.settings.claim_lease_seconds
     # A dispatcher claims and dies before sending.
-    assert ports.store.claim(world.tenant_id, world.account_id, "crashed", int(clock.now), lease, 10)
+    assert ports.dispatch.claim(world.tenant_id, world.account_id, "crashed", int(clock.now), lease, 10)
     assert dispatch_tenant(ports, world.tenant_id).claimed == 0, "leased: not due"
     clock.now += lease + 1
     assert dispatch_tenant(ports, world.tenant_id).sent == 1
@@ -163,8 +163,8 @@ def test_expired_lease_of_a_crashed_dispatcher_makes_the_message_due_again(world
 def test_outcome_of_a_stale_lease_holder_is_not_recorded(world: World) -> None:
     msg = world.message()
     world.submit(msg)
-    [row] = world.ports.store.claim(world.tenant_id, world.account_id, "old", 0, 1, 10)
-    recorded = world.ports.store.record_outcome(
+    [row] = world.ports.dispatch.claim(world.tenant_id, world.account_id, "old", 0, 1, 10)
+    recorded = world.ports.dispatch.record_outcome(
         pk=row["pk"], owner="someone-else", changes={"status": "sent"}, event={"type": "sent", "ts": 1},
         metrics=("sent",))
     assert recorded is False
@@ -172,22 +172,22 @@ def test_outcome_of_a_stale_lease_holder_is_not_recorded(world: World) -> None:
 
 
 def test_priority_zero_messages_finish_before_others_start(world: World) -> None:
-    control.suspend(world.ports, world.tenant_id, None)
+    control.suspend(world.ports, ADMIN, world.tenant_id, None)
     low = [world.message(priority=3) for _ in range(5)]
     urgent = [world.message(priority=0) for _ in range(5)]
     world.submit(*low, *urgent)
-    control.activate(world.ports, world.tenant_id, None)
+    control.activate(world.ports, ADMIN, world.tenant_id, None)
     dispatch_tenant(world.ports, world.tenant_id)
     assert set(world.sink.ids()[:5]) == {m["id"] for m in urgent}
 
 
 def test_inactive_tenant_is_not_dispatched(world: World) -> None:
     from chalicelib.services import tenants
-    tenants.update(world.ports, world.tenant_id, {"active": False})
+    tenants.update(world.ports, ADMIN, world.tenant_id, {"active": False})
     msg = world.message()
     world.submit(msg)
     assert dispatch_tenant(world.ports, world.tenant_id).claimed == 0
-    tenants.update(world.ports, world.tenant_id, {"active": True})
+    tenants.update(world.ports, ADMIN, world.tenant_id, {"active": True})
     assert dispatch_tenant(world.ports, world.tenant_id).sent == 1
 
 
@@ -221,7 +221,7 @@ def test_rate_limit_per_minute(make_world: Callable[..., World], ports: Ports, b
         assert len(world.sink.received) == 4, "the counter resets in the next window"
     else:
         assert all(r["status"] == "error" and r["error"] == "rate_limit_exceeded" for r in limited)
-    counters = {(r["name"]): r["value"] for r in ports.store.metric_rows()[0]
+    counters = {(r["name"]): r["value"] for r in ports.metrics.rows()[0]
                 if r["account_id"] == world.account_id}
     assert counters["rate_limited"] >= 3
 
@@ -232,7 +232,7 @@ def test_accounts_have_independent_rate_limits(make_world: Callable[..., World],
     from tests.support.factories import account_payload
     world = make_world(ports, account={"limit_per_minute": 1})
     second = account_payload(world.tenant_id, sink2.port, limit_per_minute=1)
-    accounts.upsert(ports, second)
+    accounts.upsert(ports, ADMIN, second)
     world.submit(world.message(), world.message(account_id=second["id"]))
     dispatch_tenant(ports, world.tenant_id)
     assert len(world.sink.received) == 1 and len(sink2.received) == 1
@@ -268,7 +268,7 @@ def test_queue_send_failure_after_commit_loses_nothing(world: World) -> None:
     result = world.submit.__func__(dataclasses.replace(world, ports=broken), msg)  # type: ignore[attr-defined]
     assert result["queued"] == 1, "the message is committed even though SQS failed"
     sqs = world.ports.queues._sqs
-    url = world.ports.store.get_tenant(world.tenant_id)["queue_url"]
+    url = world.ports.tenants.get(world.tenant_id)["queue_url"]
     sqs.purge_queue(QueueUrl=url)
     assert retry_tick(world.ports)["enqueued"].count(world.tenant_id) == 1
     body = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]["Body"]

@@ -17,9 +17,9 @@ import pytest
 from chalicelib.services.dispatch import RunSummary, dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.postgres import PostgresCluster
-from tests.functional.conftest import World
 from tests.support.polling import eventually
 from tests.support.smtp import Behaviour, SmtpSink
+from tests.support.world import World
 
 pytestmark = pytest.mark.functional
 
@@ -28,7 +28,7 @@ def corrupt(world: World, msg_id: str, field: str, value: Any) -> None:
     """As if stored by a version that checked less: bypasses submission on purpose."""
     import json
 
-    with world.ports.store.db.transaction() as conn:
+    with world.ports.database.transaction() as conn:
         conn.execute("UPDATE messages SET payload = jsonb_set(payload, %s, %s::jsonb)"
                      " WHERE tenant_id = %s AND id = %s", ([field], json.dumps(value), world.tenant_id, msg_id))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,14 +12,14 @@ from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.postgres import PostgresCluster
 from devstack.runner import LambdaContext, schedule_event, sqs_event
-from tests.functional.conftest import World
+from tests.support.world import World
 
 
 @pytest.fixture
-def handler_ports(world: World, monkeypatch: pytest.MonkeyPatch) -> Ports:
+def handler_ports(world: World) -> Iterator[Ports]:
     # The handlers build their ports once per execution environment; hand them ours.
-    monkeypatch.setattr(wiring, "_ports", world.ports)
-    return world.ports
+    with wiring.ports_in_use(world.ports) as ports:
+        yield ports
 
 
 def record(body: str, message_id: str) -> dict:

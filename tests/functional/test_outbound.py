@@ -16,9 +16,9 @@ import pytest
 
 from chalicelib.services import reports, tenants
 from chalicelib.services.ports import Ports
-from tests.functional.conftest import World
 from tests.support.echo import EchoServer
 from tests.support.smtp import SmtpSink
+from tests.support.world import ADMIN, World
 
 pytestmark = pytest.mark.functional
 
@@ -69,7 +69,7 @@ def test_downloads_work_where_the_allow_list_lets_them(world: World, echo: EchoS
 
 
 def test_endpoint_attachments_follow_the_policy(strict: World, echo: EchoServer) -> None:
-    tenants.update(strict.ports, strict.tenant_id, {"client_base_url": echo.url})
+    tenants.update(strict.ports, ADMIN, strict.tenant_id, {"client_base_url": echo.url})
     echo.files["doc"] = b"document"
     row = attach(strict, "doc")
     assert row["error"] == "Attachment fetch failed for f.txt: destination not allowed"
@@ -78,7 +78,7 @@ def test_endpoint_attachments_follow_the_policy(strict: World, echo: EchoServer)
 
 def test_delivery_reports_follow_the_policy(strict: World, world: World, echo: EchoServer) -> None:
     for w in (strict, world):
-        tenants.update(w.ports, w.tenant_id, {"client_base_url": echo.url})
+        tenants.update(w.ports, ADMIN, w.tenant_id, {"client_base_url": echo.url})
     assert reports.report_tenant(strict.ports, strict.tenant_id).failed, "refused: the report failed"
     assert echo.requests == [], "nothing reached the report endpoint"
     assert not reports.report_tenant(world.ports, world.tenant_id).failed

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from chalicelib.services.ports import Ports
-from tests.functional.conftest import World
 from tests.support.certs import self_signed_context
 from tests.support.smtp import SmtpSink
+from tests.support.world import World
 
 
 @pytest.fixture

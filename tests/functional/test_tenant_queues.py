@@ -13,7 +13,7 @@ from chalicelib import limits
 from chalicelib.adapters.queues import EventSourceMappings, TenantQueues, queue_name, system_queue_name
 from chalicelib.errors import QueueError
 from devstack.aws import MotoServer
-from tests.functional.conftest import World
+from tests.support.world import World
 
 pytestmark = pytest.mark.functional
 
@@ -69,7 +69,7 @@ def test_a_tenant_whose_queue_has_gone_gets_it_back_from_the_api_and_the_retry_t
     sqs = world.ports.queues._sqs
 
     def queue_now() -> str:
-        row = world.ports.store.get_tenant(world.tenant_id)
+        row = world.ports.tenants.get(world.tenant_id)
         assert row is not None
         return str(row["queue_url"])
 

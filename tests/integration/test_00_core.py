@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.factories import account_payload, tenant_payload, unique
 from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
+from tests.support.tenants import TenantFactory, TenantHandle
 
 
 class TestHealthAndBasics:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import TenantHandle
 from tests.support.api import ApiClient
 from tests.support.polling import eventually
+from tests.support.tenants import TenantHandle
 
 
 def add(client: ApiClient, *messages: dict, **extra: object) -> dict:

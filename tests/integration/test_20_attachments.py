@@ -11,11 +11,11 @@ import pytest
 import requests
 
 from devstack.stack import Stack
-from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.echo import EchoServer
 from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
+from tests.support.tenants import TenantFactory, TenantHandle
 
 
 def b64(data: bytes) -> str:

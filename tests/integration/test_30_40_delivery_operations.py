@@ -3,10 +3,10 @@ rate limits, retention) over HTTP against real SMTP servers."""
 
 from __future__ import annotations
 
-from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.polling import away_from_minute_boundary, eventually
 from tests.support.smtp import Behaviour, SmtpSink
+from tests.support.tenants import TenantFactory, TenantHandle
 
 
 def add(admin: ApiClient, *messages: dict) -> None:

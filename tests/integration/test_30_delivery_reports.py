@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.echo import EchoServer
 from tests.support.polling import eventually
 from tests.support.smtp import Behaviour, SmtpSink
+from tests.support.tenants import TenantFactory, TenantHandle
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
+from tests.support.tenants import TenantFactory, TenantHandle
 
 
 class TestTenantIsolation:

@@ -11,12 +11,12 @@ import pytest
 
 from chalicelib.domain.bounces import parse
 from devstack.dovecot import Dovecot
-from tests.integration.conftest import TenantFactory, TenantHandle
 from tests.support.api import ApiClient
 from tests.support.bounce_mail import append, dsn, mailbox_size, plain
 from tests.support.echo import EchoServer
 from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
+from tests.support.tenants import TenantFactory, TenantHandle
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.integration.conftest import TenantHandle
 from tests.support.api import ApiClient
+from tests.support.tenants import TenantHandle
 
 
 class TestInstance:

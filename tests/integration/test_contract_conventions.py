@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.conftest import TenantHandle
 from tests.support.api import ApiClient
+from tests.support.tenants import TenantHandle
 
 
 class TestConventions:

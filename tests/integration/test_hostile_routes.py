@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.stack import Stack
-from tests.integration.conftest import TenantFactory
 from tests.support.api import ApiClient
 from tests.support.factories import account_payload
 from tests.support.smtp import SmtpSink
+from tests.support.tenants import TenantFactory
 
 pytestmark = pytest.mark.integration
 

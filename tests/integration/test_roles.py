@@ -16,10 +16,10 @@ import pytest
 
 from devstack.functions import FunctionHost
 from devstack.stack import Stack
-from tests.integration.conftest import TenantFactory
 from tests.support.api import ApiClient
 from tests.support.polling import eventually
 from tests.support.smtp import SmtpSink
+from tests.support.tenants import TenantFactory
 
 pytestmark = pytest.mark.integration
 

@@ -113,15 +113,15 @@ def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
 
 
 def test_instance_info_defaults_when_never_set() -> None:
-    from types import SimpleNamespace
-
     from chalicelib.services.admin import instance_info
+    from chalicelib.services.auth import Principal
+    from tests.support.fakes import fake_ports
 
-    class EmptyStore:
-        def get_instance(self) -> None:
+    class NeverSet:
+        def get(self) -> None:
             return None
 
-    info = instance_info(SimpleNamespace(store=EmptyStore()))  # type: ignore[arg-type]
+    info = instance_info(fake_ports(instance=NeverSet()), Principal(None))
     assert info == {"id": 1, "name": "mail-proxy", "bounce_enabled": False, "bounce_imap_port": 993,
                     "bounce_imap_folder": "INBOX", "bounce_imap_ssl": True, "bounce_poll_interval": 60}
 

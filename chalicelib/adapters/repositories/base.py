@@ -1,0 +1,38 @@
+"""What the repositories share: the database handle, JSON binding, and SQL fragments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from chalicelib.adapters.database import Database
+from chalicelib.domain.messages import DISPATCH_ORDER, WHOLE_TENANT
+
+
+class Repository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+
+def jsonb(value: Any) -> Any:
+    """A JSON column's value; None stays SQL NULL."""
+    return None if value is None else Jsonb(value)
+
+
+# ORDER BY for messages aliased ``m``, from the domain's dispatch order.
+DISPATCH_ORDER_SQL = ", ".join(f"m.{column}" for column in DISPATCH_ORDER)
+
+# A message is due when unfinished, not deferred into the future, not leased, its tenant
+# active and its batch not held (domain.messages.held, in SQL). Needs ``%(now)s``.
+DUE = f"""
+    m.status = 'pending'
+    AND (m.deferred_ts IS NULL OR m.deferred_ts <= %(now)s)
+    AND (m.claim_expires IS NULL OR m.claim_expires < %(now)s)
+    AND t.active
+    AND NOT ('{WHOLE_TENANT}' = ANY (t.suspended_batches))
+    AND (m.batch_code IS NULL OR NOT (m.batch_code = ANY (t.suspended_batches)))
+"""
+
+# The one way an event row is written (an outcome, a bounce): columns in this order.
+INSERT_EVENT = "INSERT INTO events (message_pk, tenant_id, event_type, event_ts, description, metadata)"

@@ -1,0 +1,114 @@
+"""Messages: submission, listing, deletion, and their event history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, Repository
+from chalicelib.domain.records import Row
+
+Key = tuple[str, str]  # (tenant_id, id)
+
+
+class MessageRepository(Repository):
+    def submission_context(
+        self, tenant_ids: Sequence[str], keys: Sequence[Key]
+    ) -> tuple[set[str], set[Key], dict[Key, str]]:
+        """Existing tenants, accounts of those tenants, and the status of known messages."""
+        with self.db.transaction() as conn:
+            tenants = {r["id"] for r in conn.execute(
+                "SELECT id FROM tenants WHERE id = ANY (%s)", (list(tenant_ids),))}
+            accounts = {(r["tenant_id"], r["id"]) for r in conn.execute(
+                "SELECT tenant_id, id FROM accounts WHERE tenant_id = ANY (%s)", (list(tenant_ids),))}
+            status: dict[Key, str] = {}
+            if keys:
+                for r in conn.execute(
+                    "SELECT m.tenant_id, m.id, m.status FROM messages m"
+                    " JOIN unnest(%s::text[], %s::text[]) AS k(t, i) ON m.tenant_id = k.t AND m.id = k.i",
+                    ([k[0] for k in keys], [k[1] for k in keys]),
+                ):
+                    status[(r["tenant_id"], r["id"])] = r["status"]
+            return tenants, accounts, status
+
+    def store(self, rows: list[Row], rejections: list[Row]) -> set[Key]:
+        """Insert or replace unfinished messages in one statement and record rejections.
+
+        Returns the keys stored; a key missing from the result met a finished message
+        (it finished between the context read and this write) and is "already sent".
+        """
+        stored: set[Key] = set()
+        with self.db.transaction() as conn:
+            if rows:
+                cur = conn.execute(
+                    """
+                    INSERT INTO messages (pk, tenant_id, id, account_id, priority, batch_code,
+                                          payload, secrets_enc, deferred_ts, is_pec)
+                    SELECT gen_random_uuid(), r->>'tenant_id', r->>'id', r->>'account_id',
+                           (r->>'priority')::smallint, r->>'batch_code', r->'payload',
+                           r->>'secrets_enc', (r->>'deferred_ts')::bigint,
+                           COALESCE(a.is_pec_account, false)
+                    FROM jsonb_array_elements(%s::jsonb) AS r
+                    LEFT JOIN accounts a ON a.tenant_id = r->>'tenant_id' AND a.id = r->>'account_id'
+                    ON CONFLICT (tenant_id, id) DO UPDATE SET
+                        account_id = EXCLUDED.account_id, priority = EXCLUDED.priority,
+                        batch_code = EXCLUDED.batch_code, payload = EXCLUDED.payload,
+                        secrets_enc = EXCLUDED.secrets_enc, deferred_ts = EXCLUDED.deferred_ts,
+                        is_pec = EXCLUDED.is_pec, retry_count = 0, last_error = NULL,
+                        updated_at = now()
+                    WHERE messages.status = 'pending'
+                    RETURNING tenant_id, id
+                    """,
+                    (json.dumps(rows),),
+                )
+                stored = {(r["tenant_id"], r["id"]) for r in cur.fetchall()}
+            if rejections:
+                with conn.cursor() as cur2:
+                    cur2.executemany(
+                        "INSERT INTO rejections (tenant_id, id, error_ts, error)"
+                        " VALUES (%(tenant_id)s, %(id)s, %(error_ts)s, %(error)s)",
+                        rejections,
+                    )
+        return stored
+
+    def list_for(self, tenant_id: str, active_only: bool) -> list[Row]:
+        sql = """
+            SELECT m.*, t.name AS tenant_name, t.suspended_batches,
+                   (SELECT CASE WHEN count(*) > 0 AND count(*) = count(e.reported_ts)
+                                THEN max(e.reported_ts) END
+                      FROM events e WHERE e.message_pk = m.pk) AS reported_ts
+            FROM messages m JOIN tenants t ON t.id = m.tenant_id
+            WHERE m.tenant_id = %s
+        """
+        if active_only:
+            sql += " AND m.status = 'pending'"
+        sql += f" ORDER BY {DISPATCH_ORDER_SQL}"
+        with self.db.transaction() as conn:
+            return conn.execute(sql, (tenant_id,)).fetchall()
+
+    def events_of(self, pks: Sequence[Any]) -> list[Row]:
+        if not pks:
+            return []
+        with self.db.transaction() as conn:
+            return conn.execute(
+                "SELECT * FROM events WHERE message_pk = ANY (%s) ORDER BY event_ts, event_id", (list(pks),)
+            ).fetchall()
+
+    def delete(self, tenant_id: str, ids: Sequence[str]) -> tuple[int, list[str]]:
+        """Delete the tenant's messages with those ids (events cascade)."""
+        with self.db.transaction() as conn:
+            deleted = {r["id"] for r in conn.execute(
+                "DELETE FROM messages WHERE tenant_id = %s AND id = ANY (%s) RETURNING id",
+                (tenant_id, list(ids)))}
+        return len(deleted), sorted(set(ids) - deleted)
+
+    def count_unfinished(self, tenant_id: str, batch_code: str | None = None) -> int:
+        sql = "SELECT count(*) AS n FROM messages WHERE tenant_id = %s AND status = 'pending'"
+        params: list[Any] = [tenant_id]
+        if batch_code is not None:
+            sql += " AND batch_code = %s"
+            params.append(batch_code)
+        with self.db.transaction() as conn:
+            row = conn.execute(sql, params).fetchone()
+            return int(row["n"]) if row else 0

@@ -1,0 +1,50 @@
+"""The rooms keep their doors: what each layer may import, read from the source."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2] / "chalicelib"
+# Libraries that do I/O: only adapters (and the wiring that builds them) import them.
+IO_LIBRARIES = {"boto3", "botocore", "psycopg", "psycopg_pool", "aiosmtplib", "requests", "urllib3", "imaplib",
+                "socket"}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _modules("services"), ids=lambda p: p.name)
+def test_a_service_imports_no_adapter_and_no_io_library(path: Path) -> None:
+    imported = _imports(path)
+    assert not {m for m in imported if m.startswith("chalicelib.adapters") or m == "chalicelib.wiring"}, path
+    assert not {m for m in imported if m.split(".")[0] in IO_LIBRARIES}, path
+
+
+@pytest.mark.parametrize("path", _modules("domain"), ids=lambda p: p.name)
+def test_the_domain_is_pure(path: Path) -> None:
+    imported = _imports(path)
+    assert not {m for m in imported if m.startswith(("chalicelib.adapters", "chalicelib.services"))}, path
+    assert not {m for m in imported if m.split(".")[0] in IO_LIBRARIES}, path
+
+
+@pytest.mark.parametrize("path", [*_modules("adapters"), *_modules("services"), *_modules("domain")],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_module_is_longer_than_one_sitting(path: Path) -> None:
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    # schemas.py is declarative data (the contract's JSON Schemas).
+    limit = 360 if path.name == "schemas.py" else 300
+    assert lines <= limit, f"{path} has {lines} lines"
