@@ -1,0 +1,167 @@
+"""The HTTP glue between Chalice and the services: a route authenticates, parses the body,
+query and path, calls its handler with one ``Call``, and maps the one exception tree to
+HTTP here, in one place. Known paths answer other methods with the contract's 405."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from chalice import Chalice, Response
+from chalice.app import Request
+
+from chalicelib.domain import json_input
+from chalicelib.domain.schemas import require_query
+from chalicelib.errors import (
+    ApiError,
+    ConfigurationError,
+    InfrastructureError,
+    PayloadTooLargeError,
+    RequestValidationError,
+    UnsupportedMediaError,
+)
+from chalicelib.services import audit
+from chalicelib.services.auth import Principal, authenticate
+from chalicelib.services.ports import Ports
+from chalicelib.wiring import get_ports
+
+OPEN, TENANT, ADMIN = "open", "tenant", "admin"
+# Chalice answers 415 itself for types outside this list; we accept them all and answer
+# the contract's own 415 for anything that is not JSON.
+_ANY_TYPE = [
+    "application/json", "text/plain", "text/html", "text/xml", "application/xml",
+    "application/x-www-form-urlencoded", "multipart/form-data", "application/octet-stream",
+]
+
+
+@dataclass
+class Call:
+    """What a route needs from the request, already authenticated and parsed."""
+
+    ports: Ports
+    principal: Principal
+    body: Any
+    query: dict[str, str]
+    params: dict[str, str]
+
+    def q(self, name: str) -> str | None:
+        return self.query.get(name)
+
+    def tenant_query(self) -> str:
+        """The required ``tenant_id`` query parameter (the service scopes it)."""
+        return require_query("tenant_id", self.q("tenant_id"))
+
+
+def error_response(status: int, detail: Any) -> Response:
+    return Response(body=json.dumps({"detail": detail}), status_code=status,
+                    headers={"Content-Type": "application/json"})
+
+
+def _json_body(request: Request, required: bool) -> Any:
+    raw = request.raw_body or b""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > get_ports().settings.max_body_bytes:
+        raise PayloadTooLargeError("Request body too large")
+    content_type = (request.headers.get("content-type") or "application/json").lower()
+    media = content_type.split(";")[0].strip()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaError(f"Unsupported media type: {media}")
+    if not raw.strip():
+        if required:
+            raise RequestValidationError(
+                [{"loc": ["body"], "msg": "Field required", "type": "missing"}]
+            )
+        return {}
+    return json_input.parse_body(raw)
+
+
+def _log_command(call: Call | None, command: str, status: int) -> None:
+    if call is not None:
+        audit.record(call.ports, command, status, call.body, call.query, call.params)
+
+
+def _method_not_allowed_view(path: str) -> Callable[..., Response]:
+    def view(**_: str) -> Response:
+        return error_response(405, "Method Not Allowed")
+
+    view.__name__ = "method_not_allowed_" + "".join(c if c.isalnum() else "_" for c in path)
+    return view
+
+
+class Routes:
+    """The routes of one Chalice app, and the methods each path serves (for the 405s)."""
+
+    def __init__(self, app: Chalice) -> None:
+        self.app = app
+        self.methods: dict[str, set[str]] = {}
+
+    def _request(self) -> Request:
+        request = self.app.current_request
+        assert request is not None, "only called while handling a request"
+        return request
+
+    def __call__(
+        self, path: str, methods: list[str], access: str, *, body: str = "none", command: str | None = None
+    ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+        """Register a route: authenticate, parse, call the handler, map errors in one place.
+
+        ``body``: "none" (ignored), "optional" or "required" JSON.
+        """
+        return functools.partial(self._register, path, methods, access, body, command)
+
+    def _register(self, path: str, methods: list[str], access: str, body: str, command: str | None,
+                  handler: Callable[[Call], Any]) -> Callable[..., Response]:
+        @functools.wraps(handler)
+        def view(**params: str) -> Response:
+            call: Call | None = None
+            request = self._request()
+            try:
+                ports = get_ports()
+                principal = Principal(None)
+                if access != OPEN:
+                    token = request.headers.get("x-api-token")
+                    principal = authenticate(ports, token, admin_only=access == ADMIN)
+                parsed = _json_body(request, body == "required") if body != "none" else {}
+                # API Gateway (and chalice local) hand path parameters over still
+                # percent-encoded (aws/chalice#511); ids are opaque, so decode them once.
+                decoded = {k: unquote(v) for k, v in params.items()}
+                query = dict(request.query_params or {})
+                json_input.check_params("path", decoded)
+                json_input.check_params("query", query)
+                call = Call(ports, principal, parsed, query, decoded)
+                result = handler(call)
+                if isinstance(result, Response):
+                    return result
+                if command:
+                    _log_command(call, command, 200)
+                return Response(body=json.dumps(result), status_code=200,
+                                headers={"Content-Type": "application/json"})
+            except RequestValidationError as exc:
+                return error_response(exc.status_code, exc.detail)
+            except ApiError as exc:
+                if command:
+                    _log_command(call, command, exc.status_code)
+                return error_response(exc.status_code, exc.detail)
+            except ConfigurationError as exc:
+                self.app.log.error("configuration error: %s", exc)
+                return error_response(500, "Service misconfigured")
+            except InfrastructureError as exc:
+                self.app.log.error("dependency unavailable: %s", exc)
+                return error_response(503, "Service temporarily unavailable")
+
+        self.app.route(path, methods=methods, content_types=_ANY_TYPE)(view)
+        self.methods.setdefault(path, set()).update(methods)
+        return view
+
+    def answer_405(self, extra: dict[str, set[str]]) -> None:
+        """Known paths answer other methods with the contract's 405 rather than the gateway's
+        own; call once every route is registered (``extra``: paths registered otherwise)."""
+        for path, served in [*self.methods.items(), *extra.items()]:
+            others = sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - served)
+            if others:
+                self.app.route(path, methods=others, content_types=_ANY_TYPE)(_method_not_allowed_view(path))
