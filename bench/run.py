@@ -1,9 +1,15 @@
-"""make bench: end-to-end dispatch rate and latency, against raw aiosmtplib in the same run.
+"""make bench: end-to-end dispatch against raw aiosmtplib in the same run, and where the CPU goes.
 
 1. Baseline: raw aiosmtplib, 8 connections, into an aiosmtpd sink in its own process.
-2. Mail Proxy: N messages through the local stack (LocalStack endpoint, PostgreSQL,
-   the API Gateway stand-in and the function runner running the package) into the same sink.
-3. Latency: add-messages -> SMTP arrival of single messages on the idle stack.
+2. One tenant: N messages through the local stack (AWS endpoint, PostgreSQL, the API Gateway
+   stand-in and the function runner running the package) into the same sink; CPU of every
+   component per delivered message, read from /proc during the run (bench/cpu.py); the
+   enqueue rate (1,000 messages per call) while dispatch runs.
+3. Ten tenants, one account each, the same total.
+4. Latency add-messages -> SMTP arrival of single messages on the idle stack.
+5. Fairness: single messages of tenant B, one by one, while tenant A drains a backlog.
+
+Figures are printed and kept in bench/results/bench-N.json.
 """
 
 from __future__ import annotations
@@ -17,30 +23,47 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 import requests
 
-from chalicelib.domain.mime import build_mime
+from bench.cpu import CpuMeter, postmaster_pid
+from chalicelib.domain.wire import message_bytes
 from devstack.postgres import PostgresCluster
 from devstack.procs import Process, free_port, port_open, wait_until
 from devstack.stack import Stack, StackOptions
 
 
-def sink_count(http: str) -> int:
-    return int(requests.get(f"{http}/stats", timeout=5).json()["count"])
+class Sink:
+    """bench/sink.py in its own process: counts, and arrival times by mail id."""
+
+    def __init__(self, tmp: Path, name: str) -> None:
+        self.port, http_port = free_port(), free_port()
+        self.http = f"http://127.0.0.1:{http_port}"
+        self.proc = Process(name, [sys.executable, "-m", "bench.sink", "--smtp-port", str(self.port),
+                                   "--http-port", str(http_port)], log_dir=tmp).start()
+        wait_until(lambda: port_open(self.port) and self.count() == 0, 30, name)
+
+    def count(self) -> int:
+        return int(requests.get(f"{self.http}/stats", timeout=5).json()["count"])
+
+    def arrival(self, mail_id: str) -> float | None:
+        response = requests.get(f"{self.http}/arrival/{mail_id}", timeout=5)
+        return float(response.json()["t"]) if response.status_code == 200 else None
 
 
-def sample(i: int) -> dict:
-    return {"id": f"bench-{i}-{uuid.uuid4().hex[:6]}", "from": "Bench <bench@example.com>",
-            "to": ["rcpt@example.com"], "subject": f"Benchmark message {i}",
+def sample(i: int, tenant: str = "bench", account: str = "sink") -> dict[str, Any]:
+    return {"id": f"bench-{i}-{uuid.uuid4().hex[:6]}", "tenant_id": tenant, "account_id": account,
+            "from": "Bench <bench@example.com>", "to": ["rcpt@example.com"], "subject": f"Benchmark message {i}",
             "body": "Lorem ipsum dolor sit amet. " * 20}
 
 
 async def raw_baseline(port: int, count: int, connections: int) -> float:
-    from datetime import UTC, datetime
-    data = [build_mime(sample(i), [], datetime.now(UTC)).as_bytes() for i in range(count)]
+    data = [message_bytes(sample(i), [], datetime.now(UTC)) for i in range(count)]
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for item in data:
         queue.put_nowait(item)
@@ -57,90 +80,147 @@ async def raw_baseline(port: int, count: int, connections: int) -> float:
     return count / (time.perf_counter() - started)
 
 
+def percentiles(values: list[float]) -> dict[str, float]:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    return {"p50_ms": round(statistics.median(values) * 1000, 1), "p95_ms": round(p95 * 1000, 1),
+            "max_ms": round(values[-1] * 1000, 1)}
+
+
+class Bench:
+    def __init__(self, stack: Stack, sink: Sink, meter: CpuMeter) -> None:
+        self.stack, self.sink, self.meter = stack, sink, meter
+        self.api = requests.Session()
+        self.api.headers["X-API-Token"] = stack.token
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.api.post(self.stack.api_url + path, json=body, timeout=120)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def tenant(self, tenant_id: str, sink: Sink) -> None:
+        self.post("/tenant", {"id": tenant_id, "name": tenant_id})
+        self.post("/account", {"id": "sink", "tenant_id": tenant_id, "host": "127.0.0.1", "port": sink.port,
+                               "use_tls": False})
+
+    def deliver(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Submit in calls of 1,000 and wait for every delivery; rates and CPU per message."""
+        before = self.sink.count()
+        self.meter.start()
+        started = time.perf_counter()
+        for chunk in range(0, len(messages), 1000):
+            self.post("/commands/add-messages", {"messages": messages[chunk:chunk + 1000]})
+        submitted = time.perf_counter() - started
+        wait_until(lambda: self.sink.count() - before >= len(messages), 3600, "all deliveries", interval=0.05)
+        elapsed = time.perf_counter() - started
+        cpu = self.meter.stop()
+        return {"delivered_per_s": round(len(messages) / elapsed, 1),
+                "enqueue_per_s": round(len(messages) / submitted, 1),
+                "cpu_ms_per_message": {k: round(v / len(messages) * 1000, 3) for k, v in cpu.items()}}
+
+    def single(self, message: dict[str, Any], sink: Sink) -> float:
+        t0 = time.time()
+        self.post("/commands/add-messages", {"messages": [message]})
+        found: list[float] = []
+
+        def arrived() -> bool:
+            t = sink.arrival(message["id"])
+            if t is not None:
+                found.append(t)
+            return t is not None
+
+        wait_until(arrived, 60, "single message", interval=0.005)
+        return found[0] - t0
+
+    def latencies(self, count: int, make: Callable[[int], dict[str, Any]], sink: Sink) -> dict[str, float]:
+        return percentiles([self.single(make(i), sink) for i in range(count)])
+
+
+def fairness(bench: Bench, backlog: int, singles: int, other: Sink) -> dict[str, Any]:
+    """Tenant fair-a drains a backlog while fair-b's single messages go out one by one."""
+    bench.tenant("fair-a", bench.sink)
+    bench.tenant("fair-b", other)
+    before = bench.sink.count()
+    for chunk in range(0, backlog, 1000):
+        bench.post("/commands/add-messages",
+                   {"messages": [sample(i, "fair-a") for i in range(chunk, min(backlog, chunk + 1000))]})
+    wait_until(lambda: bench.sink.count() - before >= 200, 120, "backlog draining")
+    during = bench.latencies(singles, lambda i: sample(50_000_000 + i, "fair-b"), other)
+    left = backlog - (bench.sink.count() - before)
+    wait_until(lambda: bench.sink.count() - before >= backlog, 3600, "backlog drained", interval=0.2)
+    return {"backlog": backlog, "backlog_left_after_singles": left, "other_tenant_latency": during}
+
+
+def report(result: dict[str, Any]) -> None:
+    one, many = result["one_tenant"], result["ten_tenants"]
+    raw = result["raw_aiosmtplib_8conn_per_s"]
+    cpu = "\n".join(f"    {k:24} {v:7.3f} ms" for k, v in one["cpu_ms_per_message"].items())
+    fair = result["fairness"]["other_tenant_latency"]
+    idle = result["idle_latency"]
+    print(f"""
+Mail Proxy benchmark ({result['messages']} messages, AWS endpoint: {result['aws']})
+  raw aiosmtplib, 8 conns    {raw:8.1f} msg/s  (same sink, same run: the baseline)
+  one tenant, end to end     {one['delivered_per_s']:8.1f} msg/s  ratio {one['ratio']:.3f}
+  ten tenants, 1 account     {many['delivered_per_s']:8.1f} msg/s  ratio {many['ratio']:.3f}
+  enqueue (1,000 per call)   {one['enqueue_per_s']:8.1f} msg/s  while dispatch runs
+  CPU per delivered message (one tenant), per component:
+{cpu}
+  add -> SMTP, idle stack    p50 {idle['p50_ms']:.0f} ms, p95 {idle['p95_ms']:.0f} ms
+  other tenant during a {result['fairness']['backlog']:,} backlog: p50 {fair['p50_ms']:.0f} ms, \
+p95 {fair['p95_ms']:.0f} ms, max {fair['max_ms']:.0f} ms
+""")
+    print(json.dumps(result))
+
+
+def pids(process: Process | None) -> list[int]:
+    return [process.proc.pid] if process is not None and process.proc is not None else []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--aws", default="localstack", choices=["localstack", "moto"])
     parser.add_argument("--latency-samples", type=int, default=30)
+    parser.add_argument("--backlog", type=int, default=20000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mailproxy-bench-"))
-    smtp_port, http_port = free_port(), free_port()
-    sink = Process("bench-sink", [sys.executable, "-m", "bench.sink", "--smtp-port", str(smtp_port),
-                                  "--http-port", str(http_port)], log_dir=tmp).start()
-    http = f"http://127.0.0.1:{http_port}"
+    sink, other = Sink(tmp, "bench-sink"), Sink(tmp, "bench-sink-b")
     pg = PostgresCluster(tmp / "pg", free_port()).start(fast=True)
     stack = Stack(StackOptions(api_port=free_port(), aws=args.aws, aws_port=free_port(),
                                database_url=pg.url, maildev=False, schedule_tick=5,
                                queue_prefix="bench", log_dir=tmp))
     try:
-        wait_until(lambda: port_open(smtp_port) and sink_count(http) == 0, 30, "bench sink")
-        raw_rate = asyncio.run(raw_baseline(smtp_port, args.messages, 8))
+        raw_rate = asyncio.run(raw_baseline(sink.port, args.messages, 8))
         stack.start()
-        api = requests.Session()
-        api.headers["X-API-Token"] = stack.token
-        base = stack.api_url
-
-        def post(path: str, body: dict) -> dict:
-            response = api.post(base + path, json=body, timeout=120)
-            response.raise_for_status()
-            return dict(response.json())
-
-        post("/tenant", {"id": "bench", "name": "Benchmark"})
-        post("/account", {"id": "sink", "tenant_id": "bench", "host": "127.0.0.1", "port": smtp_port,
-                          "use_tls": False})
-        before = sink_count(http)
-        messages = [{**sample(i), "tenant_id": "bench", "account_id": "sink"} for i in range(args.messages)]
-        started = time.perf_counter()
-        for chunk in range(0, len(messages), 1000):
-            post("/commands/add-messages", {"messages": messages[chunk:chunk + 1000]})
-        submitted = time.perf_counter() - started
-        wait_until(lambda: sink_count(http) - before >= args.messages, 1800, "all deliveries", interval=0.05)
-        elapsed = time.perf_counter() - started
-        rate = args.messages / elapsed
-
-        latencies = []
-        for i in range(args.latency_samples):
-            msg = {**sample(10_000_000 + i), "tenant_id": "bench", "account_id": "sink"}
-            t0 = time.time()
-            post("/commands/add-messages", {"messages": [msg]})
-            arrival: dict = {}
-
-            def arrived(mid: str = msg["id"], out: dict = arrival) -> bool:
-                response = requests.get(f"{http}/arrival/{mid}", timeout=5)
-                if response.status_code == 200:
-                    out.update(response.json())
-                    return True
-                return False
-
-            wait_until(arrived, 30, "single message", interval=0.01)
-            latencies.append(arrival["t"] - t0)
-        latencies.sort()
-        p50 = statistics.median(latencies)
-        p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-        result = {
-            "messages": args.messages, "aws": args.aws,
-            "submit_seconds": round(submitted, 2),
-            "delivered_per_s": round(rate, 1),
-            "raw_aiosmtplib_8conn_per_s": round(raw_rate, 1),
-            "ratio": round(rate / raw_rate, 3),
-            "latency_p50_s": round(p50, 3), "latency_p95_s": round(p95, 3),
-        }
-        print(f"""
-Mail Proxy benchmark ({args.messages} messages, AWS endpoint: {args.aws})
-  delivered end to end     {rate:8.1f} msg/s  (submit took {submitted:.2f}s)
-  raw aiosmtplib, 8 conns  {raw_rate:8.1f} msg/s  (same sink, same run)
-  ratio                    {rate / raw_rate:8.3f}
-  add -> SMTP latency      p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms
-                           ({len(latencies)} single messages, idle stack)
-""")
-        print(json.dumps(result))
+        meter = CpuMeter({
+            "dispatch (function runner)": pids(stack.runner),
+            "api (gateway + function)": pids(stack.api),
+            "postgresql": [postmaster_pid(pg.datadir)],
+            "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None),
+            "smtp sink": pids(sink.proc),
+        })
+        bench = Bench(stack, sink, meter)
+        bench.tenant("bench", sink)
+        one = bench.deliver([sample(i) for i in range(args.messages)])
+        one["ratio"] = round(one["delivered_per_s"] / raw_rate, 3)
+        tenants = [f"bench-{t}" for t in range(10)]
+        for tenant in tenants:
+            bench.tenant(tenant, sink)
+        many = bench.deliver([sample(i, tenants[i % 10]) for i in range(args.messages)])
+        many["ratio"] = round(many["delivered_per_s"] / raw_rate, 3)
+        idle = bench.latencies(args.latency_samples, lambda i: sample(10_000_000 + i), sink)
+        result = {"messages": args.messages, "aws": args.aws, "raw_aiosmtplib_8conn_per_s": round(raw_rate, 1),
+                  "one_tenant": one, "ten_tenants": many, "idle_latency": idle,
+                  "fairness": fairness(bench, args.backlog, args.latency_samples, other)}
+        report(result)
         results = Path(__file__).parent / "results"
         results.mkdir(exist_ok=True)
-        (results / f"bench-{args.messages}.json").write_text(json.dumps(result, indent=2))
+        (results / f"bench-{args.messages}.json").write_text(json.dumps(result, indent=2) + "\n")
     finally:
         stack.stop()
         pg.stop("immediate")
-        sink.stop()
+        sink.proc.stop()
+        other.proc.stop()
         shutil.rmtree(tmp / "pg", ignore_errors=True)  # logs stay for a look
     return 0
 

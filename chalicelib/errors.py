@@ -63,6 +63,10 @@ class NotFoundError(ApiError):
     status_code = 404
 
 
+def tenant_not_found(tenant_id: str) -> NotFoundError:
+    return NotFoundError(f"Tenant '{tenant_id}' not found")
+
+
 class PayloadTooLargeError(ApiError):
     status_code = 413
 

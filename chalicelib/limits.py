@@ -43,6 +43,9 @@ SYSTEM_CONCURRENCY = 2     # and of the system queue's (bounce polls)
 
 # A claimed message's lease must outlive any invocation that could still be sending it.
 CLAIM_LEASE = 300
+# Outcomes written per statement at most (services/outcomes.py); with the connections in
+# flight it bounds the duplicate window of one dispatch run: 2 x OUTCOME_BATCH + connections.
+OUTCOME_BATCH = 16
 
 # Scheduled functions fire this often (EventBridge; minute granularity in AWS).
 SCHEDULE = "rate(1 minute)"

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalicelib import limits
 from chalicelib.config import get_settings
 from chalicelib.services import bounces, work
-from chalicelib.services.admin import BOUNCE_POLL
+from chalicelib.services.bounces import BOUNCE_POLL
 from chalicelib.wiring import get_ports
 
 logger = Logger(service="mail-proxy-dispatch")

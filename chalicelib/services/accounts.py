@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from chalicelib.domain import defaults, schemas
 from chalicelib.domain.records import Row, account_info
-from chalicelib.errors import BusinessRuleError
+from chalicelib.errors import BusinessRuleError, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
-from chalicelib.services.tenants import not_found
 
 
 def _limit(value: int | None) -> int | None:
@@ -39,7 +38,7 @@ def upsert(ports: Ports, principal: Principal, payload: Row) -> Row:
         "imap_ssl": payload.get("imap_ssl"),
     }
     if not ports.accounts.upsert(payload["tenant_id"], payload["id"], fields):
-        raise not_found(payload["tenant_id"])
+        raise tenant_not_found(payload["tenant_id"])
     return {"ok": True}
 
 

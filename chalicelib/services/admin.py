@@ -10,11 +10,11 @@ from chalicelib.domain import defaults, schemas
 from chalicelib.domain.records import Row, drop_nulls, iso
 from chalicelib.errors import BusinessRuleError, InfrastructureError
 from chalicelib.services.auth import Principal
+from chalicelib.services.bounces import BOUNCE_POLL
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-BOUNCE_POLL = "bounce-poll"
 _WRITABLE = ("name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
              "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval", "bounce_return_path")
 

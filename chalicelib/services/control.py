@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from chalicelib.domain.records import Row
-from chalicelib.errors import BusinessRuleError, InfrastructureError, QueueMissing
+from chalicelib.domain.rows import TenantRow
+from chalicelib.errors import BusinessRuleError, InfrastructureError, QueueError, QueueMissing, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
-from chalicelib.services.tenants import not_found, queue_url
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
     target = tenant_id or principal.scoped_tenant()
     if target is not None:
         if not ports.tenants.exists(target):
-            raise not_found(target)
+            raise tenant_not_found(target)
         # A named tenant gets a report request now, even an empty one.
         ports.reports.reset_sync(target)
         nudge(ports, [target], "run-now", heal=True)
@@ -86,3 +86,12 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False) 
                 ports.queues.notify(url, tenant_id, reason)
         except InfrastructureError as exc:
             log.warning("work record not sent; the next tick covers it: %s", exc)
+
+
+def queue_url(ports: Ports, row: TenantRow) -> str:
+    """The tenant's queue, made with the tenant. Only the API provisions queues (the other
+    functions' roles may not create them)."""
+    url = row.get("queue_url")
+    if not url:
+        raise QueueError(f"tenant {row['id']!r} has no queue")
+    return str(url)

@@ -2,8 +2,9 @@
 
 One run handles one tenant: per account it leases up to ``batch_size`` due messages in
 order (priority, created_at, id), sends priority-0 messages before the others, over at
-most ``max_connections_per_account`` reused SMTP connections, and records each outcome
-right after its SMTP answer, so that a crash can repeat at most the message in flight.
+most ``max_connections_per_account`` reused SMTP connections, and hands each outcome to the
+run's group commit (services/outcomes.py) right after its SMTP answer, so that a crash can
+repeat at most the messages in flight and the outcomes not yet written.
 """
 
 from __future__ import annotations
@@ -19,17 +20,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib import limits
 from chalicelib.domain import metrics
-from chalicelib.domain.mime import build_mime, envelope, safe_address
+from chalicelib.domain.mime import envelope, safe_address
 from chalicelib.domain.outcome import GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, limited_windows
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 from chalicelib.domain.targets import SmtpTarget
+from chalicelib.domain.wire import message_bytes
 from chalicelib.errors import DeliveryError, InfrastructureError
 from chalicelib.services import large_files
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.control import nudge
+from chalicelib.services.outcomes import Outcome, OutcomeWriter
 from chalicelib.services.ports import Ports, Sender
 
 log = logging.getLogger(__name__)
@@ -66,7 +70,7 @@ def dispatch_tenant(
     started = time.monotonic()
     total = RunSummary(tenant_id)
     while True:
-        run = _Run(ports, tenant_id, owner)
+        run = _Run(ports, tenant_id, owner, continue_until=started + budget_seconds)
         summary = asyncio.run(run.execute())
         total.add(summary)
         if not summary.more_due or summary.claimed == 0:
@@ -79,8 +83,11 @@ def dispatch_tenant(
 
 
 class _Run:
-    def __init__(self, ports: Ports, tenant_id: str, owner: str | None):
+    def __init__(self, ports: Ports, tenant_id: str, owner: str | None, continue_until: float = 0.0):
         self.ports = ports
+        # An account's next batch is claimed in the same run (same connections) until then.
+        self.continue_until = continue_until
+        self._full: set[str] = set()   # accounts whose last claim was a full batch
         self.tenant_id = tenant_id
         self.owner = owner or f"dispatch-{uuid.uuid4()}"
         self.summary = RunSummary(tenant_id)
@@ -88,6 +95,7 @@ class _Run:
         # record is retried until shortly before it does.
         self.deadline = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.8)
         self.lease_ends = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.95)
+        self.outcomes = OutcomeWriter(ports.dispatch, self.owner, self.lease_ends, limits.OUTCOME_BATCH)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -106,18 +114,17 @@ class _Run:
                 if not await self._db(store.take_account_lease, self.tenant_id, account["id"], self.owner,
                                       now, lease):
                     continue
-                batch = account["batch_size"]
-                claimed = await self._db(
-                    store.claim, self.tenant_id, account["id"], self.owner, now, lease, batch
-                )
+                claimed = await self._claim(account)
                 if claimed:
-                    self.summary.claimed += len(claimed)
-                    self.summary.more_due |= len(claimed) >= batch
                     work.append(self._account(tenant, account, claimed))
             if work:
-                await asyncio.gather(*work)
+                try:
+                    await asyncio.gather(*work)
+                finally:
+                    await self.outcomes.close()
         finally:
             await self._db(store.release_account_leases, self.tenant_id, self.owner)
+        self.summary.more_due = bool(self._full)
         if work and not self.summary.more_due:
             self.summary.more_due = await self._db(store.has_due, self.tenant_id, self.ports.now())
         return self.summary
@@ -131,13 +138,29 @@ class _Run:
         width = min(self.ports.settings.max_connections_per_account, len(messages))
         sessions = [self.ports.smtp(target) for _ in range(width)]
         try:
-            # Priority 0 finishes before anything else of this run starts.
-            for group in ([m for m in messages if m["priority"] == 0],
-                          [m for m in messages if m["priority"] != 0]):
-                pending = deque(group)
-                await asyncio.gather(*(self._worker(s, tenant, account, pending) for s in sessions))
+            while messages:
+                # Priority 0 finishes before anything else of the batch starts.
+                for group in ([m for m in messages if m["priority"] == 0],
+                              [m for m in messages if m["priority"] != 0]):
+                    pending = deque(group)
+                    await asyncio.gather(*(self._worker(s, tenant, account, pending) for s in sessions))
+                # A full batch: the next one over the same connections, while the budget lasts.
+                more = account["id"] in self._full and time.monotonic() < min(self.continue_until, self.deadline)
+                messages = await self._claim(account) if more else []
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+    async def _claim(self, account: AccountRow) -> list[MessageRow]:
+        batch = account["batch_size"]
+        claimed: list[MessageRow] = await self._db(
+            self.ports.dispatch.claim, self.tenant_id, account["id"], self.owner, self.ports.now(),
+            self.ports.settings.claim_lease_seconds, batch)
+        self.summary.claimed += len(claimed)
+        if len(claimed) >= batch:
+            self._full.add(account["id"])
+        else:
+            self._full.discard(account["id"])
+        return claimed
 
     async def _worker(self, session: Sender, tenant: TenantRow, account: AccountRow,
                       pending: deque[MessageRow]) -> None:
@@ -191,7 +214,7 @@ class _Run:
             env = envelope(payload, bounce_path)
             if not env.recipients or not all(safe_address(a) for a in (env.sender, *env.recipients)):
                 raise ValueError("an envelope address is empty or carries a line break")
-            data = build_mime(payload, prepared.attachments, datetime.now(UTC)).as_bytes()
+            data = message_bytes(payload, prepared.attachments, datetime.now(UTC))
         except Exception as exc:  # noqa: BLE001 - whatever the email package raises: the message is unsendable
             await self._give_up(message, f"message cannot be built: {type(exc).__name__}: {exc}"[:500],
                                 counters=(metrics.ERRORS,))
@@ -219,26 +242,10 @@ class _Run:
             return
         sent_at = self.ports.now()
         metadata = {"refused_recipients": refused} if refused else None
-        await self._record_accepted(message, {"status": "sent", "sent_ts": sent_at},
-                                    {"type": "sent", "ts": sent_at, "metadata": metadata})
+        # Once accepted, the outcome must land: the writer retries it while the lease holds.
+        await self._record(message, {"status": "sent", "sent_ts": sent_at},
+                           {"type": "sent", "ts": sent_at, "metadata": metadata}, (metrics.SENT,))
         self.summary.sent += 1
-
-    async def _record_accepted(self, message: MessageRow, changes: Row, event: Row) -> None:
-        """The SMTP server accepted the message: its outcome must land. Releasing the claim
-        would make it due and send it again, so the record is retried (a database restart,
-        a pool timeout) for as long as the claim's lease holds; only a process that dies
-        first leaves it to the lease (the documented duplicate window)."""
-        delay = 0.2
-        while True:
-            try:
-                await self._record(message, changes, event, (metrics.SENT,))
-                return
-            except InfrastructureError as exc:
-                if time.monotonic() + delay > self.lease_ends:
-                    raise
-                log.warning("sent message %s not recorded yet (%s); retrying", message["id"], type(exc).__name__)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
 
     async def _failed(self, message: MessageRow, exc: DeliveryError) -> None:
         s = self.ports.settings
@@ -275,9 +282,5 @@ class _Run:
         self.summary.errors += 1
 
     async def _record(self, message: MessageRow, changes: Row, event: Row, counters: tuple[str, ...]) -> None:
-        landed = await self._db(self.ports.dispatch.record_outcome, pk=message["pk"], owner=self.owner,
-                                changes=changes, event=event, metrics=counters)
-        if not landed:
-            # Deleted meanwhile, or the lease ran out and another run holds it now.
-            log.warning("outcome %s of message %s not recorded: claim no longer ours", event["type"], message["id"])
+        await self.outcomes.add(Outcome(message, changes, event, counters))
         self.summary.outcomes.append(f"{message['id']}:{event['type']}")

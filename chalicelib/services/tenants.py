@@ -8,16 +8,12 @@ from chalicelib.domain import defaults, schemas
 from chalicelib.domain.records import Row, tenant_info
 from chalicelib.domain.rows import TenantRow
 from chalicelib.domain.tokens import key_hash, new_token
-from chalicelib.errors import NotFoundError, QueueError, RequestValidationError
+from chalicelib.errors import RequestValidationError, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-
-
-def not_found(tenant_id: str) -> NotFoundError:
-    return NotFoundError(f"Tenant '{tenant_id}' not found")
 
 
 def _client_auth(ports: Ports, new: Row | None, stored: Row | None) -> Row | None:
@@ -99,10 +95,10 @@ def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> 
     principal.scope(tenant_id)
     stored = ports.tenants.get(tenant_id)
     if stored is None:
-        raise not_found(tenant_id)
+        raise tenant_not_found(tenant_id)
     fields = _columns(ports, payload, stored, full=False)
     if not ports.tenants.update(tenant_id, fields):
-        raise not_found(tenant_id)
+        raise tenant_not_found(tenant_id)
     return {"ok": True}
 
 
@@ -110,7 +106,7 @@ def get(ports: Ports, principal: Principal, tenant_id: str) -> Row:
     principal.scope(tenant_id)
     row = ports.tenants.get(tenant_id)
     if row is None:
-        raise not_found(tenant_id)
+        raise tenant_not_found(tenant_id)
     return tenant_info(row)
 
 
@@ -123,7 +119,7 @@ def delete(ports: Ports, principal: Principal, tenant_id: str) -> Row:
     principal.require_admin()
     row = ports.tenants.delete(tenant_id)
     if row is None:
-        raise not_found(tenant_id)
+        raise tenant_not_found(tenant_id)
     ports.queues.delete(row.get("queue_url"), row.get("dlq_url"))
     return {"ok": True}
 
@@ -133,14 +129,14 @@ def rotate_key(ports: Ports, principal: Principal, tenant_id: str, payload: Row)
     schemas.validate(schemas.API_KEY, payload)
     api_key = new_token("mpk_")
     if not ports.keys.replace(tenant_id, key_hash(api_key), payload.get("expires_at")):
-        raise not_found(tenant_id)
+        raise tenant_not_found(tenant_id)
     return {"ok": True, "api_key": api_key}
 
 
 def revoke_key(ports: Ports, principal: Principal, tenant_id: str) -> Row:
     principal.require_admin()
     if not ports.keys.revoke(tenant_id):
-        raise not_found(tenant_id)
+        raise tenant_not_found(tenant_id)
     return {"ok": True}
 
 
@@ -148,7 +144,7 @@ def new_signing_secret(ports: Ports, principal: Principal, tenant_id: str) -> Ro
     principal.require_admin()
     secret = new_token("mps_")
     if not ports.tenants.set_signing_secret(tenant_id, ports.cipher.encrypt(secret)):
-        raise not_found(tenant_id)
+        raise tenant_not_found(tenant_id)
     return {"ok": True, "signing_secret": secret}
 
 
@@ -170,12 +166,3 @@ def sync_status(ports: Ports, principal: Principal) -> Row:
             entry["last_sync_ts"] = clock
         tenants.append({k: v for k, v in entry.items() if v is not None})
     return {"ok": True, "tenants": tenants, "sync_interval_seconds": interval}
-
-
-def queue_url(ports: Ports, row: TenantRow) -> str:
-    """The tenant's queue, made with the tenant. Only the API provisions queues (the other
-    functions' roles may not create them)."""
-    url = row.get("queue_url")
-    if not url:
-        raise QueueError(f"tenant {row['id']!r} has no queue")
-    return str(url)

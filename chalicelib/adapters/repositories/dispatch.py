@@ -10,6 +10,10 @@ from chalicelib.domain.messages import dispatch_key
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 
+# What an outcome may change, with the SQL type its JSON value is read as.
+OUTCOME_COLUMNS = {"status": "text", "sent_ts": "bigint", "error": "text", "error_ts": "bigint",
+                   "last_error": "text", "retry_count": "integer", "deferred_ts": "bigint"}
+
 
 class DispatchRepository(Repository):
     def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
@@ -85,34 +89,52 @@ class DispatchRepository(Repository):
             ).fetchall()
 
     def record_outcome(self, *, pk: Any, owner: str, changes: Row, event: Row, metrics: Sequence[str]) -> bool:
-        """Apply one attempt's outcome: row update, its event and counters, atomically.
+        """One attempt's outcome (see record_outcomes)."""
+        rows = [{**changes, "pk": str(pk), "event": event, "metrics": list(metrics)}]
+        return bool(self.record_outcomes(owner, rows))
 
-        Only the lease holder may record; a message deleted meanwhile records nothing.
+    def record_outcomes(self, owner: str, outcomes: Sequence[Row]) -> set[str]:
+        """Apply many attempts' outcomes in one statement: each row's changes, its event, and
+        the counters summed per account. Returns the pks recorded: only the lease holder may
+        record, and a message deleted meanwhile records nothing.
+
+        An outcome: ``pk``, changes (columns of OUTCOME_COLUMNS; absent ones are kept),
+        ``event`` (type, ts, description, metadata) and ``metrics`` (counter names).
         """
-        sets = ", ".join(f"{k} = %({k})s" for k in changes)
-        # One round trip: the row update, its event and the counters, or nothing at all.
+        rows = []
+        for ord_, o in enumerate(outcomes):
+            unknown = set(o) - {"pk", "event", "metrics", *OUTCOME_COLUMNS}
+            if unknown:
+                raise ValueError(f"not an outcome column: {sorted(unknown)}")
+            event = o["event"]
+            rows.append({**o, "ord": ord_, "event_type": event["type"], "event_ts": event["ts"],
+                         "description": event.get("description"), "metadata": event.get("metadata")})
+        sets = ", ".join(f"{c} = COALESCE(o.{c}, messages.{c})" for c in OUTCOME_COLUMNS)
         sql = f"""
-            WITH m AS (
+            WITH o AS (
+                SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS o(
+                    ord integer, pk uuid, {", ".join(f"{c} {t}" for c, t in OUTCOME_COLUMNS.items())},
+                    event_type text, event_ts bigint, description text, metadata jsonb, metrics text[])
+            ), m AS (
                 UPDATE messages SET {sets}, claim_owner = NULL, claim_expires = NULL, updated_at = now()
-                WHERE pk = %(pk)s AND claim_owner = %(owner)s
-                RETURNING pk, tenant_id, account_id
+                FROM o WHERE messages.pk = o.pk AND messages.claim_owner = %(owner)s
+                RETURNING messages.pk, messages.tenant_id, messages.account_id
             ), e AS (
                 {INSERT_EVENT}
-                SELECT pk, tenant_id, %(event_type)s, %(event_ts)s, %(description)s, %(metadata)s FROM m
+                SELECT m.pk, m.tenant_id, o.event_type, o.event_ts, o.description, o.metadata
+                FROM m JOIN o ON o.pk = m.pk ORDER BY o.ord
             ), c AS (
                 INSERT INTO metric_counters (tenant_id, account_id, name, value)
-                SELECT m.tenant_id, m.account_id, n, 1 FROM m, unnest(%(metrics)s::text[]) AS n
+                SELECT m.tenant_id, m.account_id, n.name, count(*)
+                FROM m JOIN o ON o.pk = m.pk CROSS JOIN LATERAL unnest(o.metrics) AS n(name)
+                GROUP BY m.tenant_id, m.account_id, n.name
                 ON CONFLICT (tenant_id, account_id, name)
-                DO UPDATE SET value = metric_counters.value + 1
+                DO UPDATE SET value = metric_counters.value + EXCLUDED.value
             )
-            SELECT count(*) AS n FROM m
+            SELECT pk::text AS pk FROM m
         """
-        params = {**changes, "pk": pk, "owner": owner, "event_type": event["type"],
-                  "event_ts": event["ts"], "description": event.get("description"),
-                  "metadata": jsonb(event.get("metadata")), "metrics": list(metrics)}
         with self.db.transaction() as conn:
-            row = conn.execute(sql, params).fetchone()
-            return bool(row and row["n"])
+            return {r["pk"] for r in conn.execute(sql, {"rows": jsonb(rows), "owner": owner}).fetchall()}
 
     def release_claim(self, pk: Any, owner: str, deferred_ts: int | None) -> None:
         """Give a leased message back untouched (for example on shutdown)."""

@@ -1,0 +1,98 @@
+"""Group commit of a dispatch run's outcomes.
+
+Each SMTP answer becomes an outcome (the message row's change, its event, its counters).
+Writing each in its own transaction cost a thread hop and a commit per message, and made
+every message of an account update the same counter row. Here a run's outcomes are
+written in batches: while one batch is being written the next one fills, and it is written
+as soon as the first one is done, so a batch is as large as the database is slow and no
+outcome waits for a timer. The counters of a batch are summed before they are written.
+
+The duplicate window this opens (limits.OUTCOME_BATCH): a message the SMTP server
+accepted is sent again only if the process dies before its outcome is written, so at
+most the batch being written, the batch filling (each at most OUTCOME_BATCH) and the
+messages in flight on the run's connections. A worker waits when the filling batch is
+full, so the window never grows with the database's slowness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from chalicelib.domain.records import Row
+from chalicelib.domain.rows import MessageRow
+from chalicelib.errors import InfrastructureError
+from chalicelib.services.ports import DispatchStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message: MessageRow
+    changes: Row
+    event: Row
+    counters: tuple[str, ...]
+
+
+@dataclass
+class OutcomeWriter:
+    store: DispatchStore
+    owner: str
+    lease_ends: float          # time.monotonic() after which the claims may be someone else's
+    limit: int
+    written: int = 0
+    _pending: list[Outcome] = field(default_factory=list)
+    _room: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _writer: asyncio.Task[None] | None = None
+
+    async def add(self, outcome: Outcome) -> None:
+        async with self._room:
+            await self._room.wait_for(lambda: len(self._pending) < self.limit)
+            self._pending.append(outcome)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all())
+
+    async def close(self) -> None:
+        """Write what is pending; returns when every outcome is written or given up."""
+        while self._writer is not None and not self._writer.done():
+            await self._writer
+        if self._pending:   # added after the last writer finished its loop
+            await self._write_all()
+
+    async def _write_all(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            async with self._room:
+                self._room.notify_all()
+            await self._write(batch)
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        """Retried while the claims' lease holds: releasing a sent message's claim would make
+        it due and send it again. A process that dies first leaves it to the lease."""
+        rows = [{**o.changes, "pk": str(o.message["pk"]), "event": o.event, "metrics": list(o.counters)}
+                for o in batch]
+        delay = 0.2
+        while True:
+            try:
+                landed = await asyncio.to_thread(self.store.record_outcomes, self.owner, rows)
+                break
+            except InfrastructureError as exc:
+                if time.monotonic() + delay > self.lease_ends:
+                    log.warning("%d outcomes not recorded (%s); their leases make them due again",
+                                len(batch), type(exc).__name__)
+                    return
+                log.warning("%d outcomes not recorded yet (%s); retrying", len(batch), type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+            except Exception:
+                log.exception("%d outcomes not recorded", len(batch))
+                return
+        self.written += len(landed)
+        for o in batch:
+            if str(o.message["pk"]) not in landed:
+                # Deleted meanwhile, or the lease ran out and another run holds it now.
+                log.warning("outcome %s of message %s not recorded: claim no longer ours",
+                            o.event["type"], o.message["id"])
