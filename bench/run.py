@@ -195,7 +195,7 @@ def main() -> int:
         meter = CpuMeter({
             "dispatch (function runner)": pids(stack.runner),
             "api (gateway + function)": pids(stack.api),
-            "postgresql": [postmaster_pid(pg.datadir)],
+            "postgresql": [postmaster_pid(pg.pgdata)],
             "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None),
             "smtp sink": pids(sink.proc),
         })

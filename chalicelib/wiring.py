@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from chalicelib.adapters import aws
 from chalicelib.adapters.crypto import Cipher
 from chalicelib.adapters.database import Database
-from chalicelib.adapters.http import HttpClient
-from chalicelib.adapters.imap import ImapMailboxes
 from chalicelib.adapters.queues import EventSourceMappings, TenantQueues
 from chalicelib.adapters.repositories.accounts import AccountRepository
 from chalicelib.adapters.repositories.audit import AuditRepository
@@ -27,7 +26,6 @@ from chalicelib.adapters.repositories.rates import RateRepository
 from chalicelib.adapters.repositories.reports import ReportRepository
 from chalicelib.adapters.repositories.retention import RetentionRepository
 from chalicelib.adapters.repositories.tenants import KeyRepository, TenantRepository
-from chalicelib.adapters.smtp import SmtpConnector
 from chalicelib.adapters.storage import S3Storage
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ConfigurationError
@@ -35,6 +33,39 @@ from chalicelib.services.ports import Ports
 
 _lock = threading.Lock()
 _ports: Ports | None = None
+
+
+class _Lazy:
+    """An adapter built on first use. The SMTP, HTTP and IMAP adapters import aiosmtplib,
+    requests and imaplib; a function that never sends, fetches or polls (the API, mostly)
+    does not pay for importing them at cold start."""
+
+    def __init__(self, module: str, name: str, *args: Any) -> None:
+        self._where = (module, name, args)
+        self._built: Any = None
+
+    def _adapter(self) -> Any:
+        if self._built is None:
+            module, name, args = self._where
+            self._built = getattr(importlib.import_module(module), name)(*args)
+        return self._built
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._adapter(), attr)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._adapter()(*args, **kwargs)
+
+
+if TYPE_CHECKING:   # what _Lazy builds still implements its port (checked by mypy only)
+    from chalicelib.adapters.http import HttpClient
+    from chalicelib.adapters.imap import ImapMailboxes
+    from chalicelib.adapters.smtp import SmtpConnector
+    from chalicelib.services import ports as _p
+
+    def _conforms(s: Settings) -> tuple[_p.SmtpConnector, _p.HttpClient, _p.MailboxOpener]:
+        return SmtpConnector(s.smtp_connect_timeout, s.smtp_timeout, s.outbound), HttpClient(s.outbound), \
+            ImapMailboxes()
 
 
 def resolve_secrets(settings: Settings) -> Settings:
@@ -92,8 +123,10 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
         reports=ReportRepository(db), retention=RetentionRepository(db), instance=InstanceRepository(db),
         bounces=BounceRepository(db), audit=AuditRepository(db), metrics=MetricRepository(db), database=db,
         queues=queues, cipher=Cipher(settings.encryption_key),
-        smtp=SmtpConnector(settings.smtp_connect_timeout, settings.smtp_timeout, settings.outbound),
-        http=HttpClient(settings.outbound), storage=S3Storage(), mailboxes=ImapMailboxes(),
+        smtp=_Lazy("chalicelib.adapters.smtp", "SmtpConnector", settings.smtp_connect_timeout,
+                   settings.smtp_timeout, settings.outbound),
+        http=_Lazy("chalicelib.adapters.http", "HttpClient", settings.outbound), storage=S3Storage(),
+        mailboxes=_Lazy("chalicelib.adapters.imap", "ImapMailboxes"),
     )
     return dataclasses.replace(ports, **overrides) if overrides else ports
 

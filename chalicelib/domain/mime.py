@@ -78,14 +78,26 @@ def safe_address(address: str) -> bool:
     return bool(address) and all(c >= " " and c not in "\x7f\x85\u2028\u2029" for c in address)
 
 
+@lru_cache(maxsize=8192)
+def _mailbox(value: str) -> str:
+    """The address part of one sender value (its display name dropped)."""
+    return parseaddr(value)[1] or value
+
+
+@lru_cache(maxsize=8192)
+def _addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    """The addresses of a recipient field, parsed once per distinct field: a batch repeats
+    its recipients, and the email package's parser is the costliest step of the check."""
+    return tuple(addr for _, addr in getaddresses(list(values)))
+
+
 def envelope(message: Mapping[str, Any], bounce_return_path: str | None) -> Envelope:
     """MAIL FROM and the de-duplicated RCPT TO list."""
-    sender = message.get("return_path") or bounce_return_path or message["from"]
-    sender = parseaddr(sender)[1] or sender
+    sender = _mailbox(message.get("return_path") or bounce_return_path or message["from"])
     seen: set[str] = set()
     recipients: list[str] = []
     for field in ("to", "cc", "bcc"):
-        for _, addr in getaddresses(address_list(message.get(field))):
+        for addr in _addresses(tuple(address_list(message.get(field)))):
             if addr and addr.lower() not in seen:
                 seen.add(addr.lower())
                 recipients.append(addr)

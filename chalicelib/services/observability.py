@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from chalicelib.domain import metrics
 from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import SCHEDULER_BEAT
@@ -23,6 +20,8 @@ class _DatabaseCollector:
         self._pending = pending
 
     def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         families = {
             key: CounterMetricFamily(name, doc, labels=_LABELS)
             for key, (name, doc) in metrics.FAMILIES.items()
@@ -41,6 +40,9 @@ class _DatabaseCollector:
 
 
 def metrics_text(ports: Ports) -> str:
+    # Imported here: only a scrape needs it, not every cold start of the API.
+    from prometheus_client import CollectorRegistry, generate_latest
+
     rows, pending = ports.metrics.rows()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_DatabaseCollector(rows, pending))
