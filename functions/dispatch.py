@@ -12,8 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib import limits
 from chalicelib.config import get_settings
-from chalicelib.services import bounces, work
-from chalicelib.services.bounces import BOUNCE_POLL
+from chalicelib.domain.work_records import BOUNCE_POLL
+from chalicelib.services import work
 from chalicelib.wiring import get_ports
 
 logger = Logger(service="mail-proxy-dispatch")
@@ -51,6 +51,9 @@ class _PerInvocation:
     def system(self, kind: str) -> None:
         key = f"system:{kind}"
         if key not in self.done:
+            # Imported here: a bounce poll is rare, its parsers need not load with every start.
+            from chalicelib.services import bounces
+
             result = bounces.poll(get_ports(), force=True)
             logger.info("bounce poll", extra=result)
             self.done[key] = None

@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import base64
 import hashlib
-
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from typing import TYPE_CHECKING
 
 from chalicelib.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 
 class Cipher:
     def __init__(self, key: str) -> None:
-        keys = [k.strip() for k in key.split(",") if k.strip()] or [key]
-        self._fernet = MultiFernet(
-            [Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest())) for k in keys])
+        self._keys = [k.strip() for k in key.split(",") if k.strip()] or [key]
+        self._built: MultiFernet | None = None
+
+    @property
+    def _fernet(self) -> MultiFernet:
+        # Built (and cryptography imported) by the first secret a path reads or writes.
+        if self._built is None:
+            from cryptography.fernet import Fernet, MultiFernet
+
+            self._built = MultiFernet(
+                [Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest())) for k in self._keys])
+        return self._built
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:

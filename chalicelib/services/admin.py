@@ -8,9 +8,9 @@ from typing import Any
 
 from chalicelib.domain import defaults, schemas
 from chalicelib.domain.records import Row, drop_nulls, iso
+from chalicelib.domain.work_records import BOUNCE_POLL
 from chalicelib.errors import BusinessRuleError, InfrastructureError
 from chalicelib.services.auth import Principal
-from chalicelib.services.bounces import BOUNCE_POLL
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)

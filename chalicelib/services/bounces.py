@@ -17,8 +17,6 @@ from chalicelib.services.ports import Ports
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 300.0
-# The system queue's request for a poll now (reload-bounce).
-BOUNCE_POLL = "bounce-poll"
 
 
 def _recipients(payload: Row) -> set[str]:
