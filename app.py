@@ -13,7 +13,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.schemas import parse_bool
 from chalicelib.errors import InfrastructureError
 from chalicelib.http_api import ADMIN, OPEN, TENANT, Call, Routes, error_response
-from chalicelib.services import accounts, admin, control, messages, observability, submit, tenants
+from chalicelib.services import accounts, admin, control, messages, observability, submit, suppressions, tenants
 from chalicelib.wiring import get_ports
 
 app = Chalice(app_name="mail-proxy")
@@ -145,6 +145,22 @@ def revoke_api_key(call: Call) -> dict[str, Any]:
 @api("/tenant/{tenant_id}/signing-secret", ["POST"], ADMIN)
 def new_signing_secret(call: Call) -> dict[str, Any]:
     return tenants.new_signing_secret(call.ports, call.principal, call.params["tenant_id"])
+
+
+# ------------------------------------------------------------------ suppressions (7.1)
+@api("/suppressions", ["GET"], TENANT)
+def list_suppressions(call: Call) -> dict[str, Any]:
+    return suppressions.list_for(call.ports, call.principal, call.tenant_query(), call.query)
+
+
+@api("/suppressions", ["POST"], TENANT, body="required", command="addSuppressions")
+def add_suppressions(call: Call) -> dict[str, Any]:
+    return suppressions.add(call.ports, call.principal, call.body)
+
+
+@api("/suppressions/{address}", ["DELETE"], TENANT, command="deleteSuppression")
+def delete_suppression(call: Call) -> dict[str, Any]:
+    return suppressions.delete(call.ports, call.principal, call.tenant_query(), call.params["address"])
 
 
 # ------------------------------------------------------------------ instance (3.6)

@@ -25,6 +25,7 @@ from chalicelib.adapters.repositories.metrics import MetricRepository
 from chalicelib.adapters.repositories.rates import RateRepository
 from chalicelib.adapters.repositories.reports import ReportRepository
 from chalicelib.adapters.repositories.retention import RetentionRepository
+from chalicelib.adapters.repositories.suppressions import SuppressionRepository
 from chalicelib.adapters.repositories.tenants import KeyRepository, TenantRepository
 from chalicelib.adapters.storage import S3Storage
 from chalicelib.config import Settings, get_settings
@@ -121,7 +122,8 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
         settings=settings, tenants=TenantRepository(db), keys=KeyRepository(db), accounts=AccountRepository(db),
         messages=MessageRepository(db), dispatch=DispatchRepository(db), rates=RateRepository(db),
         reports=ReportRepository(db), retention=RetentionRepository(db), instance=InstanceRepository(db),
-        bounces=BounceRepository(db), audit=AuditRepository(db), metrics=MetricRepository(db), database=db,
+        bounces=BounceRepository(db), audit=AuditRepository(db), metrics=MetricRepository(db),
+        suppressions=SuppressionRepository(db), database=db,
         queues=queues, cipher=Cipher(settings.encryption_key),
         smtp=_Lazy("chalicelib.adapters.smtp", "SmtpConnector", settings.smtp_connect_timeout,
                    settings.smtp_timeout, settings.outbound),

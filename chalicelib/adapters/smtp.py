@@ -32,7 +32,9 @@ def _classify(exc: BaseException) -> DeliveryError:
         first = exc.recipients[0] if exc.recipients else None
         code = first.code if first else None
         text = first.message if first else str(exc)
-        return _error(FailureKind.REPLY, code, text)
+        failure = _error(FailureKind.REPLY, code, text)
+        failure.refused = {r.recipient: error_text(r.message, r.code) for r in exc.recipients}
+        return failure
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return _error(FailureKind.AUTH, exc.code, exc.message)
     if isinstance(exc, aiosmtplib.SMTPResponseException):

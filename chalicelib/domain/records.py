@@ -44,6 +44,8 @@ def tenant_info(row: TenantRow) -> Row:
         "large_file_config": public_large_file_config(row.get("large_file_config")),
         "active": row["active"],
         "retention_days": row["retention_days"],
+        "suppression_enabled": row.get("suppression_enabled", True),
+        "report_extensions": row.get("report_extensions", False),
         "created_at": iso(row.get("created_at")),
         "updated_at": iso(row.get("updated_at")),
     })

@@ -47,6 +47,8 @@ class TenantRow(TypedDict):
     report_failures: int
     report_next_attempt_ts: int | None
     report_lease_until: float | None
+    suppression_enabled: bool
+    report_extensions: bool
     created_at: datetime
     updated_at: datetime
     # Added by the dispatch read, not a column: the instance settings it sends under.

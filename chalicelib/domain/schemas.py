@@ -164,6 +164,9 @@ _TENANT_FIELDS: dict[str, Any] = {
     "large_file_config": {"anyOf": [LARGE_FILE_CONFIG, {"type": "null"}]},
     "active": _OPT_BOOL,
     "retention_days": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_RETENTION_DAYS},
+    # Extensions (7): compatible with v1 clients, which never send them.
+    "suppression_enabled": _OPT_BOOL,
+    "report_extensions": _OPT_BOOL,
 }
 
 TENANT_CREATE = {
@@ -173,6 +176,16 @@ TENANT_CREATE = {
 }
 
 TENANT_UPDATE = {"type": "object", "properties": dict(_TENANT_FIELDS)}
+
+SUPPRESSIONS_ADD = {
+    "type": "object",
+    "required": ["tenant_id", "addresses"],
+    "properties": {
+        "tenant_id": {"type": "string", "minLength": 1},
+        "addresses": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string"}},
+        "detail": {"type": ["string", "null"], "maxLength": 500},
+    },
+}
 
 ACCOUNT = {
     "type": "object",

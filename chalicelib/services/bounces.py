@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from email.utils import getaddresses
 
-from chalicelib.domain import defaults
+from chalicelib.domain import defaults, suppression
 from chalicelib.domain.addresses import address_list
 from chalicelib.domain.bounces import Bounce, parse, start_uid
 from chalicelib.domain.records import Row
@@ -37,6 +37,18 @@ def _match(candidates: list[Row], bounce: Bounce) -> Row | None:
             if bounce.recipient.lower() in _recipients(row["payload"]):
                 return row
     return candidates[0]
+
+
+def _suppress(ports: Ports, match: Row, bounce: Bounce) -> None:
+    """A hard bounce suppresses the bounced address (the DSN's recipient, else the message's
+    ``to``) for the message's tenant, unless the tenant turned suppression off (7.1)."""
+    tenant = ports.tenants.get(match["tenant_id"])
+    if tenant is None or not tenant.get("suppression_enabled", True):
+        return
+    found = [bounce.recipient] if bounce.recipient else address_list(match["payload"].get("to"))
+    addresses = [suppression.normal(a) for a in found if suppression.valid(a)]
+    ports.suppressions.add(match["tenant_id"], addresses, suppression.HARD_BOUNCE, ports.now(),
+                           match["payload"].get("id"), bounce.bounce_reason)
 
 
 def poll(ports: Ports, force: bool = False) -> Row:
@@ -71,7 +83,9 @@ def poll(ports: Ports, force: bool = False) -> Row:
                         if bounce.mail_id else None
                     if match is not None:
                         ports.bounces.record(match["pk"], ports.now(), bounce.bounce_type,
-                                                  bounce.bounce_code, bounce.bounce_reason)
+                                             bounce.bounce_code, bounce.bounce_reason)
+                        if bounce.bounce_type == "hard":
+                            _suppress(ports, match, bounce)
                         tenants.add(match["tenant_id"])
                         recorded += 1
                 # Progress is kept per mail, so a crash re-reads at most the mail in hand.

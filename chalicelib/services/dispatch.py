@@ -16,7 +16,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,38 +26,19 @@ from chalicelib.domain.outcome import GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, limited_windows
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
+from chalicelib.domain.suppression import ALL_SUPPRESSED
 from chalicelib.domain.targets import SmtpTarget
 from chalicelib.domain.wire import message_bytes
 from chalicelib.errors import DeliveryError, InfrastructureError
 from chalicelib.services import large_files
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.control import nudge
-from chalicelib.services.outcomes import Outcome, OutcomeWriter
+from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
 from chalicelib.services.ports import Ports, Sender
+from chalicelib.services.recipients import RunSuppressions
 
 log = logging.getLogger(__name__)
 
-
-
-@dataclass
-class RunSummary:
-    tenant_id: str
-    claimed: int = 0
-    sent: int = 0
-    deferred: int = 0
-    errors: int = 0
-    released: int = 0
-    more_due: bool = False
-    outcomes: list[str] = field(default_factory=list)
-
-    def add(self, other: RunSummary) -> None:
-        self.claimed += other.claimed
-        self.sent += other.sent
-        self.deferred += other.deferred
-        self.errors += other.errors
-        self.released += other.released
-        self.outcomes.extend(other.outcomes)
-        self.more_due = other.more_due
 
 
 def dispatch_tenant(
@@ -95,6 +75,7 @@ class _Run:
         # record is retried until shortly before it does.
         self.deadline = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.8)
         self.lease_ends = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.95)
+        self.suppressions: RunSuppressions | None = None
         self.outcomes = OutcomeWriter(ports.dispatch, self.owner, self.lease_ends, limits.OUTCOME_BATCH)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -137,8 +118,10 @@ class _Run:
         )
         width = min(self.ports.settings.max_connections_per_account, len(messages))
         sessions = [self.ports.smtp(target) for _ in range(width)]
+        suppressions = self._suppressions(tenant)
         try:
             while messages:
+                await suppressions.load(messages)
                 # Priority 0 finishes before anything else of the batch starts.
                 for group in ([m for m in messages if m["priority"] == 0],
                               [m for m in messages if m["priority"] != 0]):
@@ -149,6 +132,11 @@ class _Run:
                 messages = await self._claim(account) if more else []
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+    def _suppressions(self, tenant: TenantRow) -> RunSuppressions:
+        if self.suppressions is None:
+            self.suppressions = RunSuppressions(self.ports, tenant)
+        return self.suppressions
 
     async def _claim(self, account: AccountRow) -> list[MessageRow]:
         batch = account["batch_size"]
@@ -219,6 +207,11 @@ class _Run:
             await self._give_up(message, f"message cannot be built: {type(exc).__name__}: {exc}"[:500],
                                 counters=(metrics.ERRORS,))
             return
+        suppressions = self._suppressions(tenant)
+        recipients, left_out = suppressions.split(env.recipients)
+        if not recipients:   # no SMTP attempt, no rate slot
+            await self._give_up(message, ALL_SUPPRESSED, counters=(metrics.ERRORS,), metadata={"suppressed": left_out})
+            return
 
         now = self.ports.now()
         limits = {"minute": account.get("limit_per_minute"), "hour": account.get("limit_per_hour"),
@@ -233,18 +226,21 @@ class _Run:
                 return
 
         try:
-            refused = await session.send(env.sender, env.recipients, data)
+            refused = await session.send(env.sender, recipients, data)
         except DeliveryError as exc:
+            await suppressions.refused(message, exc.refused)
             if windows:
                 await self._db(self.ports.rates.release, self.tenant_id,
                                account["id"], windows)
             await self._failed(message, exc)
             return
         sent_at = self.ports.now()
-        metadata = {"refused_recipients": refused} if refused else None
+        if refused:
+            await suppressions.refused(message, refused)
+        metadata = {k: v for k, v in (("refused_recipients", refused), ("suppressed_recipients", left_out)) if v}
         # Once accepted, the outcome must land: the writer retries it while the lease holds.
         await self._record(message, {"status": "sent", "sent_ts": sent_at},
-                           {"type": "sent", "ts": sent_at, "metadata": metadata}, (metrics.SENT,))
+                           {"type": "sent", "ts": sent_at, "metadata": metadata or None}, (metrics.SENT,))
         self.summary.sent += 1
 
     async def _failed(self, message: MessageRow, exc: DeliveryError) -> None:
@@ -271,14 +267,13 @@ class _Run:
         await self._record(message, {"deferred_ts": until}, event, (metrics.DEFERRED, metrics.RATE_LIMITED))
         self.summary.deferred += 1
 
-    async def _give_up(
-        self, message: MessageRow, error: str, counters: tuple[str, ...], last_error: str | None = None
-    ) -> None:
+    async def _give_up(self, message: MessageRow, error: str, counters: tuple[str, ...],
+                       last_error: str | None = None, metadata: Row | None = None) -> None:
         now = self.ports.now()
         changes = {"status": "error", "error": error, "error_ts": now, "sent_ts": now,
                    "last_error": last_error or error}
-        await self._record(message, changes, {"type": "error", "ts": now, "description": error},
-                           counters)
+        await self._record(message, changes, {"type": "error", "ts": now, "description": error,
+                                              "metadata": metadata}, counters)
         self.summary.errors += 1
 
     async def _record(self, message: MessageRow, changes: Row, event: Row, counters: tuple[str, ...]) -> None:

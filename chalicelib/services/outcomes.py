@@ -105,3 +105,24 @@ class OutcomeWriter:
                 # Deleted meanwhile, or the lease ran out and another run holds it now.
                 log.warning("outcome %s of message %s not recorded: claim no longer ours",
                             o.event["type"], o.message["id"])
+
+
+@dataclass
+class RunSummary:
+    tenant_id: str
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    errors: int = 0
+    released: int = 0
+    more_due: bool = False
+    outcomes: list[str] = field(default_factory=list)
+
+    def add(self, other: RunSummary) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.errors += other.errors
+        self.released += other.released
+        self.outcomes.extend(other.outcomes)
+        self.more_due = other.more_due

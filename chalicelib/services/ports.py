@@ -113,6 +113,14 @@ class AuditStore(Protocol):
                 endpoint_filter: str | None, limit: int | None) -> list[Row]: ...
 
 
+class SuppressionStore(Protocol):
+    def matching(self, tenant_id: str, addresses: Sequence[str]) -> set[str]: ...
+    def add(self, tenant_id: str, addresses: Sequence[str], reason: str, ts: int,
+            message_id: str | None = None, detail: str | None = None) -> int: ...
+    def page(self, tenant_id: str, reason: str | None, limit: int, before_seq: int | None) -> list[Row]: ...
+    def delete(self, tenant_id: str, address: str) -> bool: ...
+
+
 class MetricStore(Protocol):
     def rows(self) -> tuple[list[Row], int]: ...
 
@@ -191,6 +199,7 @@ class Ports:
     bounces: BounceStore
     audit: AuditStore
     metrics: MetricStore
+    suppressions: SuppressionStore
     database: Health
     queues: Queues
     cipher: Secrets

@@ -19,7 +19,7 @@ def mailbox(ports: Ports, dovecot: Dovecot) -> Iterator[Dovecot]:
     admin.update_instance(ports, ADMIN, {"bounce_enabled": True, "bounce_imap_host": "127.0.0.1",
                                   "bounce_imap_port": dovecot.port, "bounce_imap_ssl": False,
                                   "bounce_imap_user": dovecot.user, "bounce_imap_password": dovecot.password,
-                                  "bounce_poll_interval": 1})
+                                  "bounce_poll_interval": 1, "bounce_imap_folder": "INBOX"})
     yield dovecot
     admin.update_instance(ports, ADMIN, {"bounce_enabled": False})
 
@@ -73,3 +73,29 @@ def test_a_recreated_mailbox_is_read_from_its_first_mail_even_when_empty_at_firs
     append(mailbox, dsn(second["id"]), folder="Bounces")               # UID 1 of the new mailbox
     assert bounces.poll(world.ports, force=True)["bounces"] == 1
     assert world.row(second["id"])["status"] == "bounced"
+
+
+def test_a_hard_bounce_suppresses_the_bounced_recipient_for_the_next_message(world: World, mailbox: Dovecot) -> None:
+    good, gone = "good@example.com", "gone@example.com"
+    msg = world.message(to=[gone])
+    world.submit(msg)
+    dispatch_tenant(world.ports, world.tenant_id)
+    append(mailbox, dsn(msg["id"], recipient=gone, status="5.1.1"))
+    assert bounces.poll(world.ports, force=True)["bounces"] == 1
+    [entry] = world.ports.suppressions.page(world.tenant_id, None, 10, None)
+    assert (entry["address"], entry["reason"], entry["message_id"]) == (gone, "hard_bounce", msg["id"])
+    mixed, alone = world.message(to=[good, gone]), world.message(to=[gone])
+    world.submit(mixed, alone)
+    dispatch_tenant(world.ports, world.tenant_id)
+    assert [r.recipients for r in world.sink.by_id(mixed["id"])] == [[good]]
+    assert world.row(alone["id"])["error"] == "all recipients suppressed"
+    assert world.sink.by_id(alone["id"]) == []
+
+
+def test_a_soft_bounce_suppresses_nothing(world: World, mailbox: Dovecot) -> None:
+    msg = world.message()
+    world.submit(msg)
+    dispatch_tenant(world.ports, world.tenant_id)
+    append(mailbox, dsn(msg["id"], status="4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full"))
+    bounces.poll(world.ports, force=True)
+    assert world.ports.suppressions.page(world.tenant_id, None, 10, None) == []
