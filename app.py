@@ -13,7 +13,17 @@ from chalicelib.config import get_settings
 from chalicelib.domain.schemas import parse_bool
 from chalicelib.errors import InfrastructureError
 from chalicelib.http_api import ADMIN, OPEN, TENANT, Call, Routes, error_response
-from chalicelib.services import accounts, admin, control, messages, observability, submit, suppressions, tenants
+from chalicelib.services import (
+    accounts,
+    admin,
+    control,
+    messages,
+    observability,
+    submit,
+    suppressions,
+    tenants,
+    unsubscribe,
+)
 from chalicelib.wiring import get_ports
 
 app = Chalice(app_name="mail-proxy")
@@ -161,6 +171,20 @@ def add_suppressions(call: Call) -> dict[str, Any]:
 @api("/suppressions/{address}", ["DELETE"], TENANT, command="deleteSuppression")
 def delete_suppression(call: Call) -> dict[str, Any]:
     return suppressions.delete(call.ports, call.principal, call.tenant_query(), call.params["address"])
+
+
+# ------------------------------------------------------------------ one-click unsubscribe (7.3)
+@api("/unsubscribe/{token}", ["POST"], OPEN)
+def unsubscribe_now(call: Call) -> dict[str, Any]:
+    # No authentication: the token is the authority. Any body is tolerated (RFC 8058 sends
+    # "List-Unsubscribe=One-Click" as a form).
+    return unsubscribe.confirm(call.ports, call.params["token"])
+
+
+@api("/unsubscribe/{token}", ["GET"], OPEN)
+def unsubscribe_page(call: Call) -> Response:
+    status, page = unsubscribe.page(call.ports, call.params["token"])
+    return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 # ------------------------------------------------------------------ instance (3.6)

@@ -61,6 +61,13 @@ class Settings:
     # Where tenants' data may make us connect besides public addresses.
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     max_body_bytes: int = 5 * 1024 * 1024
+    # The API's public URL: one-click unsubscribe links point at it (extension 7.3).
+    public_url: str | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        """The encryption keys, newest first (rotation: ``new,old``)."""
+        return [k.strip() for k in self.encryption_key.split(",") if k.strip()] or [self.encryption_key]
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
@@ -172,6 +179,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         database_host=env.get("MAILPROXY_DATABASE_HOST") or None,
         database_name=env.get("MAILPROXY_DATABASE_NAME") or "mailproxy",
         outbound=_outbound(env),
+        public_url=(env.get("MAILPROXY_PUBLIC_URL") or "").strip().rstrip("/") or None,
     )
 
 

@@ -19,6 +19,7 @@ from chalicelib.adapters.repositories.accounts import AccountRepository
 from chalicelib.adapters.repositories.audit import AuditRepository
 from chalicelib.adapters.repositories.bounces import BounceRepository
 from chalicelib.adapters.repositories.dispatch import DispatchRepository
+from chalicelib.adapters.repositories.feedback import FeedbackRepository
 from chalicelib.adapters.repositories.instance import InstanceRepository
 from chalicelib.adapters.repositories.messages import MessageRepository
 from chalicelib.adapters.repositories.metrics import MetricRepository
@@ -123,7 +124,7 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
         messages=MessageRepository(db), dispatch=DispatchRepository(db), rates=RateRepository(db),
         reports=ReportRepository(db), retention=RetentionRepository(db), instance=InstanceRepository(db),
         bounces=BounceRepository(db), audit=AuditRepository(db), metrics=MetricRepository(db),
-        suppressions=SuppressionRepository(db), database=db,
+        suppressions=SuppressionRepository(db), feedback=FeedbackRepository(db), database=db,
         queues=queues, cipher=Cipher(settings.encryption_key),
         smtp=_Lazy("chalicelib.adapters.smtp", "SmtpConnector", settings.smtp_connect_timeout,
                    settings.smtp_timeout, settings.outbound),

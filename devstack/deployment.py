@@ -205,7 +205,10 @@ class Deployer:
         """What the API gives each tenant's mapping (its environment names the values)."""
         api_env = functions[self.template.api_function()]["environment"]
         target = self.template.resources[self.template.api_function()]["Properties"]["Environment"]["Variables"]
-        dispatch = target["MAILPROXY_DISPATCH_FUNCTION_ARN"]["Fn::GetAtt"][0]
+        # The ARN the API maps tenants' queues onto, resolved, names one of the template's functions.
+        wanted = self.template.resolve(target["MAILPROXY_DISPATCH_FUNCTION_ARN"])
+        dispatch = next(logical for logical in self.template.functions()
+                        if self.template.function_arn(self.template.function_name(logical)) == wanted)
         return asdict(QueueMapping(
             function=dispatch, name_prefix=f"{api_env['MAILPROXY_QUEUE_PREFIX']}-t-",
             batch_size=int(api_env["MAILPROXY_TENANT_BATCH_SIZE"]),

@@ -98,6 +98,7 @@ class Stack:
         its credentials, standing in for the role's) and the operator's local overrides."""
         env = aws_env(self.aws_url)
         env["MAILPROXY_SCHEDULE_TICK"] = str(self.o.schedule_tick)
+        env["MAILPROXY_PUBLIC_URL"] = self.api_url   # unsubscribe links point at this stack
         env.update(self.o.extra_env)
         return env
 

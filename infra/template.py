@@ -52,7 +52,9 @@ def allow(actions: list[str], resources: Any, condition: Json | None = None) -> 
 
 TENANT_QUEUES = sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${QueuePrefix}-t-*")
 TENANT_ALARMS = sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${QueuePrefix}-t-*")
-DISPATCH_ARN = arn("DispatchFunction")
+# By name, not GetAtt: the dispatcher's environment names the API's URL (unsubscribe links),
+# so the API may not depend on the dispatcher's resource.
+DISPATCH_ARN = sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-dispatch")
 # The stack's database secret: the URL it was given, or the credentials of the one it made
 # (the rules refuse a stack with neither).
 DATABASE_SECRET = when("CreateDatabase", ref("DatabaseCredentials"), when("UseGivenDatabase", ref("DatabaseUrlSecret")))
@@ -133,7 +135,10 @@ def functions() -> dict[str, Function]:
                 "Queue": arn("SystemQueue"), "BatchSize": limits.BATCH_SIZE,
                 "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY}}}}),
+                "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY}}}},
+            environment={"MAILPROXY_PUBLIC_URL": when(
+                "HasPublicUrl", ref("PublicUrl"),
+                sub("https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"))}),
         "RetryFunction": Function(
             "retry", "functions.scheduler.retry_handler", limits.SCHEDULED_TIMEOUT, limits.SCHEDULED_MEMORY,
             "Re-enqueue tenants with due messages; provision a queue that has gone", PROVISION,
@@ -362,6 +367,9 @@ PARAMETERS: Json = {
     "OutboundAllow": {"Type": "String", "Default": "",
                       "Description": "MAILPROXY_OUTBOUND_ALLOW: non-public CIDRs and host:port entries that "
                                      "tenants' SMTP accounts, attachments and reports may reach"},
+    "PublicUrl": {"Type": "String", "Default": "",
+                  "Description": "MAILPROXY_PUBLIC_URL: the API's public URL for one-click unsubscribe links "
+                                 "(empty: the API Gateway URL of this stack)"},
     "DeployDigest": {"Type": "String", "Default": "none",
                      "Description": "Set by make deploy: what the last deploy asked for (template and parameters)"},
     "MetricsAccess": {"Type": "String", "Default": "iam", "AllowedValues": ["iam", "public", "none"],
@@ -372,6 +380,7 @@ PARAMETERS: Json = {
 CONDITIONS: Json = {
     "NoDatabaseUrl": {"Fn::Equals": [ref("DatabaseUrl"), ""]},
     "HasVpcId": {"Fn::Not": [{"Fn::Equals": [ref("VpcId"), ""]}]},
+    "HasPublicUrl": {"Fn::Not": [{"Fn::Equals": [ref("PublicUrl"), ""]}]},
     "CreateDatabase": {"Fn::And": [{"Condition": "NoDatabaseUrl"}, {"Condition": "HasVpcId"}]},
     "UseGivenDatabase": {"Fn::Not": [{"Condition": "NoDatabaseUrl"}]},
     "HasVpc": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("SubnetIds")]}, ""]}]},

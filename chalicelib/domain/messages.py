@@ -105,7 +105,7 @@ def precheck(
 _PAYLOAD_KEYS = (
     "id", "tenant_id", "account_id", "from", "to", "cc", "bcc", "reply_to", "return_path",
     "subject", "body", "content_type", "headers", "message_id", "attachments", "priority",
-    "deferred_ts", "batch_code",
+    "deferred_ts", "batch_code", "unsubscribe",
 )
 
 

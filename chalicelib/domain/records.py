@@ -46,6 +46,7 @@ def tenant_info(row: TenantRow) -> Row:
         "retention_days": row["retention_days"],
         "suppression_enabled": row.get("suppression_enabled", True),
         "report_extensions": row.get("report_extensions", False),
+        "unsubscribe": row.get("unsubscribe"),
         "created_at": iso(row.get("created_at")),
         "updated_at": iso(row.get("updated_at")),
     })
@@ -115,6 +116,8 @@ def message_record(row: Row, history: list[Row] | None) -> Row:
         "updated_at": iso(row.get("updated_at")),
         "message": payload,
         "is_pec": row.get("is_pec", False),
+        "unsubscribed_ts": row.get("unsubscribed_ts"),
+        "complaint_ts": row.get("complaint_ts"),
     })
     record["retry_count"] = row["retry_count"]
     if history is not None:

@@ -49,6 +49,7 @@ class TenantRow(TypedDict):
     report_lease_until: float | None
     suppression_enabled: bool
     report_extensions: bool
+    unsubscribe: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
     # Added by the dispatch read, not a column: the instance settings it sends under.
@@ -104,6 +105,8 @@ class MessageRow(TypedDict):
     is_pec: bool
     claim_owner: str | None
     claim_expires: int | None
+    unsubscribed_ts: int | None
+    complaint_ts: int | None
     created_at: datetime
     updated_at: datetime
 

@@ -109,6 +109,7 @@ MESSAGE = {
         "priority": _PRIORITY,
         "deferred_ts": _OPT_TS,
         "batch_code": {"type": ["string", "null"], "maxLength": 64},
+        "unsubscribe": _OPT_BOOL,
     },
 }
 
@@ -167,6 +168,8 @@ _TENANT_FIELDS: dict[str, Any] = {
     # Extensions (7): compatible with v1 clients, which never send them.
     "suppression_enabled": _OPT_BOOL,
     "report_extensions": _OPT_BOOL,
+    "unsubscribe": {"type": ["object", "null"], "additionalProperties": False, "properties": {
+        "enabled": _OPT_BOOL, "mailto": {"type": ["string", "null"], "maxLength": 320}}},
 }
 
 TENANT_CREATE = {

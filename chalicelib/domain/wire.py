@@ -32,6 +32,7 @@ _LINESEP = "\r\n"
 _MAX: int = _POLICY.max_line_length or 78
 _PLAIN_VALUE = re.compile(r"[!-~]+(?: [!-~]+)*")
 _NLCRE = re.compile(r"\r\n|\r|\n")
+_URI_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
 # Headers the body part writes; a custom one of these takes the email package's path.
 _MIME_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version", "content-disposition"})
 _STRUCTURED = frozenset(name for name, cls in _POLICY.header_factory.registry.items()  # type: ignore[attr-defined]
@@ -72,9 +73,46 @@ def _encode_text(body: str) -> tuple[str, str]:
     return "quoted-printable", quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), _MAX)
 
 
+def _raw_folded(name: str, value: str) -> bytes | None:
+    """A header of URIs written as it is, folded only at its spaces (RFC 2369 allows folding
+    between the URIs); None when that cannot be done in printable ASCII."""
+    if "=?" in value or not _PLAIN_VALUE.fullmatch(value):
+        return None
+    lines, current = [], f"{name}:"
+    for word in value.split(" "):
+        if len(current) + 1 + len(word) > _MAX and current != f"{name}:":
+            lines.append(current)
+            current = ""
+        current += " " + word
+    lines.append(current)
+    if any(len(line) > 998 for line in lines):
+        return None
+    return (_LINESEP.join(lines) + _LINESEP).encode("ascii")
+
+
+def _raw_headers(message: Mapping[str, Any]) -> tuple[Mapping[str, Any], bytes]:
+    """The message without the headers providers read as URIs, and those headers' bytes.
+
+    The email package writes a long List-Unsubscribe as RFC 2047 encoded-words, which no
+    mail provider decodes: its one-click link would be lost."""
+    custom = message.get("headers") or {}
+    raw = {name: value for name, value in custom.items()
+           if name.lower() in _URI_HEADERS and isinstance(value, str) and _raw_folded(name, value) is not None}
+    if not raw:
+        return message, b""
+    rest = {name: value for name, value in custom.items() if name not in raw}
+    return {**message, "headers": rest}, b"".join(_raw_folded(n, v) or b"" for n, v in raw.items())
+
+
 def message_bytes(message: Mapping[str, Any], attachments: Sequence[AttachmentData], now: datetime) -> bytes:
     """What build_mime(...).as_bytes() returns, without building a message object when the
-    message has no attachments and no custom MIME header."""
+    message has no attachments and no custom MIME header; List-Unsubscribe headers first,
+    written by _raw_folded on both paths."""
+    message, raw = _raw_headers(message)
+    return raw + _message_bytes(message, attachments, now)
+
+
+def _message_bytes(message: Mapping[str, Any], attachments: Sequence[AttachmentData], now: datetime) -> bytes:
     fields = header_fields(message, now)
     if attachments or any(name.lower() in _MIME_HEADERS for name, _ in fields):
         return build_mime(message, attachments, now).as_bytes()

@@ -30,7 +30,7 @@ from chalicelib.domain.suppression import ALL_SUPPRESSED
 from chalicelib.domain.targets import SmtpTarget
 from chalicelib.domain.wire import message_bytes
 from chalicelib.errors import DeliveryError, InfrastructureError
-from chalicelib.services import large_files
+from chalicelib.services import large_files, unsubscribe
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.control import nudge
 from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
@@ -195,6 +195,9 @@ class _Run:
             return
         if prepared.body is not None:
             payload = {**payload, "body": prepared.body}
+        listed = unsubscribe.headers_for(self.ports, tenant, payload)
+        if listed:
+            payload = {**payload, "headers": {**(payload.get("headers") or {}), **listed}}
         instance = tenant.get("instance") or {}
         bounce_path = instance.get("bounce_return_path") if instance.get("bounce_enabled") else None
         try:

@@ -121,6 +121,11 @@ class SuppressionStore(Protocol):
     def delete(self, tenant_id: str, address: str) -> bool: ...
 
 
+class FeedbackStore(Protocol):
+    def message(self, tenant_id: str, message_id: str) -> Row | None: ...
+    def record(self, pk: Any, kind: str, now: int, metadata: Row | None, reported: bool) -> bool: ...
+
+
 class MetricStore(Protocol):
     def rows(self) -> tuple[list[Row], int]: ...
 
@@ -200,6 +205,7 @@ class Ports:
     audit: AuditStore
     metrics: MetricStore
     suppressions: SuppressionStore
+    feedback: FeedbackStore
     database: Health
     queues: Queues
     cipher: Secrets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.domain import defaults, schemas
+from chalicelib.domain import defaults, schemas, suppression
 from chalicelib.domain.records import Row, tenant_info
 from chalicelib.domain.rows import TenantRow
 from chalicelib.domain.tokens import key_hash, new_token
@@ -48,6 +48,15 @@ def _large_file_config(ports: Ports, new: Row | None, stored: Row | None) -> Row
     return out
 
 
+def _unsubscribe(config: Row) -> Row:
+    """{"enabled", "mailto"}: the mailto goes into a header, so it must be one address."""
+    mailto = config.get("mailto")
+    if mailto is not None and not suppression.valid(mailto):
+        raise RequestValidationError([{"loc": ["body", "unsubscribe", "mailto"], "type": "value_error.email",
+                                       "msg": "Input should be a valid email address"}])
+    return {"enabled": bool(config.get("enabled")), "mailto": suppression.normal(mailto) if mailto else None}
+
+
 def _columns(ports: Ports, payload: Row, stored: TenantRow | None, full: bool) -> Row:
     """Column values from a payload: all of them (full replacement) or the present ones."""
     cols: Row = {}
@@ -60,6 +69,8 @@ def _columns(ports: Ports, payload: Row, stored: TenantRow | None, full: bool) -
             value = _client_auth(ports, value, stored and stored.get("client_auth"))
         elif key == "large_file_config":
             value = _large_file_config(ports, value, stored and stored.get("large_file_config"))
+        elif key == "unsubscribe" and value is not None:
+            value = _unsubscribe(value)
         cols[key] = value
     return cols
 

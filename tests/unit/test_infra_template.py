@@ -90,8 +90,11 @@ def test_only_the_api_and_the_retry_tick_provision_queues_and_mappings_only_onto
         assert (logical == API) == bool(removing), (logical, removing)
     for statement in _statements(merge, API):
         if statement["Action"] in (["lambda:CreateEventSourceMapping"], ["lambda:DeleteEventSourceMapping"]):
-            assert statement["Condition"] == {"ArnLike": {"lambda:FunctionArn": {"Fn::GetAtt": ["DispatchFunction",
-                                                                                                "Arn"]}}}
+            # The dispatcher's ARN by its name (no GetAtt: its environment names the API's URL).
+            assert statement["Condition"] == {"ArnLike": {"lambda:FunctionArn": {"Fn::Sub": (
+                "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-dispatch")}}}
+    assert merge["Resources"]["DispatchFunction"]["Properties"]["FunctionName"] == {
+        "Fn::Sub": "${AWS::StackName}-dispatch"}
 
 
 def test_only_the_dispatcher_writes_large_files_and_the_bucket_expires_them(merge: dict) -> None:
