@@ -9,7 +9,7 @@ TENANT: Final[dict[str, Any]] = {
     "name": None, "client_auth": None, "client_base_url": None, "client_sync_path": None,
     "client_attachment_path": None, "rate_limits": None, "large_file_config": None,
     "active": True, "retention_days": 7, "suppression_enabled": True, "report_extensions": False,
-    "unsubscribe": None,
+    "unsubscribe": None, "dkim": None,
 }
 
 ACCOUNT: Final[dict[str, Any]] = {"ttl": 300, "limit_behavior": "defer", "batch_size": 50,

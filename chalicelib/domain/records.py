@@ -32,6 +32,13 @@ def public_large_file_config(config: Row | None) -> Row | None:
     return {k: v for k, v in config.items() if k != "storage_secret_access_key_enc"}
 
 
+def public_dkim(config: Row | None) -> Row | None:
+    """DKIM as TenantInfo shows it: never the key, and the DNS record to publish."""
+    if not config:
+        return None
+    return {k: config.get(k) for k in ("domain", "selector", "algorithm", "dns_record")}
+
+
 def tenant_info(row: TenantRow) -> Row:
     return drop_nulls({
         "id": row["id"],
@@ -47,6 +54,7 @@ def tenant_info(row: TenantRow) -> Row:
         "suppression_enabled": row.get("suppression_enabled", True),
         "report_extensions": row.get("report_extensions", False),
         "unsubscribe": row.get("unsubscribe"),
+        "dkim": public_dkim(row.get("dkim")),
         "created_at": iso(row.get("created_at")),
         "updated_at": iso(row.get("updated_at")),
     })

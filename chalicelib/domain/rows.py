@@ -50,6 +50,7 @@ class TenantRow(TypedDict):
     suppression_enabled: bool
     report_extensions: bool
     unsubscribe: dict[str, Any] | None
+    dkim: dict[str, Any] | None
     created_at: datetime
     updated_at: datetime
     # Added by the dispatch read, not a column: the instance settings it sends under.

@@ -170,6 +170,14 @@ _TENANT_FIELDS: dict[str, Any] = {
     "report_extensions": _OPT_BOOL,
     "unsubscribe": {"type": ["object", "null"], "additionalProperties": False, "properties": {
         "enabled": _OPT_BOOL, "mailto": {"type": ["string", "null"], "maxLength": 320}}},
+    "dkim": {"anyOf": [{"type": "null"}, {
+        "type": "object", "required": ["domain", "selector"], "additionalProperties": False, "properties": {
+            "domain": {"type": "string", "maxLength": 253,
+                       "pattern": r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"},
+            "selector": {"type": "string", "pattern": r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$",
+                         "maxLength": 200},
+            "private_key": {"type": ["string", "null"], "maxLength": 20000},
+            "algorithm": {"enum": ["rsa-sha256", "ed25519-sha256", None]}}}]},
 }
 
 TENANT_CREATE = {

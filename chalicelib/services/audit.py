@@ -13,7 +13,7 @@ from chalicelib.services.ports import Ports
 log = logging.getLogger(__name__)
 
 # Keys whose values are secrets, wherever they appear in a request body.
-SECRET_KEYS = frozenset({"password", "imap_password", "token", "storage_secret_access_key", "api_token",
+SECRET_KEYS = frozenset({"password", "imap_password", "token", "storage_secret_access_key", "api_token", "private_key",
                          "bounce_imap_password", "signing_secret", "api_key"})
 # Query parameters a command's row keeps.
 _QUERY_KEYS = ("tenant_id", "batch_code")

@@ -36,6 +36,7 @@ from chalicelib.services.control import nudge
 from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
 from chalicelib.services.ports import Ports, Sender
 from chalicelib.services.recipients import RunSuppressions
+from chalicelib.services.signing import RunSigner
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class _Run:
         self.deadline = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.8)
         self.lease_ends = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.95)
         self.suppressions: RunSuppressions | None = None
+        self.signer: RunSigner | None = None
         self.outcomes = OutcomeWriter(ports.dispatch, self.owner, self.lease_ends, limits.OUTCOME_BATCH)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -132,6 +134,11 @@ class _Run:
                 messages = await self._claim(account) if more else []
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+    def _signer(self, tenant: TenantRow) -> RunSigner:
+        if self.signer is None:
+            self.signer = RunSigner(self.ports, tenant)
+        return self.signer
 
     def _suppressions(self, tenant: TenantRow) -> RunSuppressions:
         if self.suppressions is None:
@@ -205,7 +212,7 @@ class _Run:
             env = envelope(payload, bounce_path)
             if not env.recipients or not all(safe_address(a) for a in (env.sender, *env.recipients)):
                 raise ValueError("an envelope address is empty or carries a line break")
-            data = message_bytes(payload, prepared.attachments, datetime.now(UTC))
+            data = self._signer(tenant)(message_bytes(payload, prepared.attachments, datetime.now(UTC)))
         except Exception as exc:  # noqa: BLE001 - whatever the email package raises: the message is unsendable
             await self._give_up(message, f"message cannot be built: {type(exc).__name__}: {exc}"[:500],
                                 counters=(metrics.ERRORS,))

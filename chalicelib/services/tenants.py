@@ -9,6 +9,7 @@ from chalicelib.domain.records import Row, tenant_info
 from chalicelib.domain.rows import TenantRow
 from chalicelib.domain.tokens import key_hash, new_token
 from chalicelib.errors import RequestValidationError, tenant_not_found
+from chalicelib.services import signing
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
@@ -71,6 +72,8 @@ def _columns(ports: Ports, payload: Row, stored: TenantRow | None, full: bool) -
             value = _large_file_config(ports, value, stored and stored.get("large_file_config"))
         elif key == "unsubscribe" and value is not None:
             value = _unsubscribe(value)
+        elif key == "dkim":
+            value = signing.stored_config(ports, value, stored and stored.get("dkim"))
         cols[key] = value
     return cols
 

@@ -9,7 +9,7 @@ from chalicelib.domain.messages import suspended_after
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import TenantRow
 
-_JSON_COLUMNS = {"client_auth", "rate_limits", "large_file_config", "unsubscribe"}
+_JSON_COLUMNS = {"client_auth", "rate_limits", "large_file_config", "unsubscribe", "dkim"}
 
 
 def _value(column: str, value: object) -> object:
