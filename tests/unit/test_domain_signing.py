@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from chalicelib.domain import signing
 from chalicelib.domain.wire import message_bytes
 
-
 # cryptography no longer generates RSA keys under 1024 bits; tenants may still bring one.
 WEAK_RSA_512 = """-----BEGIN PRIVATE KEY-----
 MIIBVAIBADANBgkqhkiG9w0BAQEFAASCAT4wggE6AgEAAkEAyAl+LMDA0329h9lV
