@@ -42,7 +42,8 @@ def _verifies(data: bytes, record: str) -> bool:
 
 @pytest.mark.parametrize("algorithm", ["rsa-sha256", "ed25519-sha256"])
 def test_what_the_smtp_server_receives_verifies_against_the_published_record(
-        algorithm: str, keys: dict[str, str], make_world: Callable[..., World], make_ports: Callable[..., Ports]) -> None:
+        algorithm: str, keys: dict[str, str], make_world: Callable[..., World],
+        make_ports: Callable[..., Ports]) -> None:
     world = make_world(make_ports(MAILPROXY_PUBLIC_URL="https://mp.example.com/api"))
     tenants.update(world.ports, ADMIN, world.tenant_id, {
         "dkim": {"domain": "Example.com", "selector": "mp2026", "private_key": keys[algorithm], "algorithm": algorithm},
