@@ -85,7 +85,7 @@ def _from_dsn(mail: Message, report: Message) -> Bounce:
     else:
         kind = "hard"
     recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
-    return Bounce(_returned_id(mail), recipient.split(";", 1)[-1].strip() or None, kind, code,
+    return Bounce(returned_id(mail), recipient.split(";", 1)[-1].strip() or None, kind, code,
                   reason[:MAX_REASON] or None)
 
 
@@ -116,7 +116,7 @@ def _from_text(mail: Message) -> Bounce:
     return Bounce(_any_id(mail), None, kind, code, reason)
 
 
-def _returned_id(mail: Message) -> str | None:
+def returned_id(mail: Message) -> str | None:
     """X-Genro-Mail-ID of the returned original (rfc822 or headers-only parts)."""
     for part in mail.walk():
         ctype = part.get_content_type()

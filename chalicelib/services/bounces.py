@@ -8,6 +8,7 @@ from email.utils import getaddresses
 from chalicelib.domain import defaults, suppression
 from chalicelib.domain.addresses import address_list
 from chalicelib.domain.bounces import Bounce, parse, start_uid
+from chalicelib.domain.feedback import Complaint, parse_complaint
 from chalicelib.domain.records import Row
 from chalicelib.domain.targets import MailboxTarget
 from chalicelib.errors import MailboxError
@@ -51,6 +52,21 @@ def _suppress(ports: Ports, match: Row, bounce: Bounce) -> None:
                            match["payload"].get("id"), bounce.bounce_reason)
 
 
+def _complain(ports: Ports, match: Row, complaint: Complaint) -> bool:
+    """A complaint event (once), the message's complaint_ts, and the complained address
+    suppressed (Original-Rcpt-To, else the message's ``to``); the status stays (7.2)."""
+    tenant = ports.tenants.get(match["tenant_id"])
+    if tenant is None:
+        return False
+    now = ports.now()
+    if tenant["suppression_enabled"]:
+        found = [complaint.recipient] if complaint.recipient else address_list(match["payload"].get("to"))
+        ports.suppressions.add(match["tenant_id"], [suppression.normal(a) for a in found if suppression.valid(a)],
+                               suppression.COMPLAINT, now, match["payload"].get("id"), complaint.feedback_type)
+    metadata = {"feedback_type": complaint.feedback_type, "user_agent": complaint.user_agent}
+    return ports.feedback.record(match["pk"], "complaint", now, metadata, reported=not tenant["report_extensions"])
+
+
 def poll(ports: Ports, force: bool = False) -> Row:
     """One poll, if bounces are enabled and a poll is due (or forced by reload-bounce)."""
     now = ports.clock()
@@ -70,13 +86,21 @@ def poll(ports: Ports, force: bool = False) -> Row:
         folder=settings.get("bounce_imap_folder") or defaults.INSTANCE["bounce_imap_folder"],
     )
     tenants: set[str] = set()
-    recorded = 0
+    recorded = complaints = 0
     try:
         with ports.mailboxes(target) as box:
             last = start_uid(settings.get("bounce_last_uid"), settings.get("bounce_uidvalidity"), box.uidvalidity)
             recognised: list[int] = []
             for uid in box.uids_after(last):
-                bounce = parse(box.fetch(uid))
+                raw = box.fetch(uid)
+                complaint = parse_complaint(raw)
+                bounce = parse(raw) if complaint is None else None
+                if complaint is not None:
+                    recognised.append(uid)
+                    found = ports.bounces.candidates(complaint.mail_id) if complaint.mail_id else []
+                    if found and _complain(ports, found[0], complaint):
+                        tenants.add(found[0]["tenant_id"])
+                        complaints += 1
                 if bounce is not None:
                     recognised.append(uid)
                     match = _match(ports.bounces.candidates(bounce.mail_id), bounce) \
@@ -101,4 +125,4 @@ def poll(ports: Ports, force: bool = False) -> Row:
         ports.bounces.finish_poll(None, None, next_poll, False)
         return {"polled": False, "error": str(exc)}
     nudge(ports, sorted(tenants), "report")
-    return {"polled": True, "bounces": recorded}
+    return {"polled": True, "bounces": recorded, "complaints": complaints}

@@ -10,7 +10,7 @@ from chalicelib.services import admin, bounces
 from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.dovecot import Dovecot
-from tests.support.bounce_mail import append, dsn, mailbox_size, plain, recreate
+from tests.support.bounce_mail import append, arf, dsn, mailbox_size, plain, recreate
 from tests.support.world import ADMIN, World
 
 
@@ -99,3 +99,26 @@ def test_a_soft_bounce_suppresses_nothing(world: World, mailbox: Dovecot) -> Non
     append(mailbox, dsn(msg["id"], status="4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full"))
     bounces.poll(world.ports, force=True)
     assert world.ports.suppressions.page(world.tenant_id, None, 10, None) == []
+
+
+def test_a_complaint_is_recorded_suppressed_and_deleted_without_changing_the_status(
+        world: World, mailbox: Dovecot) -> None:
+    reader = "reader@example.com"
+    msg = world.message(to=[reader])
+    world.submit(msg)
+    dispatch_tenant(world.ports, world.tenant_id)
+    before = mailbox_size(mailbox)
+    append(mailbox, arf(msg["id"], reader, "abuse"))
+    result = bounces.poll(world.ports, force=True)
+    assert result["complaints"] == 1 and result["bounces"] == 0
+    row = world.row(msg["id"])
+    assert row["status"] == "sent" and row["complaint_ts"] is not None
+    [_sent, complaint] = world.events(msg["id"])
+    assert complaint["event_type"] == "complaint"
+    assert complaint["metadata"] == {"feedback_type": "abuse", "user_agent": "ProviderFBL/1.0"}
+    [entry] = world.ports.suppressions.page(world.tenant_id, None, 10, None)
+    assert (entry["address"], entry["reason"]) == (reader, "complaint")
+    assert mailbox_size(mailbox) == before, "the report is deleted"
+    append(mailbox, arf(msg["id"], reader, "abuse"))
+    bounces.poll(world.ports, force=True)
+    assert [e["event_type"] for e in world.events(msg["id"])] == ["sent", "complaint"], "one complaint event"

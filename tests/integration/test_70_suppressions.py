@@ -1,15 +1,17 @@
-"""Extension 7.1 over the running stack: the suppression list through HTTP, applied by the
+"""Extensions 7.1 and 7.2 over the running stack: the suppression list through HTTP, applied by the
 packaged dispatch function, filled by a DSN in the real IMAP mailbox and by 5.1.x refusals."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from devstack.dovecot import Dovecot
 from tests.support.api import ApiClient
-from tests.support.bounce_mail import append, dsn
+from tests.support.bounce_mail import append, arf, dsn
+from tests.support.echo import EchoServer
 from tests.support.polling import eventually
 from tests.support.smtp import Behaviour, SmtpSink
 from tests.support.tenants import TenantFactory, TenantHandle
@@ -85,3 +87,22 @@ def test_suppressions_are_per_tenant(make_tenant: TenantFactory, sink: SmtpSink,
     submit(second, msg)
     assert final(second, msg["id"])["status"] == "sent"
     assert suppressed(second) == {}
+
+
+def test_a_feedback_report_in_the_mailbox_is_a_complaint_reported_to_a_tenant_that_asked(
+        make_tenant: TenantFactory, sink: SmtpSink, bounce_box: Dovecot, echo: EchoServer) -> None:
+    tenant = make_tenant(sink, tenant={"client_base_url": echo.url, "report_extensions": True})
+    msg = tenant.message(to=["reader@example.com"])
+    submit(tenant, msg)
+    final(tenant, msg["id"])
+    append(bounce_box, arf(msg["id"], "reader@example.com", "abuse"))
+    eventually(lambda: suppressed(tenant) == {"reader@example.com": "complaint"}, timeout=20, what="complaint")
+    record = tenant.client.message(tenant.id, msg["id"])
+    assert record["status"] == "sent" and record["complaint_ts"]
+
+    def reported() -> list[dict]:
+        return [e for r in echo.requests for e in json.loads(r["body"]).get("delivery_report", [])
+                if e["id"] == msg["id"] and "complaint_ts" in e]
+
+    [entry] = eventually(reported, timeout=30, what="complaint entry reported")
+    assert entry == {"id": msg["id"], "complaint_ts": entry["complaint_ts"], "feedback_type": "abuse"}

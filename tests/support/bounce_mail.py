@@ -28,6 +28,26 @@ def dsn(mail_id: str, recipient: str = "rcpt@example.com", status: str = "5.1.1"
     ).encode()
 
 
+def arf(mail_id: str, recipient: str | None = "rcpt@example.com", feedback_type: str = "abuse",
+        headers_only: bool = False) -> bytes:
+    """An RFC 5965 feedback report, as a mailbox provider sends one for a spam complaint."""
+    original = (f"From: sender@example.com\r\nTo: {recipient or 'rcpt@example.com'}\r\nSubject: Hello\r\n"
+                f"X-Genro-Mail-ID: {mail_id}\r\n")
+    kind = "text/rfc822-headers" if headers_only else "message/rfc822"
+    return (
+        "From: Feedback Loop <fbl@provider.example>\r\nTo: bounces@example.com\r\n"
+        "Subject: Complaint about message\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="ARF"\r\n\r\n'
+        "--ARF\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        "This is an email abuse report for an email message received from IP 192.0.2.1.\r\n\r\n"
+        "--ARF\r\nContent-Type: message/feedback-report\r\n\r\n"
+        f"Feedback-Type: {feedback_type}\r\nUser-Agent: ProviderFBL/1.0\r\nVersion: 1\r\n"
+        + (f"Original-Rcpt-To: {recipient}\r\n" if recipient else "")
+        + "Arrival-Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n"
+        f"--ARF\r\nContent-Type: {kind}\r\n\r\n{original}\r\nOriginal body\r\n--ARF--\r\n"
+    ).encode()
+
+
 def plain(subject: str = "Lunch?") -> bytes:
     return f"From: friend@example.com\r\nTo: bounces@example.com\r\nSubject: {subject}\r\n\r\nHi!\r\n".encode()
 
