@@ -106,3 +106,47 @@ def test_a_feedback_report_in_the_mailbox_is_a_complaint_reported_to_a_tenant_th
 
     [entry] = eventually(reported, timeout=30, what="complaint entry reported")
     assert entry == {"id": msg["id"], "complaint_ts": entry["complaint_ts"], "feedback_type": "abuse"}
+
+
+def test_the_list_pages_filters_refuses_bad_addresses_and_logs_its_commands(
+        admin: ApiClient, tenant: TenantHandle) -> None:
+    own = tenant.client
+    assert own.ok("POST", "/suppressions", json={"tenant_id": tenant.id,
+                                                 "addresses": ["A@Example.com", "b@example.com", "c@example.com"]}
+                  )["added"] == 3
+    bad = own.post("/suppressions", json={"tenant_id": tenant.id, "addresses": ["ok@example.com", "nope"]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "addresses", 1]
+    first = own.ok("GET", "/suppressions", params={"tenant_id": tenant.id, "limit": 2})
+    rest = own.ok("GET", "/suppressions", params={"tenant_id": tenant.id, "limit": 2, "cursor": first["next_cursor"]})
+    assert [s["address"] for s in first["suppressions"] + rest["suppressions"]] == [
+        "c@example.com", "b@example.com", "a@example.com"]
+    assert rest["next_cursor"] is None
+    assert own.ok("GET", "/suppressions", params={"tenant_id": tenant.id, "reason": "complaint"})["suppressions"] == []
+    assert own.ok("DELETE", "/suppressions/A%40EXAMPLE.com", params={"tenant_id": tenant.id}) == {"ok": True}
+    gone = own.delete("/suppressions/a%40example.com", params={"tenant_id": tenant.id})
+    assert gone.status_code == 404 and gone.json() == {"detail": "Address not suppressed"}
+    log = admin.ok("GET", "/command-log", params={"tenant_id": tenant.id})["commands"]
+    assert [c["endpoint"] for c in log if "Suppression" in c["endpoint"]] == ["addSuppressions", "deleteSuppression"]
+
+
+def test_events_name_what_was_left_out(tenant: TenantHandle) -> None:
+    tenant.client.ok("POST", "/suppressions", json={"tenant_id": tenant.id, "addresses": [GONE]})
+    mixed, alone = tenant.message(to=[GOOD], cc=[GONE]), tenant.message(to=[GONE])
+    submit(tenant, mixed, alone)
+    final(tenant, mixed["id"])
+    final(tenant, alone["id"])
+    history = {m["id"]: m["history"] for m in tenant.client.messages(tenant.id, include_history="true")}
+    assert history[mixed["id"]][-1]["metadata"]["suppressed_recipients"] == [GONE]
+    assert history[alone["id"]][-1]["metadata"] == {"suppressed": [GONE]}
+    assert tenant.sink.by_id(mixed["id"])[0].message["Cc"] == GONE, "headers unchanged"
+
+
+def test_a_tenant_that_turned_suppression_off_neither_applies_nor_adds(tenant: TenantHandle) -> None:
+    tenant.client.ok("PUT", f"/tenant/{tenant.id}", json={"suppression_enabled": False})
+    tenant.client.ok("POST", "/suppressions", json={"tenant_id": tenant.id, "addresses": [GOOD]})
+    tenant.sink.behaviour = Behaviour(refuse_recipients={GONE})
+    msg = tenant.message(to=[GOOD, GONE])
+    submit(tenant, msg)
+    assert final(tenant, msg["id"])["status"] == "sent"
+    assert [r.recipients for r in tenant.sink.by_id(msg["id"])] == [[GOOD]], "GOOD sent despite its entry"
+    assert suppressed(tenant) == {GOOD: "manual"}, "the 5.1.1 refusal added nothing"
