@@ -36,5 +36,10 @@ def test_the_one_click_post_of_a_provider_unsubscribes_the_recipient(stack: Stac
     listed = tenant.client.ok("GET", "/suppressions", params={"tenant_id": tenant.id})["suppressions"]
     assert [(s["address"], s["reason"]) for s in listed] == [("reader@example.com", "unsubscribe")]
     assert tenant.client.message(tenant.id, msg["id"])["unsubscribed_ts"] is not None
+    again = requests.post(link, data="List-Unsubscribe=One-Click", timeout=10,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert again.status_code == 200
+    history = next(m for m in tenant.client.messages(tenant.id, include_history="true") if m["id"] == msg["id"])
+    assert [e["event_type"] for e in history["history"]] == ["sent", "unsubscribed"], "repeating is harmless"
     forged = requests.post(link[:-3] + "AAA", data="List-Unsubscribe=One-Click", timeout=10)
     assert forged.status_code == 404
