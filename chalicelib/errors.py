@@ -24,6 +24,7 @@
     │   ├── AttachmentError         bad attachment content or path (domain/attachments)
     │   ├── AttachmentFailure       an attachment could not be had (services/attachments)
     │   └── LargeFileRejected       over the tenant's limit, action "reject" (services/large_files)
+    ├── KeyRefused                  a tenant's DKIM key cannot sign (a 422 naming dkim.private_key)
     └── DeliveryError               one SMTP attempt failed; carries code and temporariness
 
 Only InfrastructureError means "ours, retry later"; a TargetError is the tenant's (or the
@@ -129,6 +130,10 @@ class MailboxError(TargetError):
 class DestinationRefused(TargetError):
     """A connection a tenant's data directs would reach a non-public address that the
     operator has not allowed (domain/outbound.py); the text names nothing of what is there."""
+
+
+class KeyRefused(MailProxyError, ValueError):
+    """The key does not parse, does not match the algorithm, or is too weak."""
 
 
 class DeliveryError(MailProxyError):

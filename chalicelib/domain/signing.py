@@ -8,6 +8,8 @@ import base64
 from dataclasses import dataclass
 from typing import Final
 
+from chalicelib.errors import KeyRefused
+
 RSA: Final = "rsa-sha256"
 ED25519: Final = "ed25519-sha256"
 ALGORITHMS: Final = (RSA, ED25519)
@@ -15,10 +17,6 @@ MIN_RSA_BITS: Final = 1024
 # Signed when present (contract 7.4); From always.
 SIGNED_HEADERS: Final = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
                          "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post")
-
-
-class KeyRefused(ValueError):
-    """The key does not parse, does not match the algorithm, or is too weak."""
 
 
 @dataclass(frozen=True)
