@@ -126,7 +126,8 @@ def test_the_list_pages_filters_refuses_bad_addresses_and_logs_its_commands(
     gone = own.delete("/suppressions/a%40example.com", params={"tenant_id": tenant.id})
     assert gone.status_code == 404 and gone.json() == {"detail": "Address not suppressed"}
     log = admin.ok("GET", "/command-log", params={"tenant_id": tenant.id})["commands"]
-    assert [c["endpoint"] for c in log if "Suppression" in c["endpoint"]] == ["addSuppressions", "deleteSuppression"]
+    assert [(c["endpoint"], c["response_status"]) for c in log if "Suppression" in c["endpoint"]] == [
+        ("addSuppressions", 200), ("deleteSuppression", 200), ("deleteSuppression", 404)]
 
 
 def test_events_name_what_was_left_out(tenant: TenantHandle) -> None:
