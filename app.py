@@ -10,6 +10,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from chalicelib.config import get_settings
+from chalicelib.domain import finding
 from chalicelib.domain.schemas import parse_bool
 from chalicelib.errors import InfrastructureError
 from chalicelib.http_api import ADMIN, OPEN, TENANT, Call, Routes, error_response
@@ -108,7 +109,13 @@ def list_messages(call: Call) -> dict[str, Any]:
     tenant_id = call.tenant_query()
     active_only = parse_bool("active_only", call.q("active_only"), False)
     history = parse_bool("include_history", call.q("include_history"), False)
-    return messages.list_messages(call.ports, call.principal, tenant_id, active_only, history)
+    return messages.list_messages(call.ports, call.principal, tenant_id, active_only, history,
+                                  finding.read(call.query))
+
+
+@api("/messages/{message_id}", ["GET"], TENANT)
+def get_message(call: Call) -> dict[str, Any]:
+    return messages.get_message(call.ports, call.principal, call.tenant_query(), call.params["message_id"])
 
 
 # ------------------------------------------------------------------ tenants (3.5)

@@ -63,6 +63,7 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     # The API's public URL: one-click unsubscribe links point at it (extension 7.3).
     public_url: str | None = None
+    max_list: int = 10_000   # an unpaged GET /messages answers at most this many (7.5)
 
     @property
     def keys(self) -> list[str]:
@@ -180,6 +181,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         database_name=env.get("MAILPROXY_DATABASE_NAME") or "mailproxy",
         outbound=_outbound(env),
         public_url=(env.get("MAILPROXY_PUBLIC_URL") or "").strip().rstrip("/") or None,
+        max_list=_int(env, "MAILPROXY_MAX_LIST", 10_000, minimum=1),
     )
 
 

@@ -108,6 +108,7 @@ class MessageRow(TypedDict):
     claim_expires: int | None
     unsubscribed_ts: int | None
     complaint_ts: int | None
+    recipients: list[str] | None
     created_at: datetime
     updated_at: datetime
 

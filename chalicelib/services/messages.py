@@ -6,25 +6,42 @@ from collections import defaultdict
 from typing import Any
 
 from chalicelib.domain import schemas
+from chalicelib.domain.finding import Query, cursor
 from chalicelib.domain.records import Row, message_record
+from chalicelib.errors import NotFoundError
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
 
-def list_messages(ports: Ports, principal: Principal, tenant_id: str, active_only: bool,
-                  include_history: bool) -> Row:
-    principal.scope(tenant_id)
-    rows = ports.messages.list_for(tenant_id, active_only)
+def _records(ports: Ports, rows: list[Row], include_history: bool) -> list[Row]:
     history: dict[Any, list[Row]] = defaultdict(list)
     if include_history:
         for event in ports.messages.events_of([r["pk"] for r in rows]):
             history[event["message_pk"]].append(event)
-    return {
-        "ok": True,
-        "messages": [
-            message_record(r, history[r["pk"]] if include_history else None) for r in rows
-        ],
-    }
+    return [message_record(r, history[r["pk"]] if include_history else None) for r in rows]
+
+
+def list_messages(ports: Ports, principal: Principal, tenant_id: str, active_only: bool,
+                  include_history: bool, query: Query | None = None) -> Row:
+    """v1's list, filtered and paged when asked (7.5); unpaged, cut at MAILPROXY_MAX_LIST."""
+    principal.scope(tenant_id)
+    query = query or Query()
+    cap = query.limit or ports.settings.max_list
+    rows = ports.messages.find(tenant_id, active_only, query, cap + 1)
+    answer: Row = {"ok": True, "messages": _records(ports, rows[:cap], include_history)}
+    more = len(rows) > cap
+    if query.paged or more:
+        answer["next_cursor"] = cursor(rows[cap - 1]) if more else None
+    return answer
+
+
+def get_message(ports: Ports, principal: Principal, tenant_id: str, message_id: str) -> Row:
+    principal.scope(tenant_id)
+    rows = ports.messages.find(tenant_id, False, Query(q=message_id), None)
+    found = [r for r in rows if r["id"] == message_id]
+    if not found:
+        raise NotFoundError("Message not found")
+    return {"ok": True, "message": _records(ports, found, True)[0]}
 
 
 def delete_messages(ports: Ports, principal: Principal, tenant_id: str, body: Row) -> Row:

@@ -7,6 +7,7 @@ import logging
 
 from chalicelib.domain import schemas
 from chalicelib.domain.messages import parse_priority, precheck, stored_payload
+from chalicelib.domain.mime import envelope
 from chalicelib.domain.records import Row
 from chalicelib.errors import BusinessRuleError
 from chalicelib.services.auth import Principal
@@ -59,6 +60,8 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
             "priority": priority, "batch_code": msg.get("batch_code"), "payload": payload,
             "secrets_enc": ports.cipher.encrypt(json.dumps(secrets)) if secrets else None,
             "deferred_ts": msg.get("deferred_ts"),
+            # For finding it by recipient (7.5): the envelope's addresses, lower case.
+            "recipients": sorted({a.lower() for a in envelope(msg, None).recipients}),
         })
 
     stored = ports.messages.store(rows, owed)

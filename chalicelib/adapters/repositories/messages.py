@@ -7,9 +7,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, Repository
+from chalicelib.domain.finding import Query
 from chalicelib.domain.records import Row
 
 Key = tuple[str, str]  # (tenant_id, id)
+
+# A suspension holds a message: the whole tenant, or its batch (domain.messages.held).
+_HELD = "('*' = ANY (t.suspended_batches) OR COALESCE(m.batch_code = ANY (t.suspended_batches), false))"
+# The derived statuses of contract 4.6 (domain.messages.derive_status), in SQL.
+_STATUS_SQL = {
+    "pending": f"(m.status = 'pending' AND NOT {_HELD} AND m.deferred_ts IS NULL)",
+    "deferred": f"(m.status = 'pending' AND NOT {_HELD} AND m.deferred_ts IS NOT NULL)",
+    "suspended": f"(m.status = 'pending' AND {_HELD})",
+    "sent": "m.status = %(status)s", "error": "m.status = %(status)s", "bounced": "m.status = %(status)s",
+}
 
 
 class MessageRepository(Repository):
@@ -44,18 +55,20 @@ class MessageRepository(Repository):
                 cur = conn.execute(
                     """
                     INSERT INTO messages (pk, tenant_id, id, account_id, priority, batch_code,
-                                          payload, secrets_enc, deferred_ts, is_pec)
+                                          payload, secrets_enc, deferred_ts, is_pec, recipients)
                     SELECT gen_random_uuid(), r->>'tenant_id', r->>'id', r->>'account_id',
                            (r->>'priority')::smallint, r->>'batch_code', r->'payload',
                            r->>'secrets_enc', (r->>'deferred_ts')::bigint,
-                           COALESCE(a.is_pec_account, false)
+                           COALESCE(a.is_pec_account, false),
+                           ARRAY(SELECT jsonb_array_elements_text(COALESCE(r->'recipients', '[]'::jsonb)))
                     FROM jsonb_array_elements(%s::jsonb) AS r
                     LEFT JOIN accounts a ON a.tenant_id = r->>'tenant_id' AND a.id = r->>'account_id'
                     ON CONFLICT (tenant_id, id) DO UPDATE SET
                         account_id = EXCLUDED.account_id, priority = EXCLUDED.priority,
                         batch_code = EXCLUDED.batch_code, payload = EXCLUDED.payload,
                         secrets_enc = EXCLUDED.secrets_enc, deferred_ts = EXCLUDED.deferred_ts,
-                        is_pec = EXCLUDED.is_pec, retry_count = 0, last_error = NULL,
+                        is_pec = EXCLUDED.is_pec, recipients = EXCLUDED.recipients,
+                        retry_count = 0, last_error = NULL,
                         updated_at = now()
                     WHERE messages.status = 'pending'
                     RETURNING tenant_id, id
@@ -71,6 +84,42 @@ class MessageRepository(Repository):
                         rejections,
                     )
         return stored
+
+    def find(self, tenant_id: str, active_only: bool, query: Query, limit: int | None) -> list[Row]:
+        """The tenant's messages matching ``query``, in the v1 order, after its cursor."""
+        clauses = ["m.tenant_id = %(t)s"]
+        params: dict[str, Any] = {"t": tenant_id, "limit": limit}
+        if active_only:
+            clauses.append("m.status = 'pending'")
+        if query.status is not None:
+            clauses.append(_STATUS_SQL[query.status])
+            params["status"] = query.status
+        for column in ("batch_code", "account_id"):
+            if getattr(query, column) is not None:
+                clauses.append(f"m.{column} = %({column})s")
+                params[column] = getattr(query, column)
+        if query.since is not None:
+            clauses.append("m.created_at >= to_timestamp(%(since)s)")
+            params["since"] = query.since
+        if query.until is not None:
+            clauses.append("m.created_at <= to_timestamp(%(until)s)")
+            params["until"] = query.until
+        if query.q is not None:
+            clauses.append("(m.id = %(q)s OR m.recipients @> ARRAY[lower(%(q)s)])")
+            params["q"] = query.q
+        if query.after is not None:
+            clauses.append("(m.priority, m.created_at, m.id) > (%(ap)s, %(ac)s::timestamptz, %(ai)s)")
+            params.update(ap=query.after[0], ac=query.after[1], ai=query.after[2])
+        sql = f"""
+            SELECT m.*, t.name AS tenant_name, t.suspended_batches,
+                   (SELECT CASE WHEN count(*) > 0 AND count(*) = count(e.reported_ts)
+                                THEN max(e.reported_ts) END
+                      FROM events e WHERE e.message_pk = m.pk) AS reported_ts
+            FROM messages m JOIN tenants t ON t.id = m.tenant_id
+            WHERE {" AND ".join(clauses)} ORDER BY {DISPATCH_ORDER_SQL}
+        """ + (" LIMIT %(limit)s" if limit is not None else "")
+        with self.db.transaction() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def list_for(self, tenant_id: str, active_only: bool) -> list[Row]:
         sql = """
