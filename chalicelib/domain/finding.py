@@ -47,9 +47,10 @@ def _after(value: str) -> tuple[int, str, str]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
         priority, created, message_id = raw
-        datetime.fromisoformat(created)
-        if isinstance(priority, int) and not isinstance(priority, bool) and isinstance(message_id, str):
-            return priority, created, message_id
+        when = datetime.fromisoformat(created)
+        if (isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 3
+                and isinstance(message_id, str) and when.tzinfo is not None):
+            return priority, when.isoformat(), message_id   # re-written: the database reads this form
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         pass
     raise _bad("cursor", "Invalid cursor")
@@ -63,7 +64,9 @@ def read(query: dict[str, str]) -> Query:
     cursor_value = query.get("cursor")
     return Query(
         status=status, batch_code=query.get("batch_code"), account_id=query.get("account_id"),
-        since=schemas.parse_int("since", query.get("since")), until=schemas.parse_int("until", query.get("until")),
+        # Unix seconds the database can hold as a timestamp: 1970 to 9999.
+        since=schemas.parse_int("since", query.get("since"), 0, schemas.MAX_TS),
+        until=schemas.parse_int("until", query.get("until"), 0, schemas.MAX_TS),
         q=(query.get("q") or "").strip() or None,
         limit=schemas.parse_int("limit", query.get("limit"), 1, MAX_LIMIT),
         after=_after(cursor_value) if cursor_value is not None else None,
