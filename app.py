@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from chalicelib.config import get_settings
-from chalicelib.domain import finding
+from chalicelib.domain import finding, openapi, schemas
 from chalicelib.domain.schemas import parse_bool
 from chalicelib.errors import InfrastructureError
 from chalicelib.http_api import ADMIN, OPEN, TENANT, Call, Routes, error_response
@@ -32,6 +32,7 @@ app = Chalice(app_name="mail-proxy")
 get_settings()
 app.log.setLevel(logging.INFO)
 api = Routes(app)
+VERSION = "1.1.0"   # API v1 and the extensions of contract 7
 
 
 # ------------------------------------------------------------------ service (3.1)
@@ -57,54 +58,57 @@ def status(call: Call) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ commands (3.2)
-@api("/commands/run-now", ["POST"], TENANT)
+@api("/commands/run-now", ["POST"], TENANT, query=("tenant_id",))
 def run_now(call: Call) -> dict[str, Any]:
     return control.run_now(call.ports, call.principal, call.q("tenant_id"))
 
 
-@api("/commands/suspend", ["POST"], TENANT, command="suspend")
+@api("/commands/suspend", ["POST"], TENANT, command="suspend", query=("tenant_id!", "batch_code"))
 def suspend(call: Call) -> dict[str, Any]:
     return control.suspend(call.ports, call.principal, call.tenant_query(), call.q("batch_code"))
 
 
-@api("/commands/activate", ["POST"], TENANT, command="activate")
+@api("/commands/activate", ["POST"], TENANT, command="activate", query=("tenant_id!", "batch_code"))
 def activate(call: Call) -> dict[str, Any]:
     return control.activate(call.ports, call.principal, call.tenant_query(), call.q("batch_code"))
 
 
-@api("/commands/add-messages", ["POST"], TENANT, body="required", command="addMessages")
+@api("/commands/add-messages", ["POST"], TENANT, body="required", command="addMessages", schema=schemas.ADD_MESSAGES)
 def add_messages(call: Call) -> dict[str, Any]:
     return submit.add_messages(call.ports, call.principal, call.body)
 
 
-@api("/commands/delete-messages", ["POST"], TENANT, body="optional", command="deleteMessages")
+@api("/commands/delete-messages", ["POST"], TENANT, body="optional", command="deleteMessages",
+     schema=schemas.DELETE_MESSAGES, query=("tenant_id!",))
 def delete_messages(call: Call) -> dict[str, Any]:
     return messages.delete_messages(call.ports, call.principal, call.tenant_query(), call.body)
 
 
-@api("/commands/cleanup-messages", ["POST"], TENANT, body="required", command="cleanupMessages")
+@api("/commands/cleanup-messages", ["POST"], TENANT, body="required", command="cleanupMessages",
+     schema=schemas.CLEANUP, query=("tenant_id!",))
 def cleanup_messages(call: Call) -> dict[str, Any]:
     return messages.cleanup_messages(call.ports, call.principal, call.tenant_query(), call.body)
 
 
 # ------------------------------------------------------------------ accounts (3.3)
-@api("/account", ["POST"], TENANT, body="required", command="addAccount")
+@api("/account", ["POST"], TENANT, body="required", command="addAccount", schema=schemas.ACCOUNT)
 def add_account(call: Call) -> dict[str, Any]:
     return accounts.upsert(call.ports, call.principal, call.body)
 
 
-@api("/accounts", ["GET"], TENANT)
+@api("/accounts", ["GET"], TENANT, query=("tenant_id!",))
 def list_accounts(call: Call) -> dict[str, Any]:
     return accounts.list_for(call.ports, call.principal, call.tenant_query())
 
 
-@api("/account/{account_id}", ["DELETE"], TENANT, command="deleteAccount")
+@api("/account/{account_id}", ["DELETE"], TENANT, command="deleteAccount", query=("tenant_id!",))
 def delete_account(call: Call) -> dict[str, Any]:
     return accounts.delete(call.ports, call.principal, call.tenant_query(), call.params["account_id"])
 
 
 # ------------------------------------------------------------------ messages (3.4)
-@api("/messages", ["GET"], TENANT)
+@api("/messages", ["GET"], TENANT, query=("tenant_id!", "active_only", "include_history", "limit", "cursor", "status",
+                                          "batch_code", "account_id", "since", "until", "q"))
 def list_messages(call: Call) -> dict[str, Any]:
     tenant_id = call.tenant_query()
     active_only = parse_bool("active_only", call.q("active_only"), False)
@@ -113,18 +117,18 @@ def list_messages(call: Call) -> dict[str, Any]:
                                   finding.read(call.query))
 
 
-@api("/messages/{message_id}", ["GET"], TENANT)
+@api("/messages/{message_id}", ["GET"], TENANT, query=("tenant_id!",))
 def get_message(call: Call) -> dict[str, Any]:
     return messages.get_message(call.ports, call.principal, call.tenant_query(), call.params["message_id"])
 
 
 # ------------------------------------------------------------------ tenants (3.5)
-@api("/tenant", ["POST"], ADMIN, body="required", command="addTenant")
+@api("/tenant", ["POST"], ADMIN, body="required", command="addTenant", schema=schemas.TENANT_CREATE)
 def add_tenant(call: Call) -> dict[str, Any]:
     return tenants.create_or_replace(call.ports, call.principal, call.body)
 
 
-@api("/tenants", ["GET"], ADMIN)
+@api("/tenants", ["GET"], ADMIN, query=("active_only",))
 def list_tenants(call: Call) -> dict[str, Any]:
     return tenants.list_all(call.ports, call.principal, parse_bool("active_only", call.q("active_only"), False))
 
@@ -139,7 +143,7 @@ def get_tenant(call: Call) -> dict[str, Any]:
     return tenants.get(call.ports, call.principal, call.params["tenant_id"])
 
 
-@api("/tenant/{tenant_id}", ["PUT"], TENANT, body="required", command="updateTenant")
+@api("/tenant/{tenant_id}", ["PUT"], TENANT, body="required", command="updateTenant", schema=schemas.TENANT_UPDATE)
 def update_tenant(call: Call) -> dict[str, Any]:
     return tenants.update(call.ports, call.principal, call.params["tenant_id"], call.body)
 
@@ -149,7 +153,7 @@ def delete_tenant(call: Call) -> dict[str, Any]:
     return tenants.delete(call.ports, call.principal, call.params["tenant_id"])
 
 
-@api("/tenant/{tenant_id}/api-key", ["POST"], ADMIN, body="optional")
+@api("/tenant/{tenant_id}/api-key", ["POST"], ADMIN, body="optional", schema=schemas.API_KEY)
 def rotate_api_key(call: Call) -> dict[str, Any]:
     return tenants.rotate_key(call.ports, call.principal, call.params["tenant_id"], call.body)
 
@@ -165,17 +169,17 @@ def new_signing_secret(call: Call) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ suppressions (7.1)
-@api("/suppressions", ["GET"], TENANT)
+@api("/suppressions", ["GET"], TENANT, query=("tenant_id!", "reason", "limit", "cursor"))
 def list_suppressions(call: Call) -> dict[str, Any]:
     return suppressions.list_for(call.ports, call.principal, call.tenant_query(), call.query)
 
 
-@api("/suppressions", ["POST"], TENANT, body="required", command="addSuppressions")
+@api("/suppressions", ["POST"], TENANT, body="required", command="addSuppressions", schema=schemas.SUPPRESSIONS_ADD)
 def add_suppressions(call: Call) -> dict[str, Any]:
     return suppressions.add(call.ports, call.principal, call.body)
 
 
-@api("/suppressions/{address}", ["DELETE"], TENANT, command="deleteSuppression")
+@api("/suppressions/{address}", ["DELETE"], TENANT, command="deleteSuppression", query=("tenant_id!",))
 def delete_suppression(call: Call) -> dict[str, Any]:
     return suppressions.delete(call.ports, call.principal, call.tenant_query(), call.params["address"])
 
@@ -200,7 +204,7 @@ def get_instance(call: Call) -> dict[str, Any]:
     return admin.instance_info(call.ports, call.principal)
 
 
-@api("/instance", ["PUT"], ADMIN, body="required")
+@api("/instance", ["PUT"], ADMIN, body="required", schema=schemas.INSTANCE_UPDATE)
 def put_instance(call: Call) -> dict[str, Any]:
     return admin.update_instance(call.ports, call.principal, call.body)
 
@@ -211,14 +215,32 @@ def reload_bounce(call: Call) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ command log (3.7)
-@api("/command-log", ["GET"], ADMIN)
+@api("/command-log", ["GET"], ADMIN, query=("tenant_id", "since_ts", "until_ts", "endpoint_filter", "limit"))
 def command_log(call: Call) -> dict[str, Any]:
     return admin.command_log(call.ports, call.principal, call.query)
 
 
-@api("/command-log/export", ["GET"], ADMIN)
+@api("/command-log/export", ["GET"], ADMIN, query=("tenant_id", "since_ts", "until_ts"))
 def command_log_export(call: Call) -> dict[str, Any]:
     return admin.command_log_export(call.ports, call.principal, call.query)
+
+
+# ------------------------------------------------------------------ describing the API (7.6)
+_METRICS_DOC = {"/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)", "responses": {
+    "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}}
+
+
+@api("/openapi.json", ["GET"], OPEN)
+def openapi_json(call: Call) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every route"""
+    return openapi.document(api.docs, _METRICS_DOC, VERSION)
+
+
+@api("/docs", ["GET"], OPEN)
+def docs(call: Call) -> Response:
+    """This API's description, as a page"""
+    page = openapi.render(openapi.document(api.docs, _METRICS_DOC, VERSION))
+    return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 api.answer_405({"/metrics": {"GET"}})

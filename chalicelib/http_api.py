@@ -93,12 +93,28 @@ def _method_not_allowed_view(path: str) -> Callable[..., Response]:
     return view
 
 
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the API description says of one operation: from the route's own registration."""
+
+    path: str
+    method: str
+    access: str
+    summary: str
+    body: str
+    schema: dict[str, Any] | None
+    query: tuple[str, ...]   # "name!" = required
+    command: str | None
+
+
 class Routes:
-    """The routes of one Chalice app, and the methods each path serves (for the 405s)."""
+    """The routes of one Chalice app, the methods each path serves (for the 405s), and
+    their descriptions (for /openapi.json: the same schemas the routes validate with)."""
 
     def __init__(self, app: Chalice) -> None:
         self.app = app
         self.methods: dict[str, set[str]] = {}
+        self.docs: list[RouteDoc] = []
 
     def _request(self) -> Request:
         request = self.app.current_request
@@ -106,13 +122,20 @@ class Routes:
         return request
 
     def __call__(
-        self, path: str, methods: list[str], access: str, *, body: str = "none", command: str | None = None
+        self, path: str, methods: list[str], access: str, *, body: str = "none", command: str | None = None,
+        schema: dict[str, Any] | None = None, query: tuple[str, ...] = (),
     ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
         """Register a route: authenticate, parse, call the handler, map errors in one place.
 
-        ``body``: "none" (ignored), "optional" or "required" JSON.
+        ``body``: "none" (ignored), "optional" or "required" JSON; ``schema`` and ``query``
+        (names, "name!" when required) only describe the route in /openapi.json.
         """
-        return functools.partial(self._register, path, methods, access, body, command)
+        def register(handler: Callable[[Call], Any]) -> Callable[..., Response]:
+            summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().splitlines()[0]
+            self.docs.extend(RouteDoc(path, m, access, summary, body, schema, query, command) for m in methods)
+            return self._register(path, methods, access, body, command, handler)
+
+        return register
 
     def _register(self, path: str, methods: list[str], access: str, body: str, command: str | None,
                   handler: Callable[[Call], Any]) -> Callable[..., Response]:
