@@ -3,14 +3,11 @@ opaque cursor of keyset pages in the v1 order (priority, created_at, id)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import schemas
+from chalicelib.domain import cursors, schemas
 from chalicelib.errors import RequestValidationError
 
 STATUSES = ("pending", "deferred", "suspended", "sent", "error", "bounced")
@@ -39,19 +36,17 @@ def _bad(name: str, msg: str) -> RequestValidationError:
 
 def cursor(row: dict[str, Any]) -> str:
     created: datetime = row["created_at"]
-    raw = json.dumps([row["priority"], created.isoformat(), row["id"]], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursors.encode([row["priority"], created.isoformat(), row["id"]])
 
 
 def _after(value: str) -> tuple[int, str, str]:
     try:
-        raw = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-        priority, created, message_id = raw
+        priority, created, message_id = cursors.decode(value)  # type: ignore[misc]
         when = datetime.fromisoformat(created)
         if (isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 3
                 and isinstance(message_id, str) and when.tzinfo is not None):
             return priority, when.isoformat(), message_id   # re-written: the database reads this form
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError):
         pass
     raise _bad("cursor", "Invalid cursor")
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from email.utils import parseaddr
 from typing import Final
 
+from chalicelib.domain.addresses import address_list
 from chalicelib.domain.messages import LINE_BREAKS
 
 HARD_BOUNCE: Final = "hard_bounce"
@@ -37,6 +38,12 @@ def valid(address: object) -> bool:
     found = normal(address)
     local, at, domain = found.rpartition("@")
     return bool(at and local and domain and " " not in found and "," not in found and "." in domain.strip("."))
+
+
+def to_suppress(named: str | None, to: object) -> list[str]:
+    """The stored forms of the address a report names, else of the message's ``to``."""
+    found = [named] if named else address_list(to)
+    return [normal(a) for a in found if valid(a)]
 
 
 def bad_mailbox(reply: str) -> bool:

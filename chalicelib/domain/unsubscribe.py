@@ -3,23 +3,15 @@ that names a tenant's message without showing an address, and the two headers.""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from chalicelib.domain.cursors import b64, unb64
+
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _MAC_BYTES = 16
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _mac(key: str, body: bytes) -> bytes:
@@ -30,7 +22,7 @@ def _mac(key: str, body: bytes) -> bytes:
 def token(keys: Sequence[str], tenant_id: str, message_id: str) -> str:
     """URL-safe, unforgeable (HMAC under the newest server key); names tenant and message."""
     body = f"{tenant_id}\n{message_id}".encode()
-    return f"{_b64(body)}.{_b64(_mac(keys[0], body))}"
+    return f"{b64(body)}.{b64(_mac(keys[0], body))}"
 
 
 def read(keys: Sequence[str], value: str) -> tuple[str, str] | None:
@@ -38,10 +30,12 @@ def read(keys: Sequence[str], value: str) -> tuple[str, str] | None:
     body_text, dot, mac_text = value.partition(".")
     if not dot or len(value) > 2048:
         return None
+    body, mac = unb64(body_text), unb64(mac_text)
+    if body is None or mac is None:
+        return None
     try:
-        body, mac = _unb64(body_text), _unb64(mac_text)
         tenant_id, newline, message_id = body.decode().partition("\n")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return None
     if not newline or not any(hmac.compare_digest(mac, _mac(k, body)) for k in keys):
         return None

@@ -46,8 +46,7 @@ def _suppress(ports: Ports, match: Row, bounce: Bounce) -> None:
     tenant = ports.tenants.get(match["tenant_id"])
     if tenant is None or not tenant.get("suppression_enabled", True):
         return
-    found = [bounce.recipient] if bounce.recipient else address_list(match["payload"].get("to"))
-    addresses = [suppression.normal(a) for a in found if suppression.valid(a)]
+    addresses = suppression.to_suppress(bounce.recipient, match["payload"].get("to"))
     ports.suppressions.add(match["tenant_id"], addresses, suppression.HARD_BOUNCE, ports.now(),
                            match["payload"].get("id"), bounce.bounce_reason)
 
@@ -60,9 +59,9 @@ def _complain(ports: Ports, match: Row, complaint: Complaint) -> bool:
         return False
     now = ports.now()
     if tenant["suppression_enabled"]:
-        found = [complaint.recipient] if complaint.recipient else address_list(match["payload"].get("to"))
-        ports.suppressions.add(match["tenant_id"], [suppression.normal(a) for a in found if suppression.valid(a)],
-                               suppression.COMPLAINT, now, match["payload"].get("id"), complaint.feedback_type)
+        addresses = suppression.to_suppress(complaint.recipient, match["payload"].get("to"))
+        ports.suppressions.add(match["tenant_id"], addresses, suppression.COMPLAINT, now,
+                               match["payload"].get("id"), complaint.feedback_type)
     metadata = {"feedback_type": complaint.feedback_type, "user_agent": complaint.user_agent}
     return ports.feedback.record(match["pk"], "complaint", now, metadata, reported=not tenant["report_extensions"])
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
-from chalicelib.domain import schemas, suppression
+from chalicelib.domain import cursors, schemas, suppression
 from chalicelib.domain.records import Row
 from chalicelib.errors import NotFoundError, RequestValidationError, tenant_not_found
 from chalicelib.services.auth import Principal
@@ -16,19 +13,16 @@ MAX_LIMIT = 1000
 
 
 def _cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
+    return cursors.encode(["s", seq])
 
 
 def _after(cursor: str | None) -> int | None:
     """The position a cursor continues from; anything not made by _cursor is a 422."""
     if cursor is None:
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if raw.startswith("s") and raw[1:].isdigit() and len(raw) < 20:
-            return int(raw[1:])
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
+    value = cursors.decode(cursor)
+    if isinstance(value, list) and len(value) == 2 and value[0] == "s" and type(value[1]) is int:
+        return int(value[1])
     raise RequestValidationError([{"loc": ["query", "cursor"], "msg": "Invalid cursor", "type": "value_error"}])
 
 

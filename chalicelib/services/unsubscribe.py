@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 
 from chalicelib.domain import suppression, unsubscribe
-from chalicelib.domain.addresses import address_list
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import TenantRow
 from chalicelib.errors import NotFoundError
@@ -39,7 +38,7 @@ def confirm(ports: Ports, token: str) -> Row:
     row = _message(ports, token)
     now = ports.now()
     if row["suppression_enabled"]:
-        addresses = [suppression.normal(a) for a in address_list(row["payload"].get("to")) if suppression.valid(a)]
+        addresses = suppression.to_suppress(None, row["payload"].get("to"))
         ports.suppressions.add(row["tenant_id"], addresses, suppression.UNSUBSCRIBE, now, row["id"],
                                "one-click unsubscribe")
     ports.feedback.record(row["pk"], "unsubscribed", now, None, reported=not row["report_extensions"])

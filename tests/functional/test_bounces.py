@@ -25,9 +25,7 @@ def mailbox(ports: Ports, dovecot: Dovecot) -> Iterator[Dovecot]:
 
 
 def test_dsn_bounces_the_sent_message_and_is_deleted(world: World, mailbox: Dovecot) -> None:
-    msg = world.message()
-    world.submit(msg)
-    dispatch_tenant(world.ports, world.tenant_id)
+    msg = world.send_one()   # submitted and dispatched
     before = mailbox_size(mailbox)
     append(mailbox, dsn(msg["id"]), plain())
     result = bounces.poll(world.ports, force=True)
@@ -44,9 +42,7 @@ def test_dsn_bounces_the_sent_message_and_is_deleted(world: World, mailbox: Dove
 
 
 def test_soft_bounce_is_classified_soft(world: World, mailbox: Dovecot) -> None:
-    msg = world.message()
-    world.submit(msg)
-    dispatch_tenant(world.ports, world.tenant_id)
+    msg = world.send_one()   # submitted and dispatched
     append(mailbox, dsn(msg["id"], status="4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full"))
     bounces.poll(world.ports, force=True)
     row = world.row(msg["id"])
@@ -77,9 +73,7 @@ def test_a_recreated_mailbox_is_read_from_its_first_mail_even_when_empty_at_firs
 
 def test_a_hard_bounce_suppresses_the_bounced_recipient_for_the_next_message(world: World, mailbox: Dovecot) -> None:
     good, gone = "good@example.com", "gone@example.com"
-    msg = world.message(to=[gone])
-    world.submit(msg)
-    dispatch_tenant(world.ports, world.tenant_id)
+    msg = world.send_one(to=[gone])   # submitted and dispatched
     append(mailbox, dsn(msg["id"], recipient=gone, status="5.1.1"))
     assert bounces.poll(world.ports, force=True)["bounces"] == 1
     [entry] = world.ports.suppressions.page(world.tenant_id, None, 10, None)
@@ -93,9 +87,7 @@ def test_a_hard_bounce_suppresses_the_bounced_recipient_for_the_next_message(wor
 
 
 def test_a_soft_bounce_suppresses_nothing(world: World, mailbox: Dovecot) -> None:
-    msg = world.message()
-    world.submit(msg)
-    dispatch_tenant(world.ports, world.tenant_id)
+    msg = world.send_one()   # submitted and dispatched
     append(mailbox, dsn(msg["id"], status="4.2.2", diagnostic="smtp; 452 4.2.2 Mailbox full"))
     bounces.poll(world.ports, force=True)
     assert world.ports.suppressions.page(world.tenant_id, None, 10, None) == []
@@ -104,9 +96,7 @@ def test_a_soft_bounce_suppresses_nothing(world: World, mailbox: Dovecot) -> Non
 def test_a_complaint_is_recorded_suppressed_and_deleted_without_changing_the_status(
         world: World, mailbox: Dovecot) -> None:
     reader = "reader@example.com"
-    msg = world.message(to=[reader])
-    world.submit(msg)
-    dispatch_tenant(world.ports, world.tenant_id)
+    msg = world.send_one(to=[reader])   # submitted and dispatched
     before = mailbox_size(mailbox)
     append(mailbox, arf(msg["id"], reader, "abuse"))
     result = bounces.poll(world.ports, force=True)
