@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 
 import aiosmtplib
@@ -56,6 +57,45 @@ def _classify(exc: BaseException) -> DeliveryError:
     return _error(FailureKind.UNKNOWN, None, f"{type(exc).__name__}: {exc}")
 
 
+# A bare ASCII mailbox that can go on a command line as it is: what the dispatcher's envelope
+# holds for nearly every message. Anything else (quoted local parts, UTF-8) takes aiosmtplib's
+# sendmail, which parses and checks each address again.
+_PLAIN = re.compile(r'[!#-\'*+\-./-9=?A-Z^-~]+@[A-Za-z0-9.\-\[\]:]+')
+
+
+async def _transaction(smtp: aiosmtplib.SMTP, sender: str, recipients: list[str], data: bytes,
+                       timeout: float) -> dict[str, aiosmtplib.SMTPResponse]:
+    """MAIL, RCPT, DATA as sendmail does them, without its four address re-parses per
+    message (a sixth of the dispatcher's CPU when profiled)."""
+    if not all(_PLAIN.fullmatch(a) for a in (sender, *recipients)):
+        checked, _ = await smtp.sendmail(sender, recipients, data, timeout=timeout)
+        return checked
+    if smtp.is_ehlo_or_helo_needed:
+        try:
+            await smtp.ehlo(timeout=timeout)
+        except aiosmtplib.SMTPHeloError:
+            if not smtp.is_connected:
+                raise
+            await smtp.helo(timeout=timeout)
+    mail = [b"FROM:<" + sender.encode() + b">"]
+    if smtp.supports_extension("size"):
+        mail.append(b"SIZE=%d" % len(data))  # wire bytes are CRLF already (RFC 1870 count)
+    reply = await smtp.execute_command(b"MAIL", *mail, timeout=timeout)
+    if reply.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
+    refused: dict[str, aiosmtplib.SMTPResponse] = {}
+    errors = []
+    for rcpt in recipients:
+        reply = await smtp.execute_command(b"RCPT", b"TO:<" + rcpt.encode() + b">", timeout=timeout)
+        if reply.code not in (250, 251):
+            refused[rcpt] = reply
+            errors.append(aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, rcpt))
+    if len(errors) == len(recipients):
+        raise aiosmtplib.SMTPRecipientsRefused(errors)
+    await smtp.data(data, timeout=timeout)
+    return refused
+
+
 def _error(kind: FailureKind, code: int | None, text: str) -> DeliveryError:
     return DeliveryError(error_text(text, code), code=code, temporary=is_temporary(kind, code))
 
@@ -105,13 +145,14 @@ class SmtpSession:
         try:
             if self._smtp is None or not self._smtp.is_connected:
                 self._smtp = await self._connect()
-            refused, _ = await self._smtp.sendmail(sender, recipients, data, timeout=self._timeout)
+            refused = await _transaction(self._smtp, sender, recipients, data, self._timeout)
             return {rcpt: error_text(resp.message, resp.code) for rcpt, resp in refused.items()}
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             failure = _classify(exc)
-            if not isinstance(exc, aiosmtplib.SMTPResponseException):
+            if not isinstance(exc, (aiosmtplib.SMTPResponseException,
+                                    aiosmtplib.SMTPRecipientsRefused)):
                 # The connection state is unknown after a non-reply failure: start afresh.
                 await self.close()
             else:
