@@ -21,20 +21,27 @@ system-deps:
 	      || echo "could not install dovecot-imapd: bounce tests will be skipped"; \
 	  else echo "dovecot-imapd missing: bounce tests will be skipped (sudo apt-get install dovecot-imapd)"; fi; }
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
-	touch $@
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@echo "[1/3] Python dependencies of the service and its tests into $(VENV) (first run: about 2-4 minutes)"
+	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) && \
+	  $(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt && \
+	  $(PY) -m pip install $(PIP_FLAGS) --no-build-isolation --no-deps -e . && \
+	  echo "      done in $$(( $$(date +%s) - start ))s; the mailproxy CLI is $(VENV)/bin/mailproxy"
+	@touch $@
 
 # LocalStack lives in its own virtualenv: its pins would clash with ours.
 $(LS_VENV)/.installed: requirements-localstack.txt devstack/localstack_lambda/pyproject.toml
-	$(PYTHON) -m venv $(LS_VENV)
-	$(LS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-localstack.txt ./devstack/localstack_lambda
-	touch $@
+	@echo "[2/3] LocalStack into $(LS_VENV) (first run: about 2-5 minutes)"
+	@start=$$(date +%s); $(PYTHON) -m venv $(LS_VENV) && \
+	  $(LS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-localstack.txt ./devstack/localstack_lambda && \
+	  echo "      done in $$(( $$(date +%s) - start ))s"
+	@touch $@
 
 $(MAILDEV):
-	mkdir -p .local/node
-	npm install --silent --no-audit --no-fund --prefix .local/node maildev@3
+	@echo "[3/3] MailDev from npm into .local/node (first run: about 30-60 seconds)"
+	@mkdir -p .local/node
+	@start=$$(date +%s); npm install --silent --no-audit --no-fund --prefix .local/node maildev@3 && \
+	  echo "      done in $$(( $$(date +%s) - start ))s"
 
 dev: deps package
 	$(PY) -m devstack.dev

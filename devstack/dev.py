@@ -1,4 +1,5 @@
-"""``make dev``: the whole local stack in the foreground; Ctrl-C stops all of it.
+"""``make dev``: the whole local stack in the foreground; Ctrl-C stops all of it, and so does
+killing it outright (devstack/watchdog.py).
 
 Environment: DATABASE_URL (else a project-local cluster in .local/pg, kept between runs),
 AWS_ENDPOINT_URL (if set: use it, start nothing), MAILPROXY_AWS=moto (moto server instead
@@ -8,14 +9,20 @@ MAILPROXY_SCHEDULE_TICK (60).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 
+from devstack import procs
 from devstack.procs import ROOT
 from devstack.stack import Stack, StackOptions
+from devstack.watchdog import Watchdog
+from mailproxy_cli.settings import write as write_cli_config
+
+PR_SET_PDEATHSIG = 1
 
 
 def options_from_env() -> StackOptions:
@@ -33,12 +40,20 @@ def options_from_env() -> StackOptions:
         smtp_port=int(os.environ.get("MAILDEV_SMTP_PORT", "1025")),
         web_port=int(os.environ.get("MAILDEV_WEB_PORT", "1080")),
         outbound_allow=os.environ.get("MAILPROXY_OUTBOUND_ALLOW", "127.0.0.0/8,::1/128"),
+        say=lambda step: print(f"  starting {step}…", flush=True),
     )
+
+
+def _die_with_parent() -> None:
+    """SIGTERM when make (our parent) dies, even by SIGKILL: then we stop the stack cleanly."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):   # not Linux: Ctrl-C and the watchdog still apply
+        pass
 
 
 def main() -> int:
     started = time.monotonic()
-    stack = Stack(options_from_env())
     stop = {"now": False}
 
     def _stop(*_: object) -> None:
@@ -46,7 +61,14 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    _die_with_parent()
+    watchdog = Watchdog()
+    procs.announcers.append(watchdog.announce)
+    stack = Stack(options_from_env())
+    print(f"Mail Proxy local stack: logs in {stack.o.log_dir}", flush=True)
     stack.start()
+    cli_config = stack.o.log_dir / "mailproxy.toml"
+    write_cli_config(cli_config, stack.api_url, stack.token)
     generated = not os.environ.get("MAILPROXY_API_TOKEN")
     print(f"""
 Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
@@ -55,7 +77,9 @@ Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
   AWS endpoint  {stack.aws_url}
   database      {stack.database_url}
   MailDev       SMTP 127.0.0.1:{stack.o.smtp_port}, web {stack.maildev_url}
+  API docs      {stack.api_url}/docs
   status        curl -H 'X-API-Token: <admin token>' {stack.api_url}/status
+  CLI           export MAILPROXY_CONFIG={cli_config}; .venv/bin/mailproxy tenants list
   logs          {stack.o.log_dir}
 Ctrl-C stops everything.
 """, flush=True)
@@ -69,6 +93,7 @@ Ctrl-C stops everything.
     finally:
         print("stopping…", flush=True)
         stack.stop()
+        watchdog.release()
     return 0
 
 

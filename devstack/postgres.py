@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from devstack.procs import wait_until
+from devstack.procs import announce, wait_until
 
 DB_NAME = "mailproxy"
 DB_USER = "mailproxy"
@@ -41,11 +41,11 @@ class PostgresCluster:
     def url(self) -> str:
         return f"postgresql://{DB_USER}@127.0.0.1:{self.port}/{DB_NAME}"
 
+    def _as_owner(self, *argv: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *argv] if self.as_root else list(argv)
+
     def _run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = list(argv)
-        if self.as_root:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
+        return subprocess.run(self._as_owner(*argv), check=check, capture_output=True, text=True, timeout=120)
 
     def _prepare_dir(self) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
@@ -77,6 +77,8 @@ class PostgresCluster:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run(_bin("pg_ctl"), "-D", str(self.pgdata), "-l", str(self.datadir / "server.log"),
                   "-o", options, "-w", "-t", "60", "start")
+        announce("\t".join(["run", *self._as_owner(_bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w",
+                                                     "stop")]))
         wait_until(self._ready, 30, "PostgreSQL")
         self._ensure_database()
         return self

@@ -12,6 +12,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Who hears of each child started here (``make dev``'s watchdog, devstack/watchdog.py): a line
+# such as ``group <pgid>``. Empty in tests, which stop their own stacks.
+announcers: list[Callable[[str], None]] = []
+
+
+def announce(line: str) -> None:
+    for hear in announcers:
+        hear(line)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -57,6 +66,7 @@ class Process:
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
         log.close()
+        announce(f"group {self.proc.pid}")
         return self
 
     def alive(self) -> bool:

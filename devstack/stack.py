@@ -8,6 +8,7 @@ import secrets
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class StackOptions:
     extra_env: dict[str, str] = field(default_factory=dict)
     # The stack's own test servers and mail catcher are on loopback (MAILPROXY_OUTBOUND_ALLOW).
     outbound_allow: str = "127.0.0.0/8,::1/128"
+    # make dev prints each step as it starts; tests stay quiet.
+    say: Callable[[str], None] = field(default=lambda _: None)
 
 
 class Stack:
@@ -182,12 +185,18 @@ class Stack:
         return [p for p in procs if p is not None]
 
     def start(self) -> Stack:
+        say = self.o.say
         try:
+            say(f"AWS endpoint ({self.o.aws})")
             self.start_aws()
+            say("PostgreSQL")
             self.start_database()
+            say("deploying the packaged template (queues, functions, routes)")
             self.deploy()
             if self.o.maildev:
+                say("MailDev")
                 self.start_maildev()
+            say("API Gateway stand-in and function runner")
             self.start_api()
             self.start_runner()
         except BaseException:

@@ -3,7 +3,13 @@ message path HTTP API -> PostgreSQL -> SQS (LocalStack) -> dispatch -> SMTP (Mai
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import psycopg
@@ -149,27 +155,47 @@ def test_make_dev_stops_everything_on_ctrl_c(tmp_path_factory: pytest.TempPathFa
     eventually(lambda: ports_closed(stack.ports), what="every port of the stack closed")
 
 
-def test_readme_walk_through_works_from_a_shell(dev_stack: DevStack, first_catcher: Catcher) -> None:
-    """The README's walk-through, run by bash against make dev's stack (ports substituted)."""
-    import re
-    import subprocess
+def test_killing_make_dev_outright_stops_every_child(tmp_path_factory: pytest.TempPathFactory) -> None:
+    stack = start_dev(tmp_path_factory.mktemp("dev-kill"), aws="moto")
+    logs = re.search(r"logs in (\S+)", stack.output())
+    assert logs and Path(logs.group(1)).is_dir() and "mailproxy-stack-" in logs.group(1), \
+        "each stack has its own log directory, printed before it starts"
+    config = re.search(r"export MAILPROXY_CONFIG=(\S+);", stack.output())
+    assert config, stack.output()
+    cli = subprocess.run([str(Path(sys.executable).parent / "mailproxy"), "--json", "tenants", "list"],
+                         env={**os.environ, "MAILPROXY_CONFIG": config.group(1)}, capture_output=True, text=True)
+    assert cli.returncode == 0 and json.loads(cli.stdout)["ok"] is True, cli.stderr
+    stack.proc.kill()   # SIGKILL: make dev runs no cleanup of its own
+    eventually(lambda: ports_closed(stack.ports), timeout=60, what="every port of the stack closed")
 
+
+def test_killing_the_parent_of_make_dev_stops_it_cleanly(tmp_path_factory: pytest.TempPathFactory) -> None:
+    stack = start_dev(tmp_path_factory.mktemp("dev-parent"), aws="moto", under_shell=True)
+    stack.proc.kill()   # the shell (make, for a user) dies; make dev hears SIGTERM and stops
+    eventually(lambda: "stopping" in stack.output(), timeout=30, what="make dev stopping")
+    eventually(lambda: ports_closed(stack.ports), timeout=60, what="every port of the stack closed")
+
+
+def test_readme_walk_through_works_from_a_shell(dev_stack: DevStack, first_catcher: Catcher) -> None:
+    """The README's walk-through, run by bash against make dev's stack on its own ports: only
+    the variables the README names are set, not one literal replaced."""
     from devstack.procs import ROOT
 
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Walk-through", 1)[1]
-    script = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
-    api_port = dev_stack.api_url.rsplit(":", 1)[1]
-    web_port = dev_stack.maildev_url.rsplit(":", 1)[1]
-    script = (script.replace("export TOKEN=<admin token printed by make dev>", f"export TOKEN={dev_stack.token}")
-              .replace("127.0.0.1:8000", f"127.0.0.1:{api_port}")
-              .replace("127.0.0.1:1080", f"127.0.0.1:{web_port}")
-              .replace('"port": 1025', f'"port": {first_catcher.smtp_port}')
-              .replace('"id": "acme"', '"id": "acme-readme"').replace("tenant_id=acme", "tenant_id=acme-readme")
-              .replace('"tenant_id": "acme"', '"tenant_id": "acme-readme"'))
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MAILPROXY_")},
+           "TOKEN": dev_stack.token, "API": dev_stack.api_url, "MAILDEV_WEB": dev_stack.maildev_url,
+           "MAILDEV_SMTP_PORT": str(first_catcher.smtp_port), "TENANT": "acme-readme",
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    result = subprocess.run(["bash", "-e", "-c", match.group(1)], capture_output=True, text=True, timeout=60,
+                            env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert '"queued": 1' in result.stdout
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("hello-1 ") for line in lines), "the CLI found it by recipient"
+    assert any(" accepted " in line for line in lines), "the CLI printed its timeline"
     arrived(first_catcher, {"id": "hello-1"})
     api = ApiClient(dev_stack.api_url, dev_stack.token)
     eventually(lambda: (api.message("acme-readme", "hello-1") or {}).get("status") == "sent", what="sent")

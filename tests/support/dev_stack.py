@@ -32,7 +32,9 @@ class DevStack:
         return self.log.read_text(errors="replace")
 
 
-def start_dev(tmp: Path, aws: str = "localstack") -> DevStack:
+def start_dev(tmp: Path, aws: str = "localstack", under_shell: bool = False) -> DevStack:
+    """make dev's stack on free ports; ``under_shell`` runs it as the child of a shell (as make
+    runs it), so that a test can kill the parent."""
     api, aws_port, pg_port, smtp, web = (free_port() for _ in range(5))
     env = {k: v for k, v in os.environ.items() if k not in {"AWS_ENDPOINT_URL", "DATABASE_URL"}}
     env.update({
@@ -44,8 +46,11 @@ def start_dev(tmp: Path, aws: str = "localstack") -> DevStack:
     log = tmp / "dev.log"
     started = time.monotonic()
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "devstack.dev"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        argv = [sys.executable, "-m", "devstack.dev"]
+        if under_shell:   # "; true": the shell stays the parent instead of exec'ing python
+            argv = ["sh", "-c", f"{sys.executable} -m devstack.dev; true"]
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
     def up() -> bool:
         if proc.poll() is not None:
