@@ -11,15 +11,21 @@ PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
 deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
-# Dovecot (Debian's dovecot-imapd) is the real IMAP server of the bounce tests. Installed
-# when we are root (CI, the dev machine); elsewhere those tests skip and say why.
+# Debian packages the tests drive for real: Dovecot (dovecot-imapd) is the IMAP server of the
+# bounce tests; prometheus brings the server and promtool that check the dashboard and alert
+# rules (infra/monitoring). Installed when we are root (CI, the dev machine); elsewhere the
+# commands to run are printed.
+SYSTEM_PACKAGES := dovecot:dovecot-imapd prometheus:prometheus promtool:prometheus
 system-deps:
-	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do cmd=$${entry%%:*}; pkg=$${entry#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$${missing// /}" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing dovecot-imapd"; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; } \
-	      || echo "could not install dovecot-imapd: bounce tests will be skipped"; \
-	  else echo "dovecot-imapd missing: bounce tests will be skipped (sudo apt-get install dovecot-imapd)"; fi; }
+	    echo "[0/3] Debian packages:$$missing (first run: about 30 seconds)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+	      || echo "could not install$$missing: the tests that need them will fail"; \
+	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; fi; fi
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@echo "[1/3] Python dependencies of the service and its tests into $(VENV) (first run: about 2-4 minutes)"

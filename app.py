@@ -4,11 +4,12 @@ The glue (authentication, parsing, error mapping, 405s) is chalicelib/http_api.p
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from chalice import Chalice, Response
 
+from chalicelib import VERSION
+from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
 from chalicelib.domain import finding, openapi, schemas
 from chalicelib.domain.schemas import parse_bool
@@ -30,9 +31,8 @@ from chalicelib.wiring import get_ports
 app = Chalice(app_name="mail-proxy")
 # Cold start: read and check the configuration now, so bad values stop start-up.
 get_settings()
-app.log.setLevel(logging.INFO)
-api = Routes(app)
-VERSION = "1.1.0"   # API v1 and the extensions of contract 7
+log = json_logger("mail-proxy-api")   # JSON lines, one access line per request
+api = Routes(app, log)
 
 
 # ------------------------------------------------------------------ service (3.1)
@@ -46,7 +46,7 @@ def metrics() -> Response:
     try:
         text = observability.metrics_text(get_ports())
     except InfrastructureError as exc:
-        app.log.error("metrics unavailable: %s", exc)
+        log.error("metrics unavailable: %s", exc)
         return error_response(503, "Service temporarily unavailable")
     return Response(body=text, status_code=200,
                     headers={"Content-Type": observability.CONTENT_TYPE})

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
 from chalice.app import Request
 
@@ -111,8 +113,9 @@ class Routes:
     """The routes of one Chalice app, the methods each path serves (for the 405s), and
     their descriptions (for /openapi.json: the same schemas the routes validate with)."""
 
-    def __init__(self, app: Chalice) -> None:
+    def __init__(self, app: Chalice, log: Logger) -> None:
         self.app = app
+        self.log = log
         self.methods: dict[str, set[str]] = {}
         self.docs: list[RouteDoc] = []
 
@@ -141,45 +144,65 @@ class Routes:
                   handler: Callable[[Call], Any]) -> Callable[..., Response]:
         @functools.wraps(handler)
         def view(**params: str) -> Response:
-            call: Call | None = None
+            started = time.perf_counter()
             request = self._request()
-            try:
-                ports = get_ports()
-                principal = Principal(None)
-                if access != OPEN:
-                    token = request.headers.get("x-api-token")
-                    principal = authenticate(ports, token, admin_only=access == ADMIN)
-                parsed = _json_body(request, body == "required") if body != "none" else {}
-                # API Gateway (and chalice local) hand path parameters over still
-                # percent-encoded (aws/chalice#511); ids are opaque, so decode them once.
-                decoded = {k: unquote(v) for k, v in params.items()}
-                query = dict(request.query_params or {})
-                json_input.check_params("path", decoded)
-                json_input.check_params("query", query)
-                call = Call(ports, principal, parsed, query, decoded)
-                result = handler(call)
-                if isinstance(result, Response):
-                    return result
-                if command:
-                    _log_command(call, command, 200)
-                return Response(body=json.dumps(result), status_code=200,
-                                headers={"Content-Type": "application/json"})
-            except RequestValidationError as exc:
-                return error_response(exc.status_code, exc.detail)
-            except ApiError as exc:
-                if command:
-                    _log_command(call, command, exc.status_code)
-                return error_response(exc.status_code, exc.detail)
-            except ConfigurationError as exc:
-                self.app.log.error("configuration error: %s", exc)
-                return error_response(500, "Service misconfigured")
-            except InfrastructureError as exc:
-                self.app.log.error("dependency unavailable: %s", exc)
-                return error_response(503, "Service temporarily unavailable")
+            request_id = (request.context or {}).get("requestId")
+            self.log.append_keys(request_id=request_id, tenant_id=None)
+            response = self._answer(request, params, access, body, command, handler)
+            # One access line per request: what was asked, for whom, the answer, how long.
+            self.log.info("request", extra={
+                "method": request.method, "route": path, "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            self.log.remove_keys(["request_id", "tenant_id"])
+            return response
 
         self.app.route(path, methods=methods, content_types=_ANY_TYPE)(view)
         self.methods.setdefault(path, set()).update(methods)
         return view
+
+    def _answer(self, request: Request, params: dict[str, str], access: str, body: str, command: str | None,
+                handler: Callable[[Call], Any]) -> Response:
+        call: Call | None = None
+        try:
+            ports = get_ports()
+            principal = Principal(None)
+            if access != OPEN:
+                token = request.headers.get("x-api-token")
+                principal = authenticate(ports, token, admin_only=access == ADMIN)
+            parsed = _json_body(request, body == "required") if body != "none" else {}
+            # API Gateway (and chalice local) hand path parameters over still
+            # percent-encoded (aws/chalice#511); ids are opaque, so decode them once.
+            decoded = {k: unquote(v) for k, v in params.items()}
+            query = dict(request.query_params or {})
+            json_input.check_params("path", decoded)
+            json_input.check_params("query", query)
+            tenant_id = principal.tenant_id or decoded.get("tenant_id") or query.get("tenant_id")
+            if tenant_id:
+                self.log.append_keys(tenant_id=tenant_id)
+            call = Call(ports, principal, parsed, query, decoded)
+            result = handler(call)
+            if isinstance(result, Response):
+                return result
+            if command:
+                _log_command(call, command, 200)
+            return Response(body=json.dumps(result), status_code=200,
+                            headers={"Content-Type": "application/json"})
+        except RequestValidationError as exc:
+            return error_response(exc.status_code, exc.detail)
+        except ApiError as exc:
+            if command:
+                _log_command(call, command, exc.status_code)
+            return error_response(exc.status_code, exc.detail)
+        except ConfigurationError as exc:
+            self.log.error("configuration error: %s", exc)
+            return error_response(500, "Service misconfigured")
+        except InfrastructureError as exc:
+            self.log.error("dependency unavailable: %s", exc)
+            return error_response(503, "Service temporarily unavailable")
+        except Exception:
+            self.log.exception("unhandled error")
+            return error_response(500, "Internal Server Error")
+
 
     def answer_405(self, extra: dict[str, set[str]]) -> None:
         """Known paths answer other methods with the contract's 405 rather than the gateway's

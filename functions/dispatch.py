@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib import limits
+from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
 from chalicelib.domain.work_records import BOUNCE_POLL
 from chalicelib.services import work
 from chalicelib.wiring import get_ports
 
-logger = Logger(service="mail-proxy-dispatch")
+logger = json_logger("mail-proxy-dispatch")
 # Cold start: read and check the configuration now, so bad values stop start-up.
 get_settings()
 
@@ -66,6 +66,7 @@ class _PerInvocation:
         tenant_id = body["tenant_id"]
         if tenant_id not in self.done:
             try:
+                logger.append_keys(tenant_id=tenant_id)   # on every line of this run, services' too
                 remaining = self.context.get_remaining_time_in_millis() / 1000
                 budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE)
                 result = work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)

@@ -14,15 +14,15 @@ import threading
 import urllib.request
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chalicelib.adapters.database import Database
+from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
 from chalicelib.errors import ConfigurationError
 from chalicelib.wiring import resolve_secrets
 
-logger = Logger(service="mail-proxy-migrate")
+logger = json_logger("mail-proxy-migrate")
 get_settings()
 
 ANSWER_MARGIN = 15.0   # s kept for answering CloudFormation

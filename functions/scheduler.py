@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
 from chalicelib.services import bounces
 from chalicelib.services.scheduler import reports_tick, retention_tick, retry_tick
 from chalicelib.wiring import get_ports
 
-logger = Logger(service="mail-proxy-scheduler")
+logger = json_logger("mail-proxy-scheduler")
 # Cold start: read and check the configuration now, so bad values stop start-up.
 get_settings()
 

@@ -170,12 +170,13 @@ class _Run:
                 await self._attempt(session, tenant, account, message)
             except InfrastructureError:
                 # The database (or another dependency) failed: leave the message to its lease.
-                log.warning("dispatch of one message interrupted; its lease makes it due again")
+                log.warning("dispatch of one message interrupted; its lease makes it due again",
+                            extra={"message_id": message["id"]})
                 await self._release(message)
             except Exception as exc:
                 # A bug or an unforeseen input: retried on the retry plan like a temporary
                 # failure (so at most max retries + 1 attempts), never at once and for ever.
-                log.exception("dispatch of one message failed unexpectedly")
+                log.exception("dispatch of one message failed unexpectedly", extra={"message_id": message["id"]})
                 try:
                     await self._failed(message, DeliveryError(
                         f"internal error: {type(exc).__name__}", code=None, temporary=True))
@@ -244,16 +245,21 @@ class _Run:
                                account["id"], windows)
             await self._failed(message, exc)
             return
+        accepted = time.time()
         sent_at = self.ports.now()
         if refused:
             await suppressions.refused(message, refused)
         metadata = {k: v for k, v in (("refused_recipients", refused), ("suppressed_recipients", left_out)) if v}
+        latency = max(0.0, accepted - message["created_at"].timestamp())
         # Once accepted, the outcome must land: the writer retries it while the lease holds.
         await self._record(message, {"status": "sent", "sent_ts": sent_at},
-                           {"type": "sent", "ts": sent_at, "metadata": metadata or None}, (metrics.SENT,))
+                           {"type": "sent", "ts": sent_at, "metadata": metadata or None},
+                           (metrics.SENT, metrics.latency_bucket(latency)), round(latency * 1000))
         self.summary.sent += 1
 
     async def _failed(self, message: MessageRow, exc: DeliveryError) -> None:
+        log.info("delivery attempt failed", extra={"message_id": message["id"], "account_id": message["account_id"],
+                                                   "temporary": exc.temporary, "smtp_code": exc.code})
         s = self.ports.settings
         plan = plan_failure(temporary=exc.temporary, error=str(exc), retry_count=message["retry_count"],
                             max_retries=s.max_retries, delays=s.retry_delays, now=self.ports.now())
@@ -286,6 +292,7 @@ class _Run:
                                               "metadata": metadata}, counters)
         self.summary.errors += 1
 
-    async def _record(self, message: MessageRow, changes: Row, event: Row, counters: tuple[str, ...]) -> None:
-        await self.outcomes.add(Outcome(message, changes, event, counters))
+    async def _record(self, message: MessageRow, changes: Row, event: Row, counters: tuple[str, ...],
+                      latency_ms: int | None = None) -> None:
+        await self.outcomes.add(Outcome(message, changes, event, counters, latency_ms))
         self.summary.outcomes.append(f"{message['id']}:{event['type']}")

@@ -38,6 +38,7 @@ class Outcome:
     changes: Row
     event: Row
     counters: tuple[str, ...]
+    latency_ms: int | None = None
 
 
 @dataclass
@@ -81,8 +82,8 @@ class OutcomeWriter:
     async def _write(self, batch: list[Outcome]) -> None:
         """Retried while the claims' lease holds: releasing a sent message's claim would make
         it due and send it again. A process that dies first leaves it to the lease."""
-        rows = [{**o.changes, "pk": str(o.message["pk"]), "event": o.event, "metrics": list(o.counters)}
-                for o in batch]
+        rows = [{**o.changes, "pk": str(o.message["pk"]), "event": o.event, "metrics": list(o.counters),
+                 "latency_ms": o.latency_ms} for o in batch]
         delay = 0.2
         while True:
             try:
@@ -104,7 +105,7 @@ class OutcomeWriter:
             if str(o.message["pk"]) not in landed:
                 # Deleted meanwhile, or the lease ran out and another run holds it now.
                 log.warning("outcome %s of message %s not recorded: claim no longer ours",
-                            o.event["type"], o.message["id"])
+                            o.event["type"], o.message["id"], extra={"message_id": o.message["id"]})
 
 
 @dataclass

@@ -51,3 +51,16 @@ def test_deferral_goes_to_the_latest_next_window() -> None:
     windows = limited_windows({"minute": 1, "hour": 1}, now=3_725)
     assert deferral(windows) == (7_200, "rate limit exceeded (per hour)")
     assert deferral(windows[:1]) == (3_780, "rate limit exceeded (per minute)")
+
+
+def test_a_latency_counts_in_the_first_bucket_that_holds_it() -> None:
+    from chalicelib.domain import metrics
+
+    assert metrics.latency_bucket(0.0) == "latency_le_0.025"
+    assert metrics.latency_bucket(0.025) == "latency_le_0.025"
+    assert metrics.latency_bucket(0.026) == "latency_le_0.05"
+    assert metrics.latency_bucket(7200) == "latency_le_inf"
+    buckets, total = metrics.latency_series({"latency_le_0.05": 2, "latency_le_1": 1, "latency_le_inf": 4,
+                                             "latency_ms_sum": 14_500})
+    assert buckets[0] == ("0.025", 0.0) and buckets[1] == ("0.05", 2.0) and ("1", 3.0) in buckets
+    assert buckets[-1] == ("+Inf", 7.0) and total == 14.5

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, DUE, INSERT_EVENT, Repository, jsonb
+from chalicelib.domain import metrics
 from chalicelib.domain.messages import dispatch_key
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
@@ -99,11 +100,12 @@ class DispatchRepository(Repository):
         record, and a message deleted meanwhile records nothing.
 
         An outcome: ``pk``, changes (columns of OUTCOME_COLUMNS; absent ones are kept),
-        ``event`` (type, ts, description, metadata) and ``metrics`` (counter names).
+        ``event`` (type, ts, description, metadata), ``metrics`` (counter names, each + 1) and
+        ``latency_ms`` (add -> SMTP, added to the account's latency sum; absent unless sent).
         """
         rows = []
         for ord_, o in enumerate(outcomes):
-            unknown = set(o) - {"pk", "event", "metrics", *OUTCOME_COLUMNS}
+            unknown = set(o) - {"pk", "event", "metrics", "latency_ms", *OUTCOME_COLUMNS}
             if unknown:
                 raise ValueError(f"not an outcome column: {sorted(unknown)}")
             event = o["event"]
@@ -114,7 +116,8 @@ class DispatchRepository(Repository):
             WITH o AS (
                 SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS o(
                     ord integer, pk uuid, {", ".join(f"{c} {t}" for c, t in OUTCOME_COLUMNS.items())},
-                    event_type text, event_ts bigint, description text, metadata jsonb, metrics text[])
+                    event_type text, event_ts bigint, description text, metadata jsonb, metrics text[],
+                    latency_ms bigint)
             ), m AS (
                 UPDATE messages SET {sets}, claim_owner = NULL, claim_expires = NULL, updated_at = now()
                 FROM o WHERE messages.pk = o.pk AND messages.claim_owner = %(owner)s
@@ -128,16 +131,22 @@ class DispatchRepository(Repository):
                 FROM m JOIN o ON o.pk = m.pk ORDER BY o.ord
             ), c AS (
                 INSERT INTO metric_counters (tenant_id, account_id, name, value)
-                SELECT m.tenant_id, m.account_id, n.name, count(*)
-                FROM m JOIN o ON o.pk = m.pk CROSS JOIN LATERAL unnest(o.metrics) AS n(name)
-                GROUP BY m.tenant_id, m.account_id, n.name
+                SELECT tenant_id, account_id, name, sum(v) FROM (
+                    SELECT m.tenant_id, m.account_id, n.name, 1 AS v
+                    FROM m JOIN o ON o.pk = m.pk CROSS JOIN LATERAL unnest(o.metrics) AS n(name)
+                    UNION ALL
+                    SELECT m.tenant_id, m.account_id, %(latency_sum)s, o.latency_ms
+                    FROM m JOIN o ON o.pk = m.pk WHERE o.latency_ms IS NOT NULL
+                ) AS counted
+                GROUP BY tenant_id, account_id, name
                 ON CONFLICT (tenant_id, account_id, name)
                 DO UPDATE SET value = metric_counters.value + EXCLUDED.value
             )
             SELECT pk::text AS pk FROM m
         """
         with self.db.transaction() as conn:
-            params = {"rows": jsonb(rows), "owner": owner, "pks": [r["pk"] for r in rows]}
+            params = {"rows": jsonb(rows), "owner": owner, "pks": [r["pk"] for r in rows],
+                      "latency_sum": metrics.LATENCY_SUM_MS}
             return {r["pk"] for r in conn.execute(sql, params).fetchall()}
 
     def release_claim(self, pk: Any, owner: str, deferred_ts: int | None) -> None:
