@@ -192,7 +192,7 @@ def unsubscribe_now(call: Call) -> dict[str, Any]:
     return unsubscribe.confirm(call.ports, call.params["token"])
 
 
-@api("/unsubscribe/{token}", ["GET"], OPEN)
+@api("/unsubscribe/{token}", ["GET"], OPEN, media="text/html")
 def unsubscribe_page(call: Call) -> Response:
     status, page = unsubscribe.page(call.ports, call.params["token"])
     return Response(body=page, status_code=status, headers={"Content-Type": "text/html; charset=utf-8"})
@@ -236,7 +236,7 @@ def openapi_json(call: Call) -> dict[str, Any]:
     return openapi.document(api.docs, _METRICS_DOC, VERSION)
 
 
-@api("/docs", ["GET"], OPEN)
+@api("/docs", ["GET"], OPEN, media="text/html")
 def docs(call: Call) -> Response:
     """This API's description, as a page"""
     page = openapi.render(openapi.document(api.docs, _METRICS_DOC, VERSION))

@@ -107,6 +107,7 @@ class RouteDoc:
     schema: dict[str, Any] | None
     query: tuple[str, ...]   # "name!" = required
     command: str | None
+    media: str = "application/json"   # what a 200 carries
 
 
 class Routes:
@@ -126,16 +127,18 @@ class Routes:
 
     def __call__(
         self, path: str, methods: list[str], access: str, *, body: str = "none", command: str | None = None,
-        schema: dict[str, Any] | None = None, query: tuple[str, ...] = (),
+        schema: dict[str, Any] | None = None, query: tuple[str, ...] = (), media: str = "application/json",
     ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
         """Register a route: authenticate, parse, call the handler, map errors in one place.
 
         ``body``: "none" (ignored), "optional" or "required" JSON; ``schema`` and ``query``
-        (names, "name!" when required) only describe the route in /openapi.json.
+        (names, "name!" when required) and ``media`` (of its answers) only describe the route in
+        /openapi.json.
         """
         def register(handler: Callable[[Call], Any]) -> Callable[..., Response]:
             summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().splitlines()[0]
-            self.docs.extend(RouteDoc(path, m, access, summary, body, schema, query, command) for m in methods)
+            self.docs.extend(RouteDoc(path, m, access, summary, body, schema, query, command, media)
+                             for m in methods)
             return self._register(path, methods, access, body, command, handler)
 
         return register

@@ -40,6 +40,9 @@ class Operation(Protocol):
     @property
     def command(self) -> str | None: ...
 
+    @property
+    def media(self) -> str: ...
+
 
 def _operation(op: Operation) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
@@ -55,6 +58,10 @@ def _operation(op: Operation) -> dict[str, Any]:
                       **{code: {"description": text, "content": {"application/json": {"schema": _ERROR}}}
                          for code, text in _ANSWERS.items()}},
     }
+    if op.media != "application/json":   # a page for people: its answers, errors too, are pages
+        page = {op.media: {"schema": {"type": "string"}}}
+        out["responses"]["200"] = {"description": "OK", "content": page}
+        out["responses"]["404"] = {"description": "Not found", "content": page}
     if params:
         out["parameters"] = params
     if op.access != "open":
