@@ -4,16 +4,15 @@ PostgreSQL + aiosmtpd servers. Tests talk to it only through HTTP and SMTP."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from devstack.aws import MotoServer
 from devstack.postgres import PostgresCluster
-from devstack.procs import free_port
-from devstack.stack import Stack, StackOptions
+from devstack.stack import Stack
 from tests.support.api import ApiClient
+from tests.support.dev_stack import local_stack_options
 from tests.support.smtp import SmtpSink
 from tests.support.tenants import TenantFactory, TenantHandle
 
@@ -23,10 +22,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 def stack(pg: PostgresCluster, moto_server: MotoServer,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    options = StackOptions(
-        api_port=free_port(), aws="external", aws_url=moto_server.url,
-        database_url=pg.create_database("integration"), maildev=False, schedule_tick=1,
-        queue_prefix=f"it{os.getpid()}", log_dir=tmp_path_factory.mktemp("stack-logs"),
+    options = local_stack_options(
+        pg, moto_server.url, "integration", tmp_path_factory.mktemp("stack-logs"), schedule_tick=1,
         extra_env={"MAILPROXY_RETRY_DELAYS": "1,2", "MAILPROXY_REPORT_INTERVAL": "5",
                    "MAILPROXY_ATTACHMENT_TIMEOUT": "2"},
     )

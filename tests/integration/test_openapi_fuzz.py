@@ -18,8 +18,8 @@ from schemathesis import checks
 
 from devstack.aws import MotoServer
 from devstack.postgres import PostgresCluster
-from devstack.procs import free_port
-from devstack.stack import Stack, StackOptions
+from devstack.stack import Stack
+from tests.support.dev_stack import local_stack_options
 
 # Every default check but positive_data_acceptance: the API refuses some schema-valid requests by
 # design, answering 400 for what depends on stored state (suspend of an unknown tenant, an
@@ -33,11 +33,8 @@ CASES_PER_OPERATION = int(os.environ.get("MAILPROXY_FUZZ_CASES", "25"))
 @pytest.fixture(scope="module")
 def fuzz_stack(pg: PostgresCluster, moto_server: MotoServer,
                tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    options = StackOptions(
-        api_port=free_port(), aws="external", aws_url=moto_server.url,
-        database_url=pg.create_database("fuzz"), maildev=False, schedule_tick=3600,
-        queue_prefix=f"fz{os.getpid()}", log_dir=tmp_path_factory.mktemp("fuzz-stack"),
-    )
+    options = local_stack_options(pg, moto_server.url, "fuzz", tmp_path_factory.mktemp("fuzz-stack"),
+                                  schedule_tick=3600)
     running = Stack(options).start()
     yield running
     running.stop()

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devstack.maildev import MailDevClient
 from devstack.procs import ROOT, free_port, port_open, wait_until
@@ -77,3 +78,15 @@ class Catcher:
 
 def ports_closed(ports: list[int]) -> bool:
     return not any(port_open(p) for p in ports)
+
+
+def local_stack_options(pg: Any, moto_url: str, name: str, log_dir: Path, **over: Any) -> Any:
+    """A stack of the integration tier: the packaged template on moto server and a database
+    of its own in the shared cluster, no MailDev, queues named apart by ``name``."""
+    from devstack.stack import StackOptions
+
+    settings: dict[str, Any] = {
+        "api_port": free_port(), "aws": "external", "aws_url": moto_url,
+        "database_url": pg.create_database(name), "maildev": False,
+        "queue_prefix": f"{name[:2]}{os.getpid()}", "log_dir": log_dir, **over}
+    return StackOptions(**settings)
