@@ -1,4 +1,4 @@
-"""Mail Proxy HTTP API (contract v1): routes only; each parses, calls one service, answers.
+"""Mail Proxy HTTP API (API v1, docs/api.md): routes only; each parses, calls one service, answers.
 
 The glue (authentication, parsing, error mapping, 405s) is chalicelib/http_api.py."""
 

@@ -28,7 +28,7 @@
     └── DeliveryError               one SMTP attempt failed; carries code and temporariness
 
 Only InfrastructureError means "ours, retry later"; a TargetError is the tenant's (or the
-operator's) to fix and is handled where it arises, with the contract's wording.
+operator's) to fix and is handled where it arises, with API v1's wording.
 """
 
 from __future__ import annotations

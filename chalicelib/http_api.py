@@ -1,6 +1,6 @@
 """The HTTP glue between Chalice and the services: a route authenticates, parses the body,
 query and path, calls its handler with one ``Call``, and maps the one exception tree to
-HTTP here, in one place. Known paths answer other methods with the contract's 405."""
+HTTP here, in one place. Known paths answer other methods with API v1's 405."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from chalicelib.wiring import get_ports
 
 OPEN, TENANT, ADMIN = "open", "tenant", "admin"
 # Chalice answers 415 itself for types outside this list; we accept them all and answer
-# the contract's own 415 for anything that is not JSON.
+# API v1's own 415 for anything that is not JSON.
 _ANY_TYPE = [
     "application/json", "text/plain", "text/html", "text/xml", "application/xml",
     "application/x-www-form-urlencoded", "multipart/form-data", "application/octet-stream",
@@ -208,7 +208,7 @@ class Routes:
 
 
     def answer_405(self, extra: dict[str, set[str]]) -> None:
-        """Known paths answer other methods with the contract's 405 rather than the gateway's
+        """Known paths answer other methods with API v1's 405 rather than the gateway's
         own; call once every route is registered (``extra``: paths registered otherwise)."""
         for path, served in [*self.methods.items(), *extra.items()]:
             others = sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - served)

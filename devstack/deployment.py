@@ -8,7 +8,7 @@ which read it from ``deployment.json``. The database migration runs as the templ
 custom resource runs it: by invoking the migration function.
 
 Local parameter values: ``DatabaseUrl`` = the local database, ``QueuePrefix`` = the stack's,
-``MetricsAccess`` = ``public`` (the contract's own /metrics); the rest are the defaults.
+``MetricsAccess`` = ``public`` (API v1's own /metrics); the rest are the defaults.
 Known differences from AWS (docs/operations.md, "The local stack"): the API is served at
 the root rather than under ``/api``, IAM-signed routes accept any SigV4-shaped header, and
 tenant queues are found by name rather than through event source mappings, with the batch

@@ -1,4 +1,4 @@
-"""Scheduled Lambda (EventBridge rule): one tick of the timers (contract 5.1)."""
+"""Scheduled Lambda (EventBridge rule): one tick of the timers (docs/api.md §5.1)."""
 
 from __future__ import annotations
 

@@ -435,7 +435,7 @@ def merge_template() -> Json:
 
 def finish(template: Json) -> Json:
     """What a deep merge cannot say: ``/metrics`` routed only if the operator wants it, and
-    then IAM-signed unless public. The contract keeps /metrics open in the API itself."""
+    then IAM-signed unless public. API v1 keeps /metrics open in the API itself (docs/api.md §2)."""
     paths = template["Resources"][REST_API]["Properties"]["DefinitionBody"]["paths"]
     item = paths["/metrics"]
     for method in item.values():

@@ -16,7 +16,7 @@ from chalicelib.errors import DeliveryError, DestinationRefused
 
 
 def tls_mode(use_tls: bool | None, port: int) -> tuple[bool, bool]:
-    """(implicit TLS, mandatory STARTTLS) per contract 4.5."""
+    """(implicit TLS, mandatory STARTTLS) per docs/api.md §4.5."""
     if use_tls is None:
         return port == 465, False
     if use_tls:

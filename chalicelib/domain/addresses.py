@@ -1,4 +1,4 @@
-"""Address fields as the contract reads them (pure)."""
+"""Address fields as API v1 reads them (docs/api.md §4.1), pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Attachment rules (contract 5.5) that need no I/O."""
+"""Attachment rules (docs/api.md §5.5) that need no I/O."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""Bounce recognition and classification (contract 5.11), on the stdlib email parser.
+"""Bounce recognition and classification (docs/api.md §5.11), on the stdlib email parser.
 
 The email package already splits RFC 3464 reports: a ``message/delivery-status`` part
 parses into one header block per recipient, and ``message/rfc822`` parts into messages,
-so this module only applies the contract's rules to what it hands back.
+so this module only applies API v1's rules to what it hands back.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def _any_id(mail: Message) -> str | None:
 
 def start_uid(stored_uid: int | None, stored_validity: int | None, validity: int | None) -> int:
     """The UID after which to read: a mailbox with a new UIDVALIDITY (recreated) numbers its
-    mails afresh, so reading restarts at 0 (contract 5.11)."""
+    mails afresh, so reading restarts at 0 (docs/api.md §5.11)."""
     if stored_validity is not None and stored_validity != validity:
         return 0
     return stored_uid or 0

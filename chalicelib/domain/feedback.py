@@ -1,4 +1,4 @@
-"""Complaints (contract extension 7.2): feedback reports in the ARF format (RFC 5965) that
+"""Complaints (docs/api.md §7.2): feedback reports in the ARF format (RFC 5965) that
 mailbox providers send when a recipient marks a message as spam. Pure: bytes in, facts out."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Finding messages (contract extension 7.5), pure: the filters a query names, and the
+"""Finding messages (docs/api.md §7.5), pure: the filters a query names, and the
 opaque cursor of keyset pages in the v1 order (priority, created_at, id)."""
 
 from __future__ import annotations

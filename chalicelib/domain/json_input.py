@@ -1,7 +1,7 @@
 """Client input read so that whatever passes can be stored and sent (pure, no I/O).
 
 PostgreSQL cannot store NUL in text or JSON, UTF-8 cannot carry a lone surrogate, and JSON
-has no Infinity or NaN: all of them are refused here with the contract's 422, naming where
+has no Infinity or NaN: all of them are refused here with API v1's 422, naming where
 they are, so that they never reach a database call (which would fail with a 500, possibly
 after the change was committed). So is JSON nested deeper than any request needs.
 """

@@ -1,4 +1,4 @@
-"""Large attachments (contract 5.6): which go inline, which are refused, which become links."""
+"""Large attachments (docs/api.md §5.6): which go inline, which are refused, which become links."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Message rules of the contract: priorities, per-message rejections, stored payload, status."""
+"""Message rules of API v1 (docs/api.md §4.3, §4.6, §5.1): priorities, rejections, stored payload, status."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class Candidate:
 def precheck(
     messages: Sequence[Mapping[str, Any]], scope_tenant: str | None
 ) -> list[Candidate]:
-    """Rejections 1 to 5 of contract 4.3, in order; the rest need the database."""
+    """Rejections 1 to 5 of docs/api.md §4.3, in order; the rest need the database."""
     seen: set[tuple[str, str]] = set()
     out: list[Candidate] = []
     for index, raw in enumerate(messages):
@@ -130,7 +130,7 @@ def stored_payload(message: Mapping[str, Any], priority: int) -> tuple[dict[str,
     return payload, secrets
 
 
-# Dispatch order (contract 5.2): the claim's SQL, the listing and the in-memory sort all
+# Dispatch order (docs/api.md §5.2): the claim's SQL, the listing and the in-memory sort all
 # use these columns, in this order.
 DISPATCH_ORDER: tuple[str, ...] = ("priority", "created_at", "id")
 WHOLE_TENANT = "*"
@@ -146,7 +146,7 @@ def held(batch_code: str | None, suspended: Sequence[str]) -> bool:
 
 
 def suspended_after(current: Sequence[str], batch_code: str | None, suspend: bool) -> list[str] | None:
-    """The suspended batches after suspend/activate (contract 5.9); ``batch_code`` None means
+    """The suspended batches after suspend/activate (docs/api.md §5.9); ``batch_code`` None means
     the whole tenant. None: refused, as activating one batch under a full suspension is."""
     whole = WHOLE_TENANT in current
     if suspend:

@@ -1,4 +1,4 @@
-"""The per-account counters (contract 5.13): their names, written once."""
+"""The per-account counters (docs/api.md §5.13): their names, written once."""
 
 from __future__ import annotations
 

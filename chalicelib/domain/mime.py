@@ -1,4 +1,4 @@
-"""MIME building (contract 5.3) with the standard library's email package.
+"""MIME building (docs/api.md §5.3) with the standard library's email package.
 
 email.policy.SMTP does RFC 2047 encoded-words for non-ASCII headers, RFC 2231 for
 filenames and quoted-printable/base64 bodies, so none of that is written here.
@@ -105,7 +105,7 @@ def envelope(message: Mapping[str, Any], bounce_return_path: str | None) -> Enve
 
 
 def header_fields(message: Mapping[str, Any], now: datetime) -> list[tuple[str, str]]:
-    """The headers to transmit, in order (contract 5.3); never a Bcc header."""
+    """The headers to transmit, in order (docs/api.md §5.3); never a Bcc header."""
     fields = [("From", message["from"]), ("To", ", ".join(address_list(message.get("to"))))]
     cc = address_list(message.get("cc"))
     if cc:
@@ -119,7 +119,7 @@ def header_fields(message: Mapping[str, Any], now: datetime) -> list[tuple[str, 
     if not any(k.lower() == "date" for k in custom):
         fields.append(("Date", format_datetime(now.astimezone(UTC))))
     for name, value in custom.items():
-        if name.lower() in (TRACKING_HEADER.lower(), "bcc"):   # never transmitted (contract 5.3)
+        if name.lower() in (TRACKING_HEADER.lower(), "bcc"):   # never transmitted (docs/api.md §5.3)
             continue
         fields.append((name, value if isinstance(value, str) else str(value)))
     fields.append((TRACKING_HEADER, message["id"]))

@@ -1,4 +1,4 @@
-"""The API description (contract extension 7.6): an OpenAPI 3.1 document built from the
+"""The API description (docs/api.md §7.6): an OpenAPI 3.1 document built from the
 routes' own registrations and the JSON Schemas they validate with, and an HTML rendering
 of it that needs nothing but itself (no script, no CDN)."""
 

@@ -1,4 +1,4 @@
-"""Classification of SMTP attempt outcomes (contract 5.4) and retry planning (5.7)."""
+"""Classification of SMTP attempt outcomes (docs/api.md §5.4) and retry planning (5.7)."""
 
 from __future__ import annotations
 

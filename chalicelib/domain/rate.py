@@ -1,4 +1,4 @@
-"""Fixed UTC rate windows per account (contract 5.8)."""
+"""Fixed UTC rate windows per account (docs/api.md §5.8)."""
 
 from __future__ import annotations
 

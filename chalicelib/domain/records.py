@@ -1,4 +1,4 @@
-"""Shaping stored rows into the contract's response records (4.4, 4.5, 4.6). Pure."""
+"""Shaping stored rows into API v1's response records (4.4, 4.5, 4.6). Pure."""
 
 from __future__ import annotations
 

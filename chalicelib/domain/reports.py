@@ -1,4 +1,4 @@
-"""Delivery report rules (contract 5.10) that need no I/O."""
+"""Delivery report rules (docs/api.md §5.10) that need no I/O."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ BACKOFF_BASE = 5
 
 
 def entry(item: Row) -> Row:
-    """One report entry; exactly the contract's keys, nulls sent as null."""
+    """One report entry; exactly API v1's keys, nulls sent as null."""
     kind = item["event_type"]
     meta = item.get("metadata") or {}
     if kind == "sent":

@@ -1,7 +1,7 @@
-"""JSON Schemas of the request bodies (contract section 4) and their validation.
+"""JSON Schemas of the request bodies (docs/api.md §4) and their validation.
 
 jsonschema does the checking; this module only states the shapes and turns
-jsonschema's errors into the contract's 422 list of {"loc", "msg", "type"}.
+jsonschema's errors into API v1's 422 list of {"loc", "msg", "type"}.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ CLIENT_AUTH = {
     "required": ["method"],
     "allOf": [
         # The secret itself may be omitted: an update keeping the stored method keeps the
-        # stored secret (contract 4.8); the tenant service requires it when none is stored.
+        # stored secret (docs/api.md §4.8); the tenant service requires it when none is stored.
         {
             "if": {"properties": {"method": {"const": "bearer"}}},
             "then": {"properties": {"token": {"type": ["string", "null"], "minLength": 1}}},
@@ -249,7 +249,7 @@ API_KEY = {
 def schema_errors(
     schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)
 ) -> list[dict[str, Any]]:
-    """All schema errors of ``data``, in the contract's 422 shape, ordered by location."""
+    """All schema errors of ``data``, in API v1's 422 shape, ordered by location."""
     # jsonschema is imported by the first request that carries a body, not at cold start.
     from chalicelib.domain import validation
 
@@ -264,7 +264,7 @@ def validate(schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = 
 
 
 def parse_bool(name: str, raw: str | None, default: bool) -> bool:
-    """A query boolean as the contract reads it; anything else is a 422."""
+    """A query boolean as API v1 reads it (docs/api.md §1); anything else is a 422."""
     if raw is None:
         return default
     value = read_bool(raw)

@@ -1,4 +1,4 @@
-"""DKIM (contract extension 7.4, RFC 6376 and RFC 8463) with dkimpy, a library made for it:
+"""DKIM (docs/api.md §7.4, RFC 6376 and RFC 8463) with dkimpy, a library made for it:
 keys checked when a tenant stores them, the DNS record to publish, the signature of the
 exact bytes sent."""
 
@@ -14,7 +14,7 @@ RSA: Final = "rsa-sha256"
 ED25519: Final = "ed25519-sha256"
 ALGORITHMS: Final = (RSA, ED25519)
 MIN_RSA_BITS: Final = 1024
-# Signed when present (contract 7.4); From always.
+# Signed when present (docs/api.md §7.4); From always.
 SIGNED_HEADERS: Final = ("From", "To", "Cc", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
                          "Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post")
 

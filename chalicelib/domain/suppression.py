@@ -1,4 +1,4 @@
-"""Suppression rules (contract extension 7.1), pure: who is suppressed, and what is left
+"""Suppression rules (docs/api.md §7.1), pure: who is suppressed, and what is left
 of an envelope once they are."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class SmtpTarget:
-    """One tenant SMTP account (contract 4.5); the password already decrypted."""
+    """One tenant SMTP account (docs/api.md §4.5); the password already decrypted."""
 
     host: str
     port: int
@@ -18,7 +18,7 @@ class SmtpTarget:
 
 @dataclass(frozen=True)
 class StorageTarget:
-    """A tenant's S3-compatible store (contract 5.6); None endpoint means AWS itself."""
+    """A tenant's S3-compatible store (docs/api.md §5.6); None endpoint means AWS itself."""
 
     endpoint_url: str | None
     region: str
@@ -28,7 +28,7 @@ class StorageTarget:
 
 @dataclass(frozen=True)
 class MailboxTarget:
-    """The instance's bounce mailbox (contract 5.11)."""
+    """The instance's bounce mailbox (docs/api.md §5.11)."""
 
     host: str
     port: int

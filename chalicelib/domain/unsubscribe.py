@@ -1,4 +1,4 @@
-"""One-click unsubscribe (contract extension 7.3, RFC 2369 and RFC 8058), pure: the token
+"""One-click unsubscribe (docs/api.md §7.3, RFC 2369 and RFC 8058), pure: the token
 that names a tenant's message without showing an address, and the two headers."""
 
 from __future__ import annotations

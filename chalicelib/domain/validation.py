@@ -1,4 +1,4 @@
-"""jsonschema turned into the contract's 422 list of {"loc", "msg", "type"} (the shapes are
+"""jsonschema turned into API v1's 422 list of {"loc", "msg", "type"} (the shapes are
 in schemas.py). Imported on first use: a function that validates nothing never loads it."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _describe(error: SchemaError, prefix: tuple[str | int, ...]) -> dict[str, An
 def schema_errors(
     schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)
 ) -> list[dict[str, Any]]:
-    """All schema errors of ``data``, in the contract's 422 shape, ordered by location."""
+    """All schema errors of ``data``, in API v1's 422 shape, ordered by location."""
     found: list[dict[str, Any]] = []
     for error in _validator(schema).iter_errors(data):
         for leaf in _leaf_errors(error):

@@ -1,4 +1,4 @@
-"""The bytes of a message, by the cheapest correct path (contract 5.3).
+"""The bytes of a message, by the cheapest correct path (docs/api.md §5.3).
 
 ``build_mime`` (the email package) costs about 0.9 ms a message, most of it parsing and
 refolding headers that need neither, and choosing a body encoding through the generator.

@@ -1,4 +1,4 @@
-"""Instance settings (contract 3.6, 4.7) and the command log (3.7, 5.14)."""
+"""Instance settings (docs/api.md §3.6, 4.7) and the command log (3.7, 5.14)."""
 
 from __future__ import annotations
 

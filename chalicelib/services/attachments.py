@@ -1,4 +1,4 @@
-"""Fetching a message's attachments (contract 5.5), in parallel, each within its timeout."""
+"""Fetching a message's attachments (docs/api.md §5.5), in parallel, each within its timeout."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def _fetch_one(ports: Ports, tenant: TenantRow, att: Row, secrets: Row) -> bytes
         if not path.startswith(("http://", "https://")):
             raise AttachmentError("only http and https URLs are allowed")
         # The attachment's own auth only: the tenant's client_auth is for its application
-        # (endpoint mode, reports), never for a URL a message names (contract 5.5).
+        # (endpoint mode, reports), never for a URL a message names (docs/api.md §5.5).
         own = {**att["auth"], **secrets} if att.get("auth") else None
         return ports.http.get_bytes(path, own, timeout)
     if mode == "filesystem":

@@ -1,4 +1,4 @@
-"""The command log's rules (contract 3.7, 5.14): which tenant a command belongs to, what of
+"""The command log's rules (docs/api.md §3.7, 5.14): which tenant a command belongs to, what of
 its request is kept (never a secret), and that writing the row never changes the answer."""
 
 from __future__ import annotations

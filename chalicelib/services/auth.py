@@ -1,4 +1,4 @@
-"""Authentication and tenant scoping (contract section 2)."""
+"""Authentication and tenant scoping (docs/api.md §2)."""
 
 from __future__ import annotations
 

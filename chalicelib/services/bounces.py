@@ -1,4 +1,4 @@
-"""Bounce polling (contract 5.11): read new mails over IMAP, record bounces, report them."""
+"""Bounce polling (docs/api.md §5.11): read new mails over IMAP, record bounces, report them."""
 
 from __future__ import annotations
 

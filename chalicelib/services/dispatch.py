@@ -1,4 +1,4 @@
-"""Dispatch (contract 5.1-5.8): claim due messages, build MIME, send, record each outcome.
+"""Dispatch (docs/api.md §5.1-5.8): claim due messages, build MIME, send, record each outcome.
 
 One run handles one tenant: per account it leases up to ``batch_size`` due messages in
 order (priority, created_at, id), sends priority-0 messages before the others, over at

@@ -1,4 +1,4 @@
-"""Applying a tenant's large_file_config to a message's attachments (contract 5.6)."""
+"""Applying a tenant's large_file_config to a message's attachments (docs/api.md §5.6)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def prepare(ports: Ports, tenant: TenantRow, message: dict[str, Any],
             url = (f"{public.rstrip('/')}/{key}" if public
                    else ports.storage.presigned_get(target, bucket, key, presign_seconds(config)))
         except StorageError as exc:
-            # The contract prefers a heavy message to a lost attachment.
+            # API v1 prefers a heavy message to a lost attachment (docs/api.md §5.6).
             log.warning("large attachment upload failed, attaching it instead: %s", exc)
             inline.append(att)
             continue

@@ -1,4 +1,4 @@
-"""Message listing and deletion (contract 3.2, 3.4)."""
+"""Message listing and deletion (docs/api.md §3.2, 3.4)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def get_message(ports: Ports, principal: Principal, tenant_id: str, message_id: 
 
 
 def delete_messages(ports: Ports, principal: Principal, tenant_id: str, body: Row) -> Row:
-    schemas.validate(schemas.DELETE_MESSAGES, body)   # 422 before the scope's 403 (contract 1)
+    schemas.validate(schemas.DELETE_MESSAGES, body)   # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(tenant_id)
     ids = [i for i in (body.get("ids") or [])]
     removed, missing = ports.messages.delete(tenant_id, ids)
@@ -54,7 +54,7 @@ def delete_messages(ports: Ports, principal: Principal, tenant_id: str, body: Ro
 
 def cleanup_messages(ports: Ports, principal: Principal, tenant_id: str, body: Row) -> Row:
     """Retention now, with the given threshold or the tenant's retention_days."""
-    schemas.validate(schemas.CLEANUP, body)   # 422 before the scope's 403 (contract 1)
+    schemas.validate(schemas.CLEANUP, body)   # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(tenant_id)
     seconds = body.get("older_than_seconds")
     threshold = max(0, seconds) if seconds is not None else None

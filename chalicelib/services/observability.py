@@ -1,4 +1,4 @@
-"""/metrics (contract 5.13) and /status."""
+"""/metrics (docs/api.md §5.13) and /status."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Suppression at dispatch (contract extension 7.1): which recipients a run may send to,
+"""Suppression at dispatch (docs/api.md §7.1): which recipients a run may send to,
 and the addresses SMTP servers say do not exist (5.1.x), suppressed for next time."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Delivery reports to the tenant's client application (contract 5.10)."""
+"""Delivery reports to the tenant's client application (docs/api.md §5.10)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The tick (contract 5.1): what the scheduled functions do each time they fire."""
+"""The tick (docs/api.md §5.1): what the scheduled functions do each time they fire."""
 
 from __future__ import annotations
 
@@ -33,5 +33,5 @@ def reports_tick(ports: Ports) -> dict[str, Any]:
 
 
 def retention_tick(ports: Ports) -> dict[str, Any]:
-    """Apply every tenant's retention_days (contract 5.12)."""
+    """Apply every tenant's retention_days (docs/api.md §5.12)."""
     return {"removed": ports.retention.apply(ports.now())}

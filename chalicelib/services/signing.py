@@ -1,4 +1,4 @@
-"""DKIM for a tenant (contract extension 7.4): its configuration stored with the key
+"""DKIM for a tenant (docs/api.md §7.4): its configuration stored with the key
 encrypted and never shown, and the signature of each message a run sends."""
 
 from __future__ import annotations

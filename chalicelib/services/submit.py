@@ -1,4 +1,4 @@
-"""add-messages (contract 3.2, 4.3, 5.2): validate, store in one transaction, then enqueue."""
+"""add-messages (docs/api.md §3.2, 4.3, 5.2): validate, store in one transaction, then enqueue."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The suppression list's routes (contract extension 7.1): list, add, remove."""
+"""The suppression list's routes (docs/api.md §7.1): list, add, remove."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def list_for(ports: Ports, principal: Principal, tenant_id: str, query: dict[str
 
 
 def add(ports: Ports, principal: Principal, body: Row) -> Row:
-    schemas.validate(schemas.SUPPRESSIONS_ADD, body)   # 422 before the scope's 403 (contract 1)
+    schemas.validate(schemas.SUPPRESSIONS_ADD, body)   # 422 before the scope's 403 (docs/api.md §1)
     bad = [i for i, a in enumerate(body["addresses"]) if not suppression.valid(a)]
     if bad:
         raise RequestValidationError([{"loc": ["body", "addresses", i], "msg": "Input should be a valid email address",

@@ -1,4 +1,4 @@
-"""Tenant use cases (contract 3.5): lifecycle, keys, signing secret, queues."""
+"""Tenant use cases (docs/api.md §3.5): lifecycle, keys, signing secret, queues."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def create_or_replace(ports: Ports, principal: Principal, payload: Row) -> Row:
 
 
 def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> Row:
-    schemas.validate(schemas.TENANT_UPDATE, payload)   # 422 before the scope's 403 (contract 1)
+    schemas.validate(schemas.TENANT_UPDATE, payload)   # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(tenant_id)
     stored = ports.tenants.get(tenant_id)
     if stored is None:

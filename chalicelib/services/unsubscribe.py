@@ -1,4 +1,4 @@
-"""One-click unsubscribe (contract extension 7.3): the headers of a sent message, the
+"""One-click unsubscribe (docs/api.md §7.3): the headers of a sent message, the
 provider's POST that suppresses its recipients, the page a person sees."""
 
 from __future__ import annotations

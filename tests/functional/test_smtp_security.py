@@ -1,4 +1,4 @@
-"""SMTP AUTH and TLS rules (contract 4.5, 5.4) against real aiosmtpd servers."""
+"""SMTP AUTH and TLS rules (docs/api.md §4.5, 5.4) against real aiosmtpd servers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The suppression list (contract extension 7.1): its routes in-process over real
+"""The suppression list (docs/api.md §7.1): its routes in-process over real
 PostgreSQL, and what dispatch does with it against a real SMTP server."""
 
 from __future__ import annotations

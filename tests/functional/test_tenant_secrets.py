@@ -1,5 +1,5 @@
-"""A tenant's client_auth: kept on update when its method is kept (contract 4.8), required
-when none is stored, and never sent to a URL a message names (contract 5.5)."""
+"""A tenant's client_auth: kept on update when its method is kept (docs/api.md §4.8), required
+when none is stored, and never sent to a URL a message names (docs/api.md §5.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Delivery reports (contract 5.10) and retention (5.12) against a client echo server."""
+"""Delivery reports (docs/api.md §5.10) and retention (5.12) against a client echo server."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Catalogue group 50_security, TestPerTenantApiKeys, plus contract section 2 details."""
+"""Catalogue group 50_security, TestPerTenantApiKeys, plus docs/api.md §2 details."""
 
 from __future__ import annotations
 

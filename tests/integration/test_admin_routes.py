@@ -1,4 +1,4 @@
-"""Instance settings (contract 3.6) and the command log (3.7, 5.14) over HTTP."""
+"""Instance settings (docs/api.md §3.6) and the command log (3.7, 5.14) over HTTP."""
 
 from __future__ import annotations
 

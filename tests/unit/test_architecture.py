@@ -47,6 +47,6 @@ ENTRY_POINTS = [ROOT.parent / "app.py", *(ROOT.parent / "functions").glob("*.py"
 @pytest.mark.parametrize("path", [*ROOT.rglob("*.py"), *ENTRY_POINTS], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_no_module_is_longer_than_one_sitting(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
-    # schemas.py is declarative data (the contract's JSON Schemas).
+    # schemas.py is declarative data (API v1's JSON Schemas).
     limit = 360 if path.name == "schemas.py" else 300
     assert lines <= limit, f"{path} has {lines} lines"

@@ -1,4 +1,4 @@
-"""Bounce parsing (contract 5.11): RFC 3464 reports and plain-text notices."""
+"""Bounce parsing (docs/api.md §5.11): RFC 3464 reports and plain-text notices."""
 
 from __future__ import annotations
 

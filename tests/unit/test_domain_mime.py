@@ -1,4 +1,4 @@
-"""MIME building (contract 5.3): headers, envelope, encodings that decode to the exact text."""
+"""MIME building (docs/api.md §5.3): headers, envelope, encodings that decode to the exact text."""
 
 from __future__ import annotations
 

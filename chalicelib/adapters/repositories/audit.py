@@ -1,4 +1,4 @@
-"""The command log (contract 3.7, 5.14): one row per state-changing command."""
+"""The command log (docs/api.md §3.7, 5.14): one row per state-changing command."""
 
 from __future__ import annotations
 

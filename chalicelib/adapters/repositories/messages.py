@@ -14,7 +14,7 @@ Key = tuple[str, str]  # (tenant_id, id)
 
 # A suspension holds a message: the whole tenant, or its batch (domain.messages.held).
 _HELD = "('*' = ANY (t.suspended_batches) OR COALESCE(m.batch_code = ANY (t.suspended_batches), false))"
-# The derived statuses of contract 4.6 (domain.messages.derive_status), in SQL.
+# The derived statuses of docs/api.md §4.6 (domain.messages.derive_status), in SQL.
 _STATUS_SQL = {
     "pending": f"(m.status = 'pending' AND NOT {_HELD} AND m.deferred_ts IS NULL)",
     "deferred": f"(m.status = 'pending' AND NOT {_HELD} AND m.deferred_ts IS NOT NULL)",

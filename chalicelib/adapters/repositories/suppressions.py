@@ -1,4 +1,4 @@
-"""A tenant's suppression list (contract extension 7.1)."""
+"""A tenant's suppression list (docs/api.md §7.1)."""
 
 from __future__ import annotations
 
