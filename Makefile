@@ -81,6 +81,7 @@ chaos: deps package
 bench: deps
 	$(PY) -m bench.run --messages 2000
 	$(PY) -m bench.cold_start
+	$(PY) -m bench.finding --messages 1000000
 
 bench-large: deps
 	$(PY) -m bench.run --messages 50000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from chalicelib.domain import schemas
+from chalicelib.domain import answers, schemas
 from chalicelib.domain.finding import Query, cursor
 from chalicelib.domain.records import Row, message_record
 from chalicelib.errors import NotFoundError
@@ -23,15 +23,20 @@ def _records(ports: Ports, rows: list[Row], include_history: bool) -> list[Row]:
 
 def list_messages(ports: Ports, principal: Principal, tenant_id: str, active_only: bool,
                   include_history: bool, query: Query | None = None) -> Row:
-    """v1's list, filtered and paged when asked (7.5); unpaged, cut at MAILPROXY_MAX_LIST."""
+    """v1's list, filtered and paged when asked (docs/api.md §7.5); unpaged, cut at
+    MAILPROXY_MAX_LIST records, and any answer cut where Lambda's answer limit would be."""
     principal.scope(tenant_id)
     query = query or Query()
     cap = query.limit or ports.settings.max_list
     rows = ports.messages.find(tenant_id, active_only, query, cap + 1)
-    answer: Row = {"ok": True, "messages": _records(ports, rows[:cap], include_history)}
-    more = len(rows) > cap
+    records = _records(ports, rows[:cap], include_history)
+    # However large the messages, the answer must fit what Lambda can return: cut it there,
+    # and the cursor leads on (a shorter page, never a 502).
+    kept = answers.fitting(records)
+    more = len(rows) > cap or kept < len(records)
+    answer: Row = {"ok": True, "messages": records[:kept]}
     if query.paged or more:
-        answer["next_cursor"] = cursor(rows[cap - 1]) if more else None
+        answer["next_cursor"] = cursor(rows[kept - 1]) if more else None
     return answer
 
 

@@ -129,7 +129,7 @@ CREATE TABLE events (
 CREATE INDEX events_message_idx ON events (message_pk, event_ts, event_id);
 CREATE INDEX events_unreported_idx ON events (tenant_id, event_id) WHERE reported_ts IS NULL;
 
--- Per-message rejections owed to the tenant's next delivery report (contract 4.3).
+-- Per-message rejections owed to the tenant's next delivery report (docs/api.md §4.3).
 CREATE TABLE rejections (
     rejection_id bigserial PRIMARY KEY,
     tenant_id    text NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,

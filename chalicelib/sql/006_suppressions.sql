@@ -1,4 +1,4 @@
--- Suppression list (contract extension 7.1): per tenant, addresses in lower case.
+-- Suppression list (docs/api.md §7.1): per tenant, addresses in lower case.
 ALTER TABLE tenants ADD COLUMN suppression_enabled boolean NOT NULL DEFAULT true;
 ALTER TABLE tenants ADD COLUMN report_extensions boolean NOT NULL DEFAULT false;
 

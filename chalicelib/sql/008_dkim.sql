@@ -1,2 +1,2 @@
--- DKIM (contract extension 7.4): domain, selector, algorithm, the DNS record, the key encrypted.
+-- DKIM (docs/api.md §7.4): domain, selector, algorithm, the DNS record, the key encrypted.
 ALTER TABLE tenants ADD COLUMN dkim jsonb;

@@ -25,6 +25,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+# Lambda's limit on a synchronous invocation's answer (the figure its error message names).
+MAX_RESPONSE_BYTES = 6_291_556
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -136,7 +139,14 @@ def main() -> int:
             traceback.print_exc()
             answer = {"error": _error(exc)}
         try:
-            answers.write(json.dumps(answer) + "\n")
+            line = json.dumps(answer)
+            if "result" in answer and len(json.dumps(answer["result"]).encode()) > MAX_RESPONSE_BYTES:
+                # Lambda refuses a synchronous answer over 6 MB; API Gateway then answers 502.
+                line = json.dumps({"error": {
+                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                                    f"({MAX_RESPONSE_BYTES} bytes)."}})
+            answers.write(line + "\n")
         except (TypeError, ValueError) as exc:
             answers.write(json.dumps({"error": _error(exc, "Runtime.MarshalError")}) + "\n")
         sys.stdout.flush()
