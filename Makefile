@@ -7,7 +7,7 @@ LS_VENV := .venv-localstack
 MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
 PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
-.PHONY: system-deps package infra deploy migrate chaos dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
+.PHONY: monitor system-deps package infra deploy migrate chaos dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
 
 deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
@@ -77,6 +77,11 @@ test-e2e: deps package
 # The fault soak: prints its figures (also in bench/results/chaos.json).
 chaos: deps package
 	$(PY) -m pytest tests/chaos -s -p no:cacheprovider
+
+# Prometheus on the running make dev stack (API=http://127.0.0.1:8000 by default): prints what
+# every dashboard panel's query answers, then serves its UI on :9090 until Ctrl-C.
+monitor: deps
+	$(PY) -m devstack.prometheus
 
 bench: deps
 	$(PY) -m bench.run --messages 2000

@@ -200,3 +200,31 @@ def test_readme_walk_through_works_from_a_shell(dev_stack: DevStack, first_catch
     api = ApiClient(dev_stack.api_url, dev_stack.token)
     eventually(lambda: (api.message("acme-readme", "hello-1") or {}).get("status") == "sent", what="sent")
     api.delete("/tenant/acme-readme")
+
+
+def test_make_monitor_prints_every_dashboard_query_answered_by_the_stack(
+        dev_stack: DevStack, admin: ApiClient, tenant1: tuple[str, str], first_catcher: Catcher) -> None:
+    from devstack.procs import ROOT, free_port
+    from devstack.prometheus import dashboard_queries
+
+    tenant_id, account_id = tenant1
+    msg = message_payload(tenant_id, account_id)
+    admin.ok("POST", "/commands/add-messages", json={"messages": [msg]})
+    arrived(first_catcher, msg)
+    monitor = subprocess.Popen([sys.executable, "-m", "devstack.prometheus", "--api", dev_stack.api_url,
+                                "--port", str(free_port())], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        assert monitor.stdout is not None
+        lines: list[str] = []
+        for line in monitor.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("Browse "):
+                break
+    finally:
+        monitor.terminate()
+        monitor.wait(timeout=30)
+    shown = {line.strip().split("  ")[0]: line for line in lines if line.startswith("  ")}
+    assert set(shown) == {title for title, _ in dashboard_queries()}, "\n".join(lines)
+    assert f"tenant_id={tenant_id}" in shown["Sent per second, by tenant"]
+    assert "version=" in shown["Build"] and "(no data yet)" not in shown["Pending messages"]
