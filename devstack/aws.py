@@ -58,6 +58,10 @@ class LocalStack:
             "DISABLE_EVENTS": "1",
             "PERSISTENCE": "0",
             "SQS_ENDPOINT_STRATEGY": "path",
+            # LocalStack publishes CloudWatch metrics for every SQS call by calling its own
+            # CloudWatch over HTTP: half the cost of each SendMessage here (8 -> 4 ms p50, p95
+            # 15 -> 5 ms), where AWS publishes them out of band. Nothing local reads them.
+            "SQS_DISABLE_CLOUDWATCH_METRICS": "1",
             "FILESYSTEM_ROOT": str(self.workdir / "fs"),
             # Lambda functions run as local processes (devstack/localstack_lambda): LocalStack's
             # own executor needs Docker, its init binary and runtime images, none of them here.
