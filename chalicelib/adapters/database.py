@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import select
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -21,6 +25,41 @@ _MIGRATION = re.compile(r"^(\d{3,})_[a-z0-9_]+\.sql$")
 _MIGRATION_LOCK = 7_300_917  # pg_advisory_lock key: one migrator at a time
 
 
+# A connection back in the pool less than this long ago is handed out unchecked.
+FRESH_SECONDS = 2.0
+
+
+class _Freshness:
+    """The pool's check, with a round trip only when it may be needed. Checking every checkout
+    cost a round trip per transaction (four or five per add-messages call). An idle connection
+    has nothing to read: if its socket is readable, the server has closed it or said why (a
+    restart, a termination) and it gets the full check, as does one idle longer than
+    FRESH_SECONDS (between Lambda invocations, say); otherwise it is handed out unchecked."""
+
+    def __init__(self) -> None:
+        self._returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def check(self, conn: Any) -> None:
+        with self._lock:
+            returned = self._returned.get(conn)
+        recent = returned is not None and time.monotonic() - returned < FRESH_SECONDS
+        if not recent or _readable(conn):
+            ConnectionPool.check_connection(conn)
+
+    def returned(self, conn: Any) -> None:
+        with self._lock:
+            self._returned[conn] = time.monotonic()
+
+
+def _readable(conn: Any) -> bool:
+    try:
+        ready, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(ready)
+
+
 class Database:
     """A small pool; opened on first use so that importing costs nothing at cold start."""
 
@@ -31,13 +70,16 @@ class Database:
 
     def _get_pool(self) -> ConnectionPool:
         if self._pool is None:
+            freshness = _Freshness()
             self._pool = ConnectionPool(
                 self._url,
                 min_size=1,
                 max_size=self._max_size,
                 kwargs={"row_factory": dict_row, "autocommit": False},
-                # A pooled connection may have died with a database restart; check it.
-                check=ConnectionPool.check_connection,
+                # A pooled connection may have died with a database restart: checked when
+                # it has been idle a while (_Freshness).
+                check=freshness.check,
+                reset=freshness.returned,
                 open=True,
                 timeout=15,
             )
@@ -49,6 +91,22 @@ class Database:
         try:
             with self._get_pool().connection() as conn:
                 yield conn  # type: ignore[misc]  # the pool's row_factory is dict_row
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"database unavailable: {exc}") from exc
+
+    @contextmanager
+    def statement(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """For work that is one statement (atomic by itself) or reads that need no common
+        snapshot: autocommit, so no BEGIN and COMMIT round trips around it (a transaction
+        costs three round trips for one statement)."""
+        try:
+            with self._get_pool().connection() as conn:
+                conn.autocommit = True
+                try:
+                    yield conn  # type: ignore[misc]  # the pool's row_factory is dict_row
+                finally:
+                    if not conn.closed:
+                        conn.autocommit = False
         except psycopg.OperationalError as exc:
             raise DatabaseError(f"database unavailable: {exc}") from exc
 

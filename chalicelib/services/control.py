@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import TenantRow
@@ -63,20 +64,23 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
     return {"ok": True}
 
 
-def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False) -> None:
+def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False,
+          known: Mapping[str, str | None] | None = None) -> None:
     """Send a work record to each tenant's queue; failures are left to the next tick.
 
     With ``heal`` (the API and the retry tick, whose roles may provision queues) a tenant
     whose queue has gone (deleted, or an AWS endpoint that restarted empty) gets it back,
-    with its mapping, and the record is sent there: dispatch heals by itself.
+    with its mapping, and the record is sent there: dispatch heals by itself. ``known``: queue
+    URLs the caller has already read, by tenant.
     """
     for tenant_id in tenant_ids:
-        row = ports.tenants.get(tenant_id)
-        if row is None:
+        url = (known or {}).get(tenant_id)
+        row = None if url else ports.tenants.get(tenant_id)
+        if not url and row is None:
             continue
         try:
             try:
-                ports.queues.notify(queue_url(ports, row), tenant_id, reason)
+                ports.queues.notify(url or queue_url(ports, row), tenant_id, reason)
             except QueueMissing:
                 if not heal:
                     raise
@@ -88,10 +92,10 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False) 
             log.warning("work record not sent; the next tick covers it: %s", exc)
 
 
-def queue_url(ports: Ports, row: TenantRow) -> str:
+def queue_url(ports: Ports, row: TenantRow | None) -> str:
     """The tenant's queue, made with the tenant. Only the API provisions queues (the other
     functions' roles may not create them)."""
-    url = row.get("queue_url")
+    url = row.get("queue_url") if row else None
     if not url:
-        raise QueueError(f"tenant {row['id']!r} has no queue")
+        raise QueueError(f"tenant {row['id'] if row else '?'!r} has no queue")
     return str(url)

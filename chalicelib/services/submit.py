@@ -68,7 +68,8 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
     for row in rows:
         if (row["tenant_id"], row["id"]) not in stored:
             rejected.append((-1, row, "already sent"))
-    nudge(ports, sorted({t for t, _ in stored}), "submit", heal=True)
+    # The queues are known from the context read: no second read of the tenants.
+    nudge(ports, sorted({t for t, _ in stored}), "submit", heal=True, known=tenants)
 
     rejected_out = []
     for _, msg, reason in sorted(rejected, key=lambda r: r[0]):

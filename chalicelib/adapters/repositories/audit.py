@@ -10,7 +10,7 @@ from chalicelib.domain.records import Row
 
 class AuditRepository(Repository):
     def record(self, ts: int, endpoint: str, tenant_id: str | None, payload: Any, status: int) -> None:
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             conn.execute(
                 "INSERT INTO command_log (command_ts, endpoint, tenant_id, payload, response_status)"
                 " VALUES (%s, %s, %s, %s, %s)",

@@ -19,7 +19,7 @@ OUTCOME_COLUMNS = {"status": "text", "sent_ts": "bigint", "error": "text", "erro
 class DispatchRepository(Repository):
     def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
         """The tenant (with the instance settings under ``instance``) and its accounts."""
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             tenant = conn.execute("SELECT * FROM tenants WHERE id = %s", (tenant_id,)).fetchone()
             accounts = conn.execute(
                 "SELECT * FROM accounts WHERE tenant_id = %s ORDER BY id", (tenant_id,)
@@ -30,7 +30,7 @@ class DispatchRepository(Repository):
         return cast(TenantRow | None, tenant), cast(list[AccountRow], accounts)
 
     def take_account_lease(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int) -> bool:
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             return conn.execute(
                 "UPDATE accounts SET dispatch_owner = %(owner)s, dispatch_lease_until = %(until)s"
                 " WHERE tenant_id = %(tenant)s AND id = %(account)s AND (dispatch_lease_until IS NULL"
@@ -39,7 +39,7 @@ class DispatchRepository(Repository):
             ).fetchone() is not None
 
     def release_account_leases(self, tenant_id: str, owner: str) -> None:
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             conn.execute(
                 "UPDATE accounts SET dispatch_owner = NULL, dispatch_lease_until = NULL"
                 " WHERE tenant_id = %s AND dispatch_owner = %s",
@@ -49,7 +49,7 @@ class DispatchRepository(Repository):
     def claim(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int, limit: int
               ) -> list[MessageRow]:
         """Lease up to ``limit`` due messages of one account, in dispatch order."""
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             rows = conn.execute(
                 f"""
                 WITH due AS (
@@ -144,14 +144,14 @@ class DispatchRepository(Repository):
             )
             SELECT pk::text AS pk FROM m
         """
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             params = {"rows": jsonb(rows), "owner": owner, "pks": [r["pk"] for r in rows],
                       "latency_sum": metrics.LATENCY_SUM_MS}
             return {r["pk"] for r in conn.execute(sql, params).fetchall()}
 
     def release_claim(self, pk: Any, owner: str, deferred_ts: int | None) -> None:
         """Give a leased message back untouched (for example on shutdown)."""
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             conn.execute(
                 "UPDATE messages SET claim_owner = NULL, claim_expires = NULL,"
                 " deferred_ts = COALESCE(deferred_ts, %s) WHERE pk = %s AND claim_owner = %s",

@@ -26,22 +26,30 @@ _STATUS_SQL = {
 class MessageRepository(Repository):
     def submission_context(
         self, tenant_ids: Sequence[str], keys: Sequence[Key]
-    ) -> tuple[set[str], set[Key], dict[Key, str]]:
-        """Existing tenants, accounts of those tenants, and the status of known messages."""
-        with self.db.transaction() as conn:
-            tenants = {r["id"] for r in conn.execute(
-                "SELECT id FROM tenants WHERE id = ANY (%s)", (list(tenant_ids),))}
-            accounts = {(r["tenant_id"], r["id"]) for r in conn.execute(
-                "SELECT tenant_id, id FROM accounts WHERE tenant_id = ANY (%s)", (list(tenant_ids),))}
-            status: dict[Key, str] = {}
-            if keys:
-                for r in conn.execute(
-                    "SELECT m.tenant_id, m.id, m.status FROM messages m"
-                    " JOIN unnest(%s::text[], %s::text[]) AS k(t, i) ON m.tenant_id = k.t AND m.id = k.i",
-                    ([k[0] for k in keys], [k[1] for k in keys]),
-                ):
-                    status[(r["tenant_id"], r["id"])] = r["status"]
-            return tenants, accounts, status
+    ) -> tuple[dict[str, str | None], set[Key], dict[Key, str]]:
+        """Existing tenants (with their queue's URL), accounts of those tenants, and the status
+        of known messages."""
+        # One round trip: the tenants, their accounts and the messages already known.
+        with self.db.statement() as conn:
+            rows = conn.execute(
+                "SELECT 't' AS kind, id AS tenant_id, NULL AS id, queue_url AS value FROM tenants"
+                " WHERE id = ANY (%(t)s)"
+                " UNION ALL SELECT 'a', tenant_id, id, NULL FROM accounts WHERE tenant_id = ANY (%(t)s)"
+                " UNION ALL SELECT 'm', m.tenant_id, m.id, m.status FROM messages m"
+                " JOIN unnest(%(kt)s::text[], %(ki)s::text[]) AS k(t, i) ON m.tenant_id = k.t AND m.id = k.i",
+                {"t": list(tenant_ids), "kt": [k[0] for k in keys], "ki": [k[1] for k in keys]},
+            ).fetchall()
+        tenants: dict[str, str | None] = {}
+        accounts: set[Key] = set()
+        status: dict[Key, str] = {}
+        for r in rows:
+            if r["kind"] == "t":
+                tenants[r["tenant_id"]] = r["value"]
+            elif r["kind"] == "a":
+                accounts.add((r["tenant_id"], r["id"]))
+            else:
+                status[(r["tenant_id"], r["id"])] = r["value"]
+        return tenants, accounts, status
 
     def store(self, rows: list[Row], rejections: list[Row]) -> set[Key]:
         """Insert or replace unfinished messages in one statement and record rejections.
@@ -118,7 +126,7 @@ class MessageRepository(Repository):
             FROM messages m JOIN tenants t ON t.id = m.tenant_id
             WHERE {" AND ".join(clauses)} ORDER BY {DISPATCH_ORDER_SQL}
         """ + (" LIMIT %(limit)s" if limit is not None else "")
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             return conn.execute(sql, params).fetchall()
 
     def list_for(self, tenant_id: str, active_only: bool) -> list[Row]:
@@ -139,7 +147,7 @@ class MessageRepository(Repository):
     def events_of(self, pks: Sequence[Any]) -> list[Row]:
         if not pks:
             return []
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             return conn.execute(
                 "SELECT * FROM events WHERE message_pk = ANY (%s) ORDER BY event_ts, event_id", (list(pks),)
             ).fetchall()

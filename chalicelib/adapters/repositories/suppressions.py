@@ -13,7 +13,7 @@ class SuppressionRepository(Repository):
         """Which of these (lower-case) addresses the tenant has suppressed: one query a batch."""
         if not addresses:
             return set()
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             return {r["address"] for r in conn.execute(
                 "SELECT address FROM suppressions WHERE tenant_id = %s AND address = ANY (%s)",
                 (tenant_id, list(addresses)))}

@@ -104,7 +104,7 @@ class KeyRepository(Repository):
     """One API key per tenant, stored as a hash."""
 
     def find(self, key_hash: str) -> Row | None:
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             return conn.execute(
                 "SELECT tenant_id, expires_at FROM api_keys WHERE key_hash = %s", (key_hash,)
             ).fetchone()

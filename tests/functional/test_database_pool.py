@@ -1,0 +1,59 @@
+"""The pool's connection check against a real PostgreSQL: a connection used moments ago is
+handed out without a round trip, yet a restart costs no transaction, because a connection
+the server closed has something to read; one idle a while is always checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from psycopg_pool import ConnectionPool
+
+from chalicelib.adapters import database
+from chalicelib.adapters.database import Database
+from devstack.postgres import PostgresCluster
+
+
+def _count(db: Database) -> int:
+    with db.transaction() as conn:
+        row = conn.execute("SELECT count(*) AS n FROM pg_stat_activity").fetchone()
+    return int(row["n"]) if row else 0
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    seen: list[Any] = []
+    original = ConnectionPool.check_connection
+
+    def counting(conn: Any) -> None:
+        seen.append(conn)
+        original(conn)
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counting))
+    return seen
+
+
+def test_a_connection_used_moments_ago_is_not_checked_and_a_restart_still_costs_nothing(
+        pg: PostgresCluster, monkeypatch: pytest.MonkeyPatch, checks: list[Any]) -> None:
+    monkeypatch.setattr(database, "FRESH_SECONDS", 3600.0)
+    db = Database(pg.url, max_size=1)
+    try:
+        for _ in range(5):
+            assert _count(db) >= 1
+        assert len(checks) <= 1, "only the first checkout of the new connection is checked"
+        pg.restart()
+        assert _count(db) >= 1, "the closed connection was noticed, checked and replaced"
+        assert len(checks) >= 2
+    finally:
+        db.close()
+
+
+def test_a_connection_idle_a_while_is_checked(pg: PostgresCluster, monkeypatch: pytest.MonkeyPatch,
+                                             checks: list[Any]) -> None:
+    monkeypatch.setattr(database, "FRESH_SECONDS", 0.0)   # every connection counts as idle
+    db = Database(pg.url, max_size=1)
+    try:
+        for _ in range(3):
+            assert _count(db) >= 1
+        assert len(checks) == 3
+    finally:
+        db.close()
