@@ -70,29 +70,32 @@ async def _transaction(smtp: aiosmtplib.SMTP, sender: str, recipients: list[str]
     if not all(_PLAIN.fullmatch(a) for a in (sender, *recipients)):
         checked, _ = await smtp.sendmail(sender, recipients, data, timeout=timeout)
         return checked
-    if smtp.is_ehlo_or_helo_needed:
-        try:
-            await smtp.ehlo(timeout=timeout)
-        except aiosmtplib.SMTPHeloError:
-            if not smtp.is_connected:
-                raise
-            await smtp.helo(timeout=timeout)
-    mail = [b"FROM:<" + sender.encode() + b">"]
-    if smtp.supports_extension("size"):
-        mail.append(b"SIZE=%d" % len(data))  # wire bytes are CRLF already (RFC 1870 count)
-    reply = await smtp.execute_command(b"MAIL", *mail, timeout=timeout)
-    if reply.code != 250:
-        raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
-    refused: dict[str, aiosmtplib.SMTPResponse] = {}
-    errors = []
-    for rcpt in recipients:
-        reply = await smtp.execute_command(b"RCPT", b"TO:<" + rcpt.encode() + b">", timeout=timeout)
-        if reply.code not in (250, 251):
-            refused[rcpt] = reply
-            errors.append(aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, rcpt))
-    if len(errors) == len(recipients):
-        raise aiosmtplib.SMTPRecipientsRefused(errors)
-    await smtp.data(data, timeout=timeout)
+    # One deadline for the whole transaction (API v1's 30 s transaction timeout) rather than
+    # one per command: each per-command timeout is a task and a timer in asyncio.wait_for.
+    async with asyncio.timeout(timeout):
+        if smtp.is_ehlo_or_helo_needed:
+            try:
+                await smtp.ehlo(timeout=None)
+            except aiosmtplib.SMTPHeloError:
+                if not smtp.is_connected:
+                    raise
+                await smtp.helo(timeout=None)
+        mail = [b"FROM:<" + sender.encode() + b">"]
+        if smtp.supports_extension("size"):
+            mail.append(b"SIZE=%d" % len(data))  # wire bytes are CRLF already (RFC 1870 count)
+        reply = await smtp.execute_command(b"MAIL", *mail, timeout=None)
+        if reply.code != 250:
+            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, sender)
+        refused: dict[str, aiosmtplib.SMTPResponse] = {}
+        errors = []
+        for rcpt in recipients:
+            reply = await smtp.execute_command(b"RCPT", b"TO:<" + rcpt.encode() + b">", timeout=None)
+            if reply.code not in (250, 251):
+                refused[rcpt] = reply
+                errors.append(aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, rcpt))
+        if len(errors) == len(recipients):
+            raise aiosmtplib.SMTPRecipientsRefused(errors)
+        await smtp.data(data, timeout=None)
     return refused
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -70,3 +71,13 @@ def test_an_envelope_refused_whole_leaves_the_connection_usable(sink: SmtpSink) 
                          ("a@example.com", ["here@example.com"]))
     assert isinstance(first, DeliveryError) and not first.temporary and first.code == 550
     assert second == {} and [r.recipients for r in sink.received] == [["here@example.com"]]
+
+
+def test_one_deadline_covers_the_whole_transaction(sink: SmtpSink) -> None:
+    sink.behaviour = Behaviour(hang_seconds=3)   # DATA answered after 3 s
+    policy = OutboundPolicy(networks=(ipaddress.ip_network("127.0.0.0/8"),))
+    session = SmtpSession(SmtpTarget("127.0.0.1", sink.port, None, None, False), 5, 0.5, policy)
+    started = time.monotonic()
+    [failure] = _run(session, ("a@example.com", ["b@example.com"]))
+    assert isinstance(failure, DeliveryError) and failure.temporary, "a timeout is temporary"
+    assert time.monotonic() - started < 2.5, "the transaction's deadline, not the server's pace"
