@@ -1,11 +1,10 @@
 """Dispatch (docs/api.md §5.1-5.8): claim due messages, build MIME, send, record each outcome.
 
-One run handles one tenant: per account it leases up to ``batch_size`` due messages in
-order (priority, created_at, id), sends priority-0 messages before the others, over at
-most ``max_connections_per_account`` reused SMTP connections, and hands each outcome to the
-run's group commit (services/outcomes.py) right after its SMTP answer, so that a crash can
-repeat at most the messages in flight and the outcomes not yet written.
-"""
+One run handles one tenant: per account it leases ``batch_size`` due messages at a time in
+order (priority, created_at, id; priority 0 first), sends them over at most
+``max_connections_per_account`` reused SMTP connections, and hands each outcome to the run's
+group commit (services/outcomes.py) right after its SMTP answer, so that a crash can repeat
+at most the messages in flight and the outcomes not yet written."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ import json
 import logging
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -33,13 +31,13 @@ from chalicelib.errors import DeliveryError, InfrastructureError
 from chalicelib.services import large_files, unsubscribe
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.control import nudge
+from chalicelib.services.feed import Feed
 from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
 from chalicelib.services.ports import Ports, Sender
 from chalicelib.services.recipients import RunSuppressions
 from chalicelib.services.signing import RunSigner
 
 log = logging.getLogger(__name__)
-
 
 
 def dispatch_tenant(
@@ -125,24 +123,26 @@ class _Run:
             while messages:
                 await suppressions.load(messages)
                 # Priority 0 finishes before anything else of the batch starts.
-                for group in ([m for m in messages if m["priority"] == 0],
-                              [m for m in messages if m["priority"] != 0]):
-                    pending = deque(group)
-                    await asyncio.gather(*(self._worker(s, tenant, account, pending) for s in sessions))
-                # A full batch: the next one over the same connections, while the budget lasts.
-                more = account["id"] in self._full and time.monotonic() < min(self.continue_until, self.deadline)
-                messages = await self._claim(account) if more else []
+                urgent = Feed([m for m in messages if m["priority"] == 0], 0, None, suppressions.load)
+                await asyncio.gather(*(self._worker(s, tenant, account, urgent) for s in sessions))
+                # Then the rest; next batches join it while the budget lasts (services/feed.py).
+                feed = Feed([m for m in messages if m["priority"] != 0], width,
+                            lambda: self._next_batch(account), suppressions.load)
+                try:
+                    await asyncio.gather(*(self._worker(s, tenant, account, feed) for s in sessions))
+                finally:
+                    for left in await feed.close():   # claimed, never started: due again now
+                        await self._release(left)
+                messages = feed.held
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
 
     def _signer(self, tenant: TenantRow) -> RunSigner:
-        if self.signer is None:
-            self.signer = RunSigner(self.ports, tenant)
+        self.signer = self.signer or RunSigner(self.ports, tenant)
         return self.signer
 
     def _suppressions(self, tenant: TenantRow) -> RunSuppressions:
-        if self.suppressions is None:
-            self.suppressions = RunSuppressions(self.ports, tenant)
+        self.suppressions = self.suppressions or RunSuppressions(self.ports, tenant)
         return self.suppressions
 
     async def _claim(self, account: AccountRow) -> list[MessageRow]:
@@ -157,10 +157,12 @@ class _Run:
             self._full.discard(account["id"])
         return claimed
 
-    async def _worker(self, session: Sender, tenant: TenantRow, account: AccountRow,
-                      pending: deque[MessageRow]) -> None:
-        while pending:
-            message = pending.popleft()
+    async def _next_batch(self, account: AccountRow) -> list[MessageRow]:
+        more = account["id"] in self._full and time.monotonic() < min(self.continue_until, self.deadline)
+        return await self._claim(account) if more else []
+
+    async def _worker(self, session: Sender, tenant: TenantRow, account: AccountRow, feed: Feed) -> None:
+        while (message := await feed.next()) is not None:
             if time.monotonic() > self.deadline:
                 await self._db(self.ports.dispatch.release_claim, message["pk"], self.owner, None)
                 self.summary.released += 1
