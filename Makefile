@@ -89,7 +89,7 @@ bench: deps
 	$(PY) -m bench.finding --messages 1000000
 
 bench-large: deps
-	$(PY) -m bench.run --messages 50000
+	$(PY) -m bench.run --messages 50000 --rounds 1
 
 # The one artifact: infra/build/template.json + deployment.zip, built by Chalice's packager
 # with infra/template.py merged in (infra/package.py). What the tests run and what deploys.
