@@ -76,30 +76,21 @@ def run_now(cli: Cli, tenant_id: str | None) -> None:
     cli.done(cli.api.call("POST", "/commands/run-now", {"tenant_id": tenant_id}), "dispatch started")
 
 
-def _batches(cli: Cli, verb: str, tenant_id: str, batch: str | None) -> None:
-    data = cli.api.call("POST", f"/commands/{verb}", {"tenant_id": tenant_id, "batch_code": batch})
-    held = ", ".join(data.get("suspended_batches") or []) or "none"
-    cli.done(data, f"{tenant_id}: suspended batches {held}; {data.get('pending_messages')} pending")
+def _batch_command(verb: str, summary: str, without_batch: str) -> click.Command:
+    """suspend and activate: the same shape, the same answer."""
+    @click.argument("tenant_id")
+    @click.option("--batch", help=f"One batch code; without it {without_batch}.")
+    @json_option
+    @pass_cli
+    def command(cli: Cli, tenant_id: str, batch: str | None) -> None:
+        data = cli.api.call("POST", f"/commands/{verb}", {"tenant_id": tenant_id, "batch_code": batch})
+        held = ", ".join(data.get("suspended_batches") or []) or "none"
+        cli.done(data, f"{tenant_id}: suspended batches {held}; {data.get('pending_messages')} pending")
+    return cli.command(verb, help=summary)(command)
 
 
-@cli.command()
-@click.argument("tenant_id")
-@click.option("--batch", help="One batch code; without it the whole tenant.")
-@json_option
-@pass_cli
-def suspend(cli: Cli, tenant_id: str, batch: str | None) -> None:
-    """Hold a tenant's messages (or one batch of them)."""
-    _batches(cli, "suspend", tenant_id, batch)
-
-
-@cli.command()
-@click.argument("tenant_id")
-@click.option("--batch", help="One batch code; without it every suspension of the tenant.")
-@json_option
-@pass_cli
-def activate(cli: Cli, tenant_id: str, batch: str | None) -> None:
-    """Release what suspend held."""
-    _batches(cli, "activate", tenant_id, batch)
+_batch_command("suspend", "Hold a tenant's messages (or one batch of them).", "the whole tenant")
+_batch_command("activate", "Release what suspend held.", "every suspension of the tenant")
 
 
 @cli.command("send-test")
