@@ -83,11 +83,12 @@ async def raw_baseline(port: int, count: int, connections: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
+def percentiles(values: list[float], digits: int = 1) -> dict[str, float]:
+    """p50, p95 and max in ms of durations in seconds."""
     values = sorted(values)
     p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-    return {"p50_ms": round(statistics.median(values) * 1000, 1), "p95_ms": round(p95 * 1000, 1),
-            "max_ms": round(values[-1] * 1000, 1)}
+    return {"p50_ms": round(statistics.median(values) * 1000, digits), "p95_ms": round(p95 * 1000, digits),
+            "max_ms": round(values[-1] * 1000, digits)}
 
 
 class Bench:

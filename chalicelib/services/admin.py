@@ -69,19 +69,20 @@ def command_log(ports: Ports, principal: Principal, query: dict[str, str]) -> Ro
     commands = [drop_nulls({"id": r["id"], "command_ts": r["command_ts"], "endpoint": r["endpoint"],
                             "tenant_id": r["tenant_id"], "payload": r["payload"],
                             "response_status": r["response_status"]}) for r in rows]
-    return _within_lambda({"ok": True, "commands": commands}, counted=True)
+    return _within_lambda(commands, counted=True)
 
 
-def _within_lambda(answer: Row, counted: bool = False) -> Row:
+def _within_lambda(commands: list[Row], counted: bool = False) -> Row:
     """Commands carry whole add-messages payloads: an answer Lambda could not return (a 502)
     is cut, oldest kept, and says so; the caller goes on from the last command_ts."""
-    commands = answer["commands"]
-    kept = answers.fitting(commands)
-    if kept < len(commands):
-        answer.update(commands=commands[:kept], truncated=True)
-    if counted:
-        answer["total"] = len(answer["commands"])
-    return answer
+    def build(kept: int) -> Row:
+        answer: Row = {"ok": True, "commands": commands[:kept]}
+        if kept < len(commands):
+            answer["truncated"] = True
+        if counted:
+            answer["total"] = kept
+        return answer
+    return answers.fitted(build, commands)
 
 
 def command_log_export(ports: Ports, principal: Principal, query: dict[str, str]) -> Row:
@@ -90,6 +91,5 @@ def command_log_export(ports: Ports, principal: Principal, query: dict[str, str]
         query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
         schemas.parse_int("until_ts", query.get("until_ts")), None, None,
     )
-    return _within_lambda({"ok": True, "commands": [
-        {"endpoint": r["endpoint"], "tenant_id": r["tenant_id"], "payload": r["payload"],
-         "command_ts": r["command_ts"]} for r in rows]})
+    return _within_lambda([{"endpoint": r["endpoint"], "tenant_id": r["tenant_id"], "payload": r["payload"],
+                            "command_ts": r["command_ts"]} for r in rows])

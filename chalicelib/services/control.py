@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping
 
 from chalicelib.domain.records import Row
-from chalicelib.domain.rows import TenantRow
 from chalicelib.errors import BusinessRuleError, InfrastructureError, QueueError, QueueMissing, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
@@ -74,13 +73,16 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False,
     URLs the caller has already read, by tenant.
     """
     for tenant_id in tenant_ids:
-        url = (known or {}).get(tenant_id)
-        row = None if url else ports.tenants.get(tenant_id)
-        if not url and row is None:
-            continue
+        if known is not None and tenant_id in known:
+            url = known[tenant_id]
+        else:
+            row = ports.tenants.get(tenant_id)
+            if row is None:
+                continue
+            url = row.get("queue_url")
         try:
             try:
-                ports.queues.notify(url or queue_url(ports, row), tenant_id, reason)
+                ports.queues.notify(queue_url(tenant_id, url), tenant_id, reason)
             except QueueMissing:
                 if not heal:
                     raise
@@ -92,10 +94,9 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False,
             log.warning("work record not sent; the next tick covers it: %s", exc)
 
 
-def queue_url(ports: Ports, row: TenantRow | None) -> str:
+def queue_url(tenant_id: str, url: str | None) -> str:
     """The tenant's queue, made with the tenant. Only the API provisions queues (the other
     functions' roles may not create them)."""
-    url = row.get("queue_url") if row else None
     if not url:
-        raise QueueError(f"tenant {row['id'] if row else '?'!r} has no queue")
-    return str(url)
+        raise QueueError(f"tenant {tenant_id!r} has no queue")
+    return url

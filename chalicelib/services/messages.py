@@ -30,14 +30,16 @@ def list_messages(ports: Ports, principal: Principal, tenant_id: str, active_onl
     cap = query.limit or ports.settings.max_list
     rows = ports.messages.find(tenant_id, active_only, query, cap + 1)
     records = _records(ports, rows[:cap], include_history)
-    # However large the messages, the answer must fit what Lambda can return: cut it there,
-    # and the cursor leads on (a shorter page, never a 502).
-    kept = answers.fitting(records)
-    more = len(rows) > cap or kept < len(records)
-    answer: Row = {"ok": True, "messages": records[:kept]}
-    if query.paged or more:
-        answer["next_cursor"] = cursor(rows[kept - 1]) if more else None
-    return answer
+
+    def build(kept: int) -> Row:
+        # However large the messages, the answer must fit what Lambda can return: cut there,
+        # and the cursor leads on (a shorter page, never a 502).
+        more = len(rows) > cap or kept < len(records)
+        answer: Row = {"ok": True, "messages": records[:kept]}
+        if query.paged or more:
+            answer["next_cursor"] = cursor(rows[kept - 1]) if more else None
+        return answer
+    return answers.fitted(build, records)
 
 
 def get_message(ports: Ports, principal: Principal, tenant_id: str, message_id: str) -> Row:
