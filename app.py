@@ -54,7 +54,7 @@ def metrics() -> Response:
 
 @api("/status", ["GET"], TENANT)
 def status(call: Call) -> dict[str, Any]:
-    return observability.status(call.ports)
+    return observability.status(call.ports, call.principal)
 
 
 # ------------------------------------------------------------------ commands (3.2)

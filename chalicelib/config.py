@@ -1,4 +1,7 @@
-"""Settings, read once per execution environment from the environment."""
+"""Settings, read once per execution environment from the environment.
+
+What each variable means, its default and its range are declared in settings_catalog.py;
+this module parses them (the same code at every cold start, in AWS and locally)."""
 
 from __future__ import annotations
 
@@ -8,15 +11,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from chalicelib import limits
 from chalicelib.domain.booleans import read_bool
 from chalicelib.domain.outbound import OutboundPolicy, parse_allow
 from chalicelib.errors import ConfigurationError
+from chalicelib.settings_catalog import DEFAULT_RETRY_DELAYS, SETTINGS, Setting, render
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETRY_DELAYS = (60, 300, 900, 3600, 7200)
+__all__ = ["DEFAULT_RETRY_DELAYS", "Settings", "effective", "get_settings", "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Settings:
     # The API's public URL: one-click unsubscribe links point at it (extension 7.3).
     public_url: str | None = None
     max_list: int = 10_000   # an unpaged GET /messages answers at most this many (7.5)
+    outbound_allow: str = ""   # MAILPROXY_OUTBOUND_ALLOW as given (outbound is its parsed form)
 
     @property
     def keys(self) -> list[str]:
@@ -71,118 +77,118 @@ class Settings:
         return [k.strip() for k in self.encryption_key.split(",") if k.strip()] or [self.encryption_key]
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
+def _number(setting: Setting, raw: str) -> float:
+    integer = setting.kind == "int"
     try:
-        value = int(raw)
+        value: float = int(raw) if integer else float(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be >= {minimum}, got {value}")
+        raise ConfigurationError(
+            f"{setting.env} must be {'an integer' if integer else 'a number'}, got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigurationError(f"{setting.env} must be a finite number, got {raw!r}")
+    _in_range(setting, value, raw)
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
-    if value <= minimum:
-        raise ConfigurationError(f"{name} must be > {minimum}, got {value}")
-    return value
+def _in_range(setting: Setting, value: float, raw: str) -> None:
+    # Both bounds inclusive, for every kind: the template's MinValue/MaxValue say the same.
+    low, high = setting.minimum, setting.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"{_fmt(low)}..{_fmt(high)}" if high is not None else f">= {_fmt(low)}"
+        raise ConfigurationError(f"{setting.env} must be {bounds}, got {raw!r}")
 
 
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    value = read_bool(raw)
-    if value is not None:
-        return value
-    raise ConfigurationError(f"{name} must be a boolean, got {raw!r}")
+def _fmt(value: float | None) -> str:
+    return "" if value is None else (str(int(value)) if float(value).is_integer() else str(value))
 
 
-def _delays(env: Mapping[str, str]) -> tuple[int, ...]:
-    if "MAILPROXY_RETRY_DELAYS" not in env:
-        return DEFAULT_RETRY_DELAYS
-    raw = env["MAILPROXY_RETRY_DELAYS"]
+def _delays(setting: Setting, raw: str) -> tuple[int, ...]:
     parts = [p.strip() for p in raw.split(",") if p.strip()]
     if not parts:
-        raise ConfigurationError("MAILPROXY_RETRY_DELAYS must list at least one delay")
+        raise ConfigurationError(f"{setting.env} must list at least one delay")
     delays = []
     for part in parts:
         try:
             value = int(part)
         except ValueError:
-            raise ConfigurationError(
-                f"MAILPROXY_RETRY_DELAYS must be comma-separated integers, got {raw!r}"
-            ) from None
+            raise ConfigurationError(f"{setting.env} must be comma-separated integers, got {raw!r}") from None
         if value < 0:
-            raise ConfigurationError(f"MAILPROXY_RETRY_DELAYS must not be negative, got {raw!r}")
+            raise ConfigurationError(f"{setting.env} must not be negative, got {raw!r}")
+        _in_range(setting, value, raw)
         delays.append(value)
     return tuple(delays)
 
 
-def _outbound(env: Mapping[str, str]) -> OutboundPolicy:
-    try:
-        return parse_allow(env.get("MAILPROXY_OUTBOUND_ALLOW", ""))
-    except ValueError as exc:
-        raise ConfigurationError(f"MAILPROXY_OUTBOUND_ALLOW: {exc}") from None
+def _parse(setting: Setting, raw: str) -> Any:
+    """One variable's value; an empty or unset variable means the default."""
+    text = raw.strip()
+    if setting.kind == "delays":
+        # Set but empty is an error: it would silently mean "the defaults".
+        return _delays(setting, raw)
+    if not text:
+        return setting.default
+    if setting.kind in ("int", "float"):
+        return _number(setting, text)
+    if setting.kind == "bool":
+        value = read_bool(text.lower())
+        if value is None:
+            raise ConfigurationError(f"{setting.env} must be a boolean, got {raw!r}")
+        return value
+    if setting.kind == "prefix":
+        if not all(c.isalnum() or c in "-_" for c in text) or len(text) > 30 or not text.isascii():
+            raise ConfigurationError(f"{setting.env} must be <= 30 of [A-Za-z0-9_-], got {raw!r}")
+        return text
+    if setting.kind == "url":
+        return text.rstrip("/") or None
+    return raw if setting.kind == "text" else text
+
+
+def read(env: Mapping[str, str]) -> dict[str, Any]:
+    """Every catalogued setting's value from ``env``, by Settings attribute (defaults filled)."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.env in env and (env[setting.env].strip() or setting.kind == "delays"):
+            values[setting.attribute] = _parse(setting, env[setting.env])
+        else:
+            values[setting.attribute] = setting.default
+    return values
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping; raise ConfigurationError on bad values."""
-    token = env.get("MAILPROXY_API_TOKEN") or None
-    key = env.get("MAILPROXY_ENCRYPTION_KEY") or ""
-    if not key and not env.get("MAILPROXY_ENCRYPTION_KEY_SECRET_ARN"):
+    values = read(env)
+    allow = env.get("MAILPROXY_OUTBOUND_ALLOW", "")
+    try:
+        values["outbound"] = parse_allow(allow)
+    except ValueError as exc:
+        raise ConfigurationError(f"MAILPROXY_OUTBOUND_ALLOW: {exc}") from None
+    if not values["encryption_key"] and not values["encryption_key_secret_arn"]:
         # Derived so that a single-secret local setup still encrypts at rest; production
         # must set its own key, since rotating the admin token would otherwise lose secrets.
-        seed = token or "mail-proxy-insecure-default"
-        key = hashlib.sha256(("mail-proxy-encryption:" + seed).encode()).hexdigest()
+        values["encryption_key"] = derive_key(values["api_token"])
         log.warning("MAILPROXY_ENCRYPTION_KEY is not set; deriving it from the admin token")
-    prefix = env.get("MAILPROXY_QUEUE_PREFIX", "mailproxy").strip() or "mailproxy"
-    if not all(c.isalnum() or c in "-_" for c in prefix) or len(prefix) > 30:
-        raise ConfigurationError("MAILPROXY_QUEUE_PREFIX must be <= 30 of [A-Za-z0-9_-]")
-    return Settings(
-        api_token=token,
-        retry_delays=_delays(env),
-        max_retries=_int(env, "MAILPROXY_MAX_RETRIES", 5),
-        report_interval=_int(env, "MAILPROXY_REPORT_INTERVAL", 300, minimum=1),
-        schedule_tick=_float(env, "MAILPROXY_SCHEDULE_TICK", 60.0),
-        attachment_timeout=_float(env, "MAILPROXY_ATTACHMENT_TIMEOUT", 30.0),
-        attachment_base_dir=env.get("MAILPROXY_ATTACHMENT_BASE_DIR") or None,
-        encryption_key=key,
-        database_url=env.get("DATABASE_URL") or None,
-        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-        aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        queue_prefix=prefix,
-        visibility_timeout=_int(env, "MAILPROXY_VISIBILITY_TIMEOUT", limits.QUEUE_VISIBILITY_TIMEOUT, minimum=1),
-        claim_lease_seconds=_int(env, "MAILPROXY_CLAIM_LEASE", limits.CLAIM_LEASE, minimum=1),
-        db_pool_size=_int(env, "MAILPROXY_DB_POOL_SIZE", 4, minimum=1),
-        smtp_connect_timeout=_float(env, "MAILPROXY_SMTP_CONNECT_TIMEOUT", 10.0),
-        smtp_timeout=_float(env, "MAILPROXY_SMTP_TIMEOUT", 30.0),
-        max_connections_per_account=_int(env, "MAILPROXY_SMTP_CONNECTIONS", 3, minimum=1),
-        scheduler_enabled=_bool(env, "MAILPROXY_SCHEDULER_ENABLED", True),
-        api_token_secret_arn=env.get("MAILPROXY_API_TOKEN_SECRET_ARN") or None,
-        encryption_key_secret_arn=env.get("MAILPROXY_ENCRYPTION_KEY_SECRET_ARN") or None,
-        database_secret_arn=env.get("MAILPROXY_DATABASE_SECRET_ARN") or None,
-        dispatch_function_arn=env.get("MAILPROXY_DISPATCH_FUNCTION_ARN") or None,
-        tenant_concurrency=_int(env, "MAILPROXY_TENANT_CONCURRENCY", limits.TENANT_CONCURRENCY, minimum=2),
-        tenant_batch_size=_int(env, "MAILPROXY_TENANT_BATCH_SIZE", limits.BATCH_SIZE, minimum=1),
-        tenant_batching_window=_int(env, "MAILPROXY_TENANT_BATCHING_WINDOW", limits.BATCHING_WINDOW),
-        system_queue_url=env.get("MAILPROXY_SYSTEM_QUEUE_URL") or None,
-        alarm_topic_arn=env.get("MAILPROXY_ALARM_TOPIC_ARN") or None,
-        database_host=env.get("MAILPROXY_DATABASE_HOST") or None,
-        database_name=env.get("MAILPROXY_DATABASE_NAME") or "mailproxy",
-        outbound=_outbound(env),
-        public_url=(env.get("MAILPROXY_PUBLIC_URL") or "").strip().rstrip("/") or None,
-        max_list=_int(env, "MAILPROXY_MAX_LIST", 10_000, minimum=1),
-    )
+    values["encryption_key"] = values["encryption_key"] or ""
+    return Settings(**values, outbound_allow=allow.strip(),
+                    aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+                    aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")
+
+
+def derive_key(api_token: str | None) -> str:
+    """The encryption key of a deployment that set none: from the admin token (written once:
+    the local stack derives the same key for the secret it stores)."""
+    seed = api_token or "mail-proxy-insecure-default"
+    return hashlib.sha256(("mail-proxy-encryption:" + seed).encode()).hexdigest()
+
+
+def effective(settings: Settings) -> dict[str, str]:
+    """The non-secret settings in force, as their variables would hold them (for /status)."""
+    shown: dict[str, str] = {}
+    for setting in SETTINGS:
+        if setting.secret or setting.where == "wiring":
+            continue
+        value = settings.outbound_allow if setting.kind == "allow" else getattr(settings, setting.attribute)
+        shown[setting.env] = render(setting, value)
+    return shown
 
 
 @lru_cache(maxsize=1)

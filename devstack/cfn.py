@@ -34,6 +34,24 @@ def _each(value: Any, resolve: Callable[[Any], Any]) -> Any:
     return value
 
 
+def check_parameter(name: str, spec: dict[str, Any], value: Any) -> None:
+    """CloudFormation's checks of a given parameter value against its declaration."""
+    text = str(value)
+    if spec.get("Type") == "Number":
+        try:
+            number = float(text)
+        except ValueError:
+            raise TemplateError(f"Parameter '{name}' must be a number") from None
+        if "MinValue" in spec and number < float(spec["MinValue"]):
+            raise TemplateError(f"Parameter '{name}' must be a number not less than {spec['MinValue']}")
+        if "MaxValue" in spec and number > float(spec["MaxValue"]):
+            raise TemplateError(f"Parameter '{name}' must be a number not greater than {spec['MaxValue']}")
+    if "AllowedValues" in spec and text not in [str(v) for v in spec["AllowedValues"]]:
+        raise TemplateError(f"Parameter '{name}' must be one of AllowedValues")
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"].lstrip("^").rstrip("$"), text):
+        raise TemplateError(f"Parameter '{name}' must match pattern {spec['AllowedPattern']}")
+
+
 @dataclass
 class Context:
     """What Ref and Fn::GetAtt resolve to locally."""
@@ -51,9 +69,14 @@ class Template:
         self.body = body
         self.ctx = context
         self.resources: dict[str, Any] = body["Resources"]
-        defaults = {k: v.get("Default") for k, v in body.get("Parameters", {}).items()}
+        declared = body.get("Parameters", {})
+        defaults = {k: v.get("Default") for k, v in declared.items()}
+        for name, value in context.parameters.items():
+            if name not in declared:
+                raise TemplateError(f"Parameters: [{name}] do not exist in the template")
+            check_parameter(name, declared[name], value)
         for name, value in {**defaults, **context.parameters}.items():
-            spec = body.get("Parameters", {}).get(name, {})
+            spec = declared.get(name, {})
             if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
                 value = value.split(",")
             context.parameters[name] = value

@@ -3,8 +3,10 @@ killing it outright (devstack/watchdog.py).
 
 Environment: DATABASE_URL (else a project-local cluster in .local/pg, kept between runs),
 AWS_ENDPOINT_URL (if set: use it, start nothing), MAILPROXY_AWS=moto (moto server instead
-of LocalStack), MAILPROXY_PORT (8000), MAILPROXY_API_TOKEN (generated when unset),
-MAILPROXY_SCHEDULE_TICK (60).
+of LocalStack), MAILPROXY_PORT (8000), MAILPROXY_AWS_PORT, MAILPROXY_PG_PORT, MAILPROXY_PG_DIR,
+MAILDEV_SMTP_PORT, MAILDEV_WEB_PORT; and every Mail Proxy setting (README, "Configuration"),
+which reaches the functions as it would in AWS (devstack/settings.py). An unknown MAILPROXY_*
+name stops start-up.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from chalicelib.settings_catalog import BY_ENV
 from devstack import procs
 from devstack.procs import ROOT
+from devstack.settings import SettingsError, check_names
 from devstack.stack import Stack, StackOptions
 from devstack.watchdog import Watchdog
 from mailproxy_cli.settings import write as write_cli_config
@@ -26,6 +30,8 @@ PR_SET_PDEATHSIG = 1
 
 
 def options_from_env() -> StackOptions:
+    settings = {k: v for k, v in os.environ.items() if k in BY_ENV}
+    check_names(os.environ)
     aws = "external" if os.environ.get("AWS_ENDPOINT_URL") else (
         "moto" if os.environ.get("MAILPROXY_AWS", "").lower() == "moto" else "localstack")
     return StackOptions(
@@ -36,10 +42,10 @@ def options_from_env() -> StackOptions:
         pg_port=int(os.environ.get("MAILPROXY_PG_PORT", "54329")),
         pg_dir=Path(os.environ.get("MAILPROXY_PG_DIR", str(ROOT / ".local" / "pg"))),
         api_token=os.environ.get("MAILPROXY_API_TOKEN") or None,
-        schedule_tick=float(os.environ.get("MAILPROXY_SCHEDULE_TICK", "60")),
         smtp_port=int(os.environ.get("MAILDEV_SMTP_PORT", "1025")),
         web_port=int(os.environ.get("MAILDEV_WEB_PORT", "1080")),
         outbound_allow=os.environ.get("MAILPROXY_OUTBOUND_ALLOW", "127.0.0.0/8,::1/128"),
+        settings=settings,
         say=lambda step: print(f"  starting {step}…", flush=True),
     )
 
@@ -64,7 +70,15 @@ def main() -> int:
     _die_with_parent()
     watchdog = Watchdog()
     procs.announcers.append(watchdog.announce)
-    stack = Stack(options_from_env())
+    try:
+        stack = Stack(options_from_env())
+    except SettingsError as exc:
+        print(f"make dev: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if stack.routed.applied:
+        print("  settings applied to every function:", flush=True)
+        for line in stack.routed.applied:
+            print(f"    {line}", flush=True)
     print(f"Mail Proxy local stack: logs in {stack.o.log_dir}", flush=True)
     stack.start()
     cli_config = stack.o.log_dir / "mailproxy.toml"

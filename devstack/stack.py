@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import sys
@@ -14,11 +13,13 @@ from pathlib import Path
 
 import requests
 
+from chalicelib.config import derive_key
 from devstack.aws import LocalStack, MotoServer, aws_env
 from devstack.deployment import Deployer, Deployment
 from devstack.maildev import MailDev
 from devstack.postgres import PostgresCluster
 from devstack.procs import ROOT, Process, wait_until
+from devstack.settings import route
 
 SOURCES = ("app.py", "chalicelib", "functions", "infra", ".chalice/config.json", "requirements.txt")
 
@@ -59,6 +60,10 @@ class StackOptions:
     # One directory per stack (its logs, the unpacked package, the deployment): stacks on one
     # machine never share one.
     log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mailproxy-stack-")))
+    # Mail Proxy settings (MAILPROXY_* -> value), routed as AWS receives them: tunables as
+    # template parameters, secrets as the secrets' values (devstack/settings.py).
+    settings: dict[str, str] = field(default_factory=dict)
+    # Raw variables for every function environment, beyond the template's (tests only).
     extra_env: dict[str, str] = field(default_factory=dict)
     # The stack's own test servers and mail catcher are on loopback (MAILPROXY_OUTBOUND_ALLOW).
     outbound_allow: str = "127.0.0.0/8,::1/128"
@@ -69,7 +74,13 @@ class StackOptions:
 class Stack:
     def __init__(self, options: StackOptions) -> None:
         self.o = options
-        self.token = options.api_token or secrets.token_urlsafe(24)
+        self.routed = route(options.settings)
+        # Read by the local hosts themselves (the runner's tick, the stack's names).
+        if "MAILPROXY_SCHEDULE_TICK" in self.routed.local:
+            options.schedule_tick = float(self.routed.local["MAILPROXY_SCHEDULE_TICK"])
+        options.queue_prefix = self.routed.parameters.get("QueuePrefix", options.queue_prefix)
+        self.token = (options.api_token or self.routed.secrets.get("MAILPROXY_API_TOKEN")
+                      or secrets.token_urlsafe(24))
         self.pg: PostgresCluster | None = None
         self.endpoint: MotoServer | LocalStack | None = None
         self.aws_url = options.aws_url or os.environ.get("AWS_ENDPOINT_URL", "")
@@ -101,7 +112,7 @@ class Stack:
         its credentials, standing in for the role's) and the operator's local overrides."""
         env = aws_env(self.aws_url)
         env["MAILPROXY_SCHEDULE_TICK"] = str(self.o.schedule_tick)
-        env["MAILPROXY_PUBLIC_URL"] = self.api_url   # unsubscribe links point at this stack
+        env.update(self.routed.local)
         env.update(self.o.extra_env)
         return env
 
@@ -115,15 +126,17 @@ class Stack:
         """The built template onto the local endpoint and hosts, migrations included."""
         ensure_package()
         self.o.log_dir.mkdir(parents=True, exist_ok=True)
-        token_seed = self.o.extra_env.get("MAILPROXY_ENCRYPTION_KEY") or hashlib.sha256(
-            ("mail-proxy-encryption:" + self.token).encode()).hexdigest()
+        key = self.routed.secrets.get("MAILPROXY_ENCRYPTION_KEY") or derive_key(self.token)
         region = aws_env(self.aws_url)["AWS_REGION"]
+        # The stack's own values first (unsubscribe links point at this stack's API), then
+        # the operator's settings, as `make deploy PARAMS=...` would pass them.
+        parameters = {"DatabaseUrl": self.database_url, "QueuePrefix": self.o.queue_prefix,
+                      "MetricsAccess": "public", "OutboundAllow": self.o.outbound_allow,
+                      "PublicUrl": self.api_url, **self.routed.parameters}
         deployer = Deployer(
             endpoint=self.aws_url, region=region, log_dir=self.o.log_dir, extra_env=self.function_env(),
             schedule_tick=self.o.schedule_tick, stack_name=f"mail-proxy-{self.o.queue_prefix}",
-            parameters={"DatabaseUrl": self.database_url, "QueuePrefix": self.o.queue_prefix,
-                        "MetricsAccess": "public", "OutboundAllow": self.o.outbound_allow},
-            secret_values={"AdminTokenSecret": self.token, "EncryptionKeySecret": token_seed})
+            parameters=parameters, secret_values={"AdminTokenSecret": self.token, "EncryptionKeySecret": key})
         self.deployer = deployer
         self.deployment = deployer.deploy()
         self.deployment_file = self.deployment.save(self.o.log_dir / "deployment.json")

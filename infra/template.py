@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib import limits
 from chalicelib.adapters.database import migrations
+from chalicelib.settings_catalog import SETTINGS, Setting
 
 Json = dict[str, Any]
 CODE = "./deployment.zip"
@@ -96,9 +97,6 @@ PROVISION = [
 ]
 PROVISION_ENV: Json = {
     "MAILPROXY_DISPATCH_FUNCTION_ARN": DISPATCH_ARN,
-    "MAILPROXY_TENANT_CONCURRENCY": ref("TenantConcurrency"),
-    "MAILPROXY_TENANT_BATCH_SIZE": str(limits.BATCH_SIZE),
-    "MAILPROXY_TENANT_BATCHING_WINDOW": str(limits.BATCHING_WINDOW),
     "MAILPROXY_ALARM_TOPIC_ARN": ref("AlarmTopic"),
 }
 
@@ -163,12 +161,11 @@ def _environment(fn: Function) -> Json:
         "MAILPROXY_DATABASE_SECRET_ARN": DATABASE_SECRET,
         "MAILPROXY_DATABASE_HOST": when("CreateDatabase", {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}),
         "MAILPROXY_DATABASE_NAME": "mailproxy",
-        "MAILPROXY_QUEUE_PREFIX": ref("QueuePrefix"),
-        "MAILPROXY_VISIBILITY_TIMEOUT": str(limits.QUEUE_VISIBILITY_TIMEOUT),
-        "MAILPROXY_CLAIM_LEASE": str(limits.CLAIM_LEASE),
         "MAILPROXY_SYSTEM_QUEUE_URL": ref("SystemQueue"),
-        "MAILPROXY_OUTBOUND_ALLOW": ref("OutboundAllow"),
         "POWERTOOLS_SERVICE_NAME": f"mail-proxy-{fn.short}",
+        # Every operator-tunable setting, from its parameter (settings_catalog.py), in every
+        # function: the same value wherever the code reads it.
+        **{s.env: ref(str(s.parameter)) for s in TUNABLE if s.env not in SPECIFIC_ENV},
     }
     if "AdminToken" in fn.secrets:
         variables["MAILPROXY_API_TOKEN_SECRET_ARN"] = ref("AdminTokenSecret")
@@ -227,7 +224,7 @@ def _queues() -> Json:
             "QueueName": sub("${QueuePrefix}-system-dlq"), "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION}},
         # The same attributes as the code's own fallback (queues.TenantQueues.system_url).
         "SystemQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": sub("${QueuePrefix}-system"), "VisibilityTimeout": limits.QUEUE_VISIBILITY_TIMEOUT,
+            "QueueName": sub("${QueuePrefix}-system"), "VisibilityTimeout": ref("QueueVisibilityTimeout"),
             "MessageRetentionPeriod": limits.QUEUE_RETENTION,
             "RedrivePolicy": {"deadLetterTargetArn": arn("SystemDeadLetterQueue"),
                               "maxReceiveCount": limits.MAX_RECEIVE_COUNT}}},
@@ -346,6 +343,53 @@ def _operations() -> Json:
     }
 
 
+TUNABLE: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.parameter)
+# Settings whose variable only some functions get, from an expression of their own.
+SPECIFIC_ENV = frozenset({"MAILPROXY_PUBLIC_URL"})
+# Where the template is stricter than the code: AWS's rules between the numbers (limits.rules).
+TEMPLATE_MINIMUM: dict[str, float] = {
+    "ClaimLease": limits.DISPATCH_TIMEOUT + 1,                 # a lease outlives any run
+    "QueueVisibilityTimeout": limits.QUEUE_VISIBILITY_TIMEOUT,  # 6 x the dispatch timeout
+}
+
+
+def _default(setting: Setting) -> Any:
+    value = setting.default
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def setting_parameter(setting: Setting) -> Json:
+    """A tunable setting as a template parameter: its default and range are the code's."""
+    assert setting.parameter is not None
+    spec: Json = {"Description": f"{setting.env}: {setting.doc}", "Default": _default(setting)}
+    if setting.kind in ("int", "float"):
+        spec["Type"] = "Number"
+        low = TEMPLATE_MINIMUM.get(setting.parameter, setting.minimum)
+        if low is not None:
+            spec["MinValue"] = low
+        if setting.maximum is not None:
+            spec["MaxValue"] = setting.maximum
+        return spec
+    spec["Type"] = "String"
+    if setting.kind == "bool":
+        spec["AllowedValues"] = ["true", "false"]
+    elif setting.kind == "delays":
+        spec["AllowedPattern"] = "^[0-9]+( *, *[0-9]+)*$"
+    elif setting.kind == "prefix":
+        spec["AllowedPattern"] = "^[A-Za-z0-9_-]{1,30}$"
+    elif setting.kind == "url" and setting.env == "MAILPROXY_PUBLIC_URL":
+        spec["Description"] += "; empty: the API Gateway URL of this stack"
+    return spec
+
+
 PARAMETERS: Json = {
     "DatabaseUrl": {"Type": "String", "NoEcho": True, "Default": "",
                     "Description": "postgresql:// URL of an existing database; empty: the stack creates "
@@ -357,24 +401,16 @@ PARAMETERS: Json = {
                          "Description": "Extra security groups for the functions"},
     "DatabaseMinCapacity": {"Type": "Number", "Default": 0.5, "MinValue": 0, "MaxValue": 256},
     "DatabaseMaxCapacity": {"Type": "Number", "Default": 4, "MinValue": 1, "MaxValue": 256},
-    "QueuePrefix": {"Type": "String", "Default": "mailproxy", "AllowedPattern": "^[A-Za-z0-9_-]{1,30}$"},
-    "TenantConcurrency": {"Type": "Number", "Default": limits.TENANT_CONCURRENCY, "MinValue": 2, "MaxValue": 1000,
-                          "Description": "MaximumConcurrency of each tenant's event source mapping"},
     "LargeFileTtlDays": {"Type": "Number", "Default": 30, "MinValue": 1},
     "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [
         1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]},
     "AlarmEmail": {"Type": "String", "Default": "", "Description": "Subscribed to the alarm topic (empty: none)"},
-    "OutboundAllow": {"Type": "String", "Default": "",
-                      "Description": "MAILPROXY_OUTBOUND_ALLOW: non-public CIDRs and host:port entries that "
-                                     "tenants' SMTP accounts, attachments and reports may reach"},
-    "PublicUrl": {"Type": "String", "Default": "",
-                  "Description": "MAILPROXY_PUBLIC_URL: the API's public URL for one-click unsubscribe links "
-                                 "(empty: the API Gateway URL of this stack)"},
     "DeployDigest": {"Type": "String", "Default": "none",
                      "Description": "Set by make deploy: what the last deploy asked for (template and parameters)"},
     "MetricsAccess": {"Type": "String", "Default": "iam", "AllowedValues": ["iam", "public", "none"],
                       "Description": "GET /metrics through API Gateway: IAM-signed requests only, anyone, "
                                      "or not routed"},
+    **{s.parameter: setting_parameter(s) for s in TUNABLE if s.parameter},
 }
 
 CONDITIONS: Json = {

@@ -62,9 +62,16 @@ def health(cli: Cli) -> None:
 @json_option
 @pass_cli
 def status(cli: Cli) -> None:
-    """The service's status as the token sees it."""
+    """The service's status as the token sees it: each component's health and, for the admin
+    token, the settings in force (secrets never shown).
+
+    \b
+    Example:
+      mailproxy status
+      mailproxy --json status | jq .settings.MAILPROXY_MAX_RETRIES
+    """
     data = cli.api.call("GET", "/status")
-    cli.out(data, lambda: show.fields(data))
+    cli.out(data, lambda: show.status(data))
 
 
 @cli.command("run-now")

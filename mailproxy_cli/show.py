@@ -72,3 +72,19 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
         steps.append({"when": when(event.get("event_ts")), "what": event.get("event_type"),
                       "detail": detail + reported})
     return steps
+
+
+def status(data: dict[str, Any]) -> None:
+    """GET /status for people: the flags, a table of components, then the settings."""
+    click.echo(f"active        {cell(data.get('active'))}")
+    click.echo(f"aws endpoint  {cell(data.get('aws_endpoint_url'))}")
+    click.echo("")
+    components = [{"component": name, "healthy": part.get("healthy"),
+                   "last_tick": when(part["last_tick_ts"]) if part.get("last_tick_ts") else "-"}
+                  for name, part in (data.get("components") or {}).items()]
+    table(components, ["component", "healthy", "last_tick"])
+    settings = data.get("settings")
+    if settings:
+        click.echo("")
+        rows = [{"setting": k, "value": v if v != "" else "(unset)"} for k, v in sorted(settings.items())]
+        table(rows, ["setting", "value"])

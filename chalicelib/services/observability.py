@@ -6,7 +6,9 @@ import platform
 from typing import Any
 
 from chalicelib import VERSION
+from chalicelib.config import effective
 from chalicelib.domain import metrics
+from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import SCHEDULER_BEAT
 
@@ -64,8 +66,9 @@ def metrics_text(ports: Ports) -> str:
     return generate_latest(registry).decode()
 
 
-def status(ports: Ports) -> dict[str, Any]:
-    """Health of every component the API can see; the scheduler by its last heartbeat."""
+def status(ports: Ports, principal: Principal) -> dict[str, Any]:
+    """Health of every component the API can see; the scheduler by its last heartbeat. The
+    admin also sees the settings in force in the API function (secrets never)."""
     database = ports.database.ping()
     queues = ports.queues.ping()
     scheduler: dict[str, Any] = {"healthy": False}
@@ -76,7 +79,7 @@ def status(ports: Ports) -> dict[str, Any]:
         scheduler = {"healthy": beat is not None and ports.now() - beat <= allowed}
         if beat is not None:
             scheduler["last_tick_ts"] = beat
-    return {
+    answer: dict[str, Any] = {
         "ok": True,
         "active": ports.settings.scheduler_enabled,
         "aws_endpoint_url": ports.settings.aws_endpoint_url or "aws",
@@ -86,3 +89,6 @@ def status(ports: Ports) -> dict[str, Any]:
             "scheduler": scheduler,
         },
     }
+    if principal.is_admin:
+        answer["settings"] = effective(ports.settings)
+    return answer

@@ -24,7 +24,7 @@ def stack(pg: PostgresCluster, moto_server: MotoServer,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     options = local_stack_options(
         pg, moto_server.url, "integration", tmp_path_factory.mktemp("stack-logs"), schedule_tick=1,
-        extra_env={"MAILPROXY_RETRY_DELAYS": "1,2", "MAILPROXY_REPORT_INTERVAL": "5",
+        settings={"MAILPROXY_RETRY_DELAYS": "1,2", "MAILPROXY_REPORT_INTERVAL": "5",
                    "MAILPROXY_ATTACHMENT_TIMEOUT": "2"},
     )
     running = Stack(options).start()

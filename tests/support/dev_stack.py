@@ -33,9 +33,11 @@ class DevStack:
         return self.log.read_text(errors="replace")
 
 
-def start_dev(tmp: Path, aws: str = "localstack", under_shell: bool = False) -> DevStack:
+def start_dev(tmp: Path, aws: str = "localstack", under_shell: bool = False,
+              settings: dict[str, str] | None = None) -> DevStack:
     """make dev's stack on free ports; ``under_shell`` runs it as the child of a shell (as make
-    runs it), so that a test can kill the parent."""
+    runs it), so that a test can kill the parent; ``settings`` are exported to it as an
+    operator would (``MAILPROXY_MAX_LIST=40 make dev``)."""
     api, aws_port, pg_port, smtp, web = (free_port() for _ in range(5))
     env = {k: v for k, v in os.environ.items() if k not in {"AWS_ENDPOINT_URL", "DATABASE_URL"}}
     env.update({
@@ -44,6 +46,7 @@ def start_dev(tmp: Path, aws: str = "localstack", under_shell: bool = False) -> 
         "MAILPROXY_API_TOKEN": "e2e-admin-token", "MAILPROXY_SCHEDULE_TICK": "1",
         "MAILPROXY_AWS": aws, "PYTHONUNBUFFERED": "1",
     })
+    env.update(settings or {})
     log = tmp / "dev.log"
     started = time.monotonic()
     with open(log, "wb") as out:

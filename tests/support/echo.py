@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -55,7 +56,7 @@ class EchoServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw,
-                                       "status": owner.status})
+                                       "status": owner.status, "at": time.monotonic()})
                 if self.path == "/mail-proxy/attachments":
                     wanted = json.loads(raw or b"{}").get("storage_path", "")
                     data = owner.files.get(wanted)

@@ -142,7 +142,9 @@ def test_the_system_queue_has_the_attributes_the_code_would_give_it(merge: dict)
     queues = TenantQueues(boto3.client("sqs", region_name="us-east-1"), "p", limits.QUEUE_VISIBILITY_TIMEOUT)
     code = queues._attributes("DLQ-ARN")
     template = merge["Resources"]["SystemQueue"]["Properties"]
-    assert str(template["VisibilityTimeout"]) == code["VisibilityTimeout"]
+    # The operator's parameter, whose default is the code's value.
+    assert template["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
+    assert str(merge["Parameters"]["QueueVisibilityTimeout"]["Default"]) == code["VisibilityTimeout"]
     assert str(template["MessageRetentionPeriod"]) == code["MessageRetentionPeriod"]
     assert template["RedrivePolicy"]["maxReceiveCount"] == json.loads(code["RedrivePolicy"])["maxReceiveCount"]
 
