@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from devstack.procs import ROOT, Process, wait_until
+from devstack.procs import ROOT, Process, StartFailed, wait_until
 
 LOCALSTACK_VENV = ROOT / ".venv-localstack"
 
@@ -45,7 +45,7 @@ class LocalStack:
         self.url = f"http://127.0.0.1:{port}"
         python = LOCALSTACK_VENV / "bin" / "python"
         if not python.exists():
-            raise FileNotFoundError(f"{python} missing: run 'make localstack-venv'")
+            raise FileNotFoundError(f"{python} missing: run 'make deps' (it installs LocalStack there)")
         # Its own working directory: our localstack/ folder must never shadow the package.
         self.workdir = Path(tempfile.mkdtemp(prefix="mailproxy-localstack-"))
         env = {
@@ -81,7 +81,7 @@ class LocalStack:
 
     def healthy(self) -> bool:
         if not self.proc.alive():
-            raise RuntimeError("LocalStack exited:\n" + self.proc.tail())
+            raise StartFailed("LocalStack exited:\n" + self.proc.tail())
         body = requests.get(f"{self.url}/_localstack/health", timeout=2).json()
         return body.get("services", {}).get("sqs") in {"available", "running"}
 
@@ -97,3 +97,22 @@ def aws_env(endpoint_url: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         "AWS_REGION": os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")),
     }
+
+
+# The functions' role, locally: credentials of its own, as a Lambda role's session keys are
+# its own in AWS. Then a tenant that names its own store with the emulator's usual test/test
+# keys is never taken for the role (devstack/lambda_runtime/bootstrap.py judges only the
+# role's calls). Twelve digits: LocalStack reads them as the default account, as it reads
+# "test"; moto takes any key as its default account.
+ROLE_ACCESS_KEY_ID = "000000000000"
+ROLE_SECRET_ACCESS_KEY = "mail-proxy-local-role"
+
+
+def role_env(endpoint_url: str) -> dict[str, str]:
+    """What a function environment gets: the endpoint, and the role's own credentials unless
+    the operator gave real ones (an external endpoint that checks them)."""
+    env = aws_env(endpoint_url)
+    if os.environ.get("AWS_ACCESS_KEY_ID", "test") == "test":
+        env["AWS_ACCESS_KEY_ID"] = ROLE_ACCESS_KEY_ID
+        env["AWS_SECRET_ACCESS_KEY"] = ROLE_SECRET_ACCESS_KEY
+    return env

@@ -12,7 +12,7 @@ import pwd
 import shutil
 from pathlib import Path
 
-from devstack.procs import Process, port_open, wait_until
+from devstack.procs import Process, StartFailed, port_open, wait_until
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
@@ -89,7 +89,7 @@ service stats {{
 
     def _up(self) -> bool:
         if not self.proc.alive():
-            raise RuntimeError("Dovecot exited:\n" + self.proc.tail() + self.log())
+            raise StartFailed("Dovecot exited:\n" + self.proc.tail() + self.log())
         return port_open(self.port)
 
     def log(self) -> str:

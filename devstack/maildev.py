@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import requests
 
-from devstack.procs import ROOT, Process, port_open, wait_until
+from devstack.procs import ROOT, Process, StartFailed, port_open, wait_until
 
 MAILDEV_BIN = ROOT / ".local" / "node" / "node_modules" / "maildev" / "dist" / "bin" / "maildev.js"
 
@@ -40,9 +41,12 @@ class MailDev:
         self.web_port = web_port
         self.url = f"http://127.0.0.1:{web_port}"
         self.client = MailDevClient(self.url)
+        # A directory of its own: without one MailDev keeps mail in $TMPDIR/maildev, shared by
+        # every MailDev on the machine, and two stacks prune each other's mail.
+        self.mail_dir = Path(tempfile.mkdtemp(prefix=f"{name}-mail-", dir=log_dir))
         self.proc = Process(
             name, [node, str(MAILDEV_BIN), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1",
-                   "-s", str(smtp_port), "-w", str(web_port)],
+                   "-s", str(smtp_port), "-w", str(web_port), "--mail-directory", str(self.mail_dir)],
             env=dict(os.environ), log_dir=log_dir,
         )
 
@@ -53,7 +57,7 @@ class MailDev:
 
     def healthy(self) -> bool:
         if not self.proc.alive():
-            raise RuntimeError("MailDev exited:\n" + self.proc.tail())
+            raise StartFailed("MailDev exited:\n" + self.proc.tail())
         return self.client.healthy()
 
     def stop(self) -> None:

@@ -28,12 +28,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class StartFailed(RuntimeError):
+    """A start-up check that knows waiting will not help (the process exited, the API says it
+    is misconfigured): wait_until lets it through at once, with its message."""
+
+
 def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if check():
                 return
+        except StartFailed:
+            raise
         except Exception:  # noqa: BLE001 - not ready yet
             pass
         time.sleep(interval)

@@ -14,11 +14,11 @@ from pathlib import Path
 import requests
 
 from chalicelib.config import derive_key
-from devstack.aws import LocalStack, MotoServer, aws_env
+from devstack.aws import LocalStack, MotoServer, aws_env, role_env
 from devstack.deployment import Deployer, Deployment
 from devstack.maildev import MailDev
 from devstack.postgres import PostgresCluster
-from devstack.procs import ROOT, Process, wait_until
+from devstack.procs import ROOT, Process, StartFailed, wait_until
 from devstack.settings import route
 
 SOURCES = ("app.py", "chalicelib", "functions", "infra", ".chalice/config.json", "requirements.txt")
@@ -110,7 +110,7 @@ class Stack:
     def function_env(self) -> dict[str, str]:
         """What the functions get beyond the template's variables: the local endpoint (and
         its credentials, standing in for the role's) and the operator's local overrides."""
-        env = aws_env(self.aws_url)
+        env = role_env(self.aws_url)
         env["MAILPROXY_SCHEDULE_TICK"] = str(self.o.schedule_tick)
         env.update(self.routed.local)
         env.update(self.o.extra_env)
@@ -150,7 +150,7 @@ class Stack:
 
     def _api_up(self) -> bool:
         if self.api is not None and not self.api.alive():
-            raise RuntimeError("API exited:\n" + self.api.tail())
+            raise StartFailed("API exited:\n" + self.api.tail())
         return requests.get(f"{self.api_url}/health", timeout=5).status_code == 200
 
     def start_runner(self) -> None:
@@ -161,8 +161,11 @@ class Stack:
 
     def _ticked(self) -> bool:
         if self.runner is not None and not self.runner.alive():
-            raise RuntimeError("function runner exited:\n" + self.runner.tail())
+            raise StartFailed("function runner exited:\n" + self.runner.tail())
         status = requests.get(f"{self.api_url}/status", headers={"X-API-Token": self.token}, timeout=5)
+        if status.status_code == 500 and "MAILPROXY_ENCRYPTION_KEY" in status.text:
+            # The key does not open this database's secrets: waiting will not change that.
+            raise StartFailed(str(status.json()["detail"]))
         return bool(status.json()["components"]["scheduler"]["healthy"])
 
     def restart_aws(self, down_seconds: float = 0.0) -> None:

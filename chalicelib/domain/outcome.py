@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 AUTH_FAILURE_CODES = frozenset({530, 534, 535})
 
@@ -43,6 +44,14 @@ class RetryLater:
     retry_count: int
     deferred_ts: int
     error: str
+    attempted_ts: int = field(default=0, compare=False)   # when the failed attempt happened
+
+    def event(self, smtp_code: int | None) -> dict[str, Any]:
+        """The message's deferred event. API v1: its event_ts is the retry time (docs/api.md
+        §4.6); when the attempt happened goes into its metadata, for timelines."""
+        return {"type": "deferred", "ts": self.deferred_ts, "description": self.error,
+                "metadata": {"retry_count": self.retry_count, "smtp_code": smtp_code,
+                             "attempted_ts": self.attempted_ts}}
 
 
 @dataclass(frozen=True)
@@ -65,4 +74,4 @@ def plan_failure(
     if retry_count >= max_retries:
         return GiveUp(f"Max retries ({max_retries}) exceeded: {error}")
     delay = delays[min(retry_count, len(delays) - 1)]
-    return RetryLater(retry_count + 1, now + delay, error)
+    return RetryLater(retry_count + 1, now + delay, error, now)

@@ -19,16 +19,31 @@ MAX_RETENTION_DAYS = 36_500
 MAX_LIST_LIMIT = 100_000
 
 _STR = {"type": "string"}
+# Identifiers (tenant, account, message ids) travel into headers, logs and cursors: no
+# control character (C0, DEL, C1) and no line separator; what a mis-decoded byte sequence
+# (an overlong UTF-8 form read as Latin-1) produces is refused by name.
+ID_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+_ID = {"type": "string", "pattern": ID_PATTERN}
+_ID1 = {**_ID, "minLength": 1}
 _OPT_STR = {"type": ["string", "null"]}
 _OPT_INT = {"type": ["integer", "null"], "minimum": -INT32 - 1, "maximum": INT32}
 _OPT_TS = {"type": ["integer", "null"], "minimum": -MAX_TS, "maximum": MAX_TS}
 _OPT_BOOL = {"type": ["boolean", "null"]}
-_ADDRESSES = {
-    "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]
-}
+# Address fields: "mailbox" is one address (a display name allowed), "mailbox-list" one or
+# more comma-separated ones; both checked by domain/addresses.py (validation.py wires them).
+MAILBOX = {"type": "string", "format": "mailbox"}
+MAILBOX_LIST = {"type": "string", "format": "mailbox-list"}
+_OPT_MAILBOX = {"type": ["string", "null"], "format": "mailbox"}
+# Where no v1 per-message reason applies (suppressions, mailto, bounce return path): strict.
+ADDRESS = {"type": "string", "format": "address"}
+_OPT_ADDRESS = {"type": ["string", "null"], "format": "address"}
+_RECIPIENTS = {"anyOf": [MAILBOX_LIST, {"type": "array", "items": MAILBOX_LIST}]}
+_ADDRESSES = {"anyOf": [MAILBOX_LIST, {"type": "array", "items": MAILBOX_LIST}, {"type": "null"}]}
 _PRIORITY = {
     "anyOf": [
-        {"type": "integer", "minimum": -INT32 - 1, "maximum": INT32},
+        # Any integer: API v1 clamps it to 0..3 (docs/api.md §5.1), so no value reaches a
+        # column out of range.
+        {"type": "integer"},
         {"enum": ["immediate", "high", "medium", "low"]},
         {"type": "null"},
     ]
@@ -88,16 +103,16 @@ MESSAGE = {
     "type": "object",
     "required": ["id", "tenant_id", "account_id", "from", "to", "subject"],
     "properties": {
-        "id": _STR,
-        "tenant_id": _STR,
-        "account_id": _STR,
-        "from": _STR,
-        "to": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "id": _ID,
+        "tenant_id": _ID,
+        "account_id": _ID,
+        "from": MAILBOX,
+        "to": _RECIPIENTS,
         "subject": {"type": "string", "minLength": 1},
         "cc": _ADDRESSES,
         "bcc": _ADDRESSES,
-        "reply_to": _OPT_STR,
-        "return_path": _OPT_STR,
+        "reply_to": {"type": ["string", "null"], "format": "mailbox-list"},
+        "return_path": _OPT_MAILBOX,
         "body": _OPT_STR,
         "content_type": _OPT_STR,
         "headers": {
@@ -169,7 +184,7 @@ _TENANT_FIELDS: dict[str, Any] = {
     "suppression_enabled": _OPT_BOOL,
     "report_extensions": _OPT_BOOL,
     "unsubscribe": {"type": ["object", "null"], "additionalProperties": False, "properties": {
-        "enabled": _OPT_BOOL, "mailto": {"type": ["string", "null"], "maxLength": 320}}},
+        "enabled": _OPT_BOOL, "mailto": {**_OPT_ADDRESS, "maxLength": 320}}},
     "dkim": {"anyOf": [{"type": "null"}, {
         "type": "object", "required": ["domain", "selector"], "additionalProperties": False, "properties": {
             "domain": {"type": "string", "maxLength": 253,
@@ -183,7 +198,7 @@ _TENANT_FIELDS: dict[str, Any] = {
 TENANT_CREATE = {
     "type": "object",
     "required": ["id"],
-    "properties": {"id": {"type": "string", "minLength": 1}, **_TENANT_FIELDS},
+    "properties": {"id": _ID1, **_TENANT_FIELDS},
 }
 
 TENANT_UPDATE = {"type": "object", "properties": dict(_TENANT_FIELDS)}
@@ -193,7 +208,8 @@ SUPPRESSIONS_ADD = {
     "required": ["tenant_id", "addresses"],
     "properties": {
         "tenant_id": {"type": "string", "minLength": 1},
-        "addresses": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {"type": "string"}},
+        "addresses": {"type": "array", "minItems": 1, "maxItems": 1000,
+                      "items": ADDRESS},
         "detail": {"type": ["string", "null"], "maxLength": 500},
     },
 }
@@ -202,8 +218,8 @@ ACCOUNT = {
     "type": "object",
     "required": ["id", "tenant_id", "host", "port"],
     "properties": {
-        "id": {"type": "string", "minLength": 1},
-        "tenant_id": {"type": "string", "minLength": 1},
+        "id": _ID1,
+        "tenant_id": _ID1,
         "host": {"type": "string", "minLength": 1},
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "user": _OPT_STR,
@@ -236,7 +252,7 @@ INSTANCE_UPDATE = {
         "bounce_imap_folder": _OPT_STR,
         "bounce_imap_ssl": _OPT_BOOL,
         "bounce_poll_interval": {"type": ["integer", "null"], "minimum": 1, "maximum": INT32},
-        "bounce_return_path": _OPT_STR,
+        "bounce_return_path": _OPT_ADDRESS,
         "api_token": {},
     },
 }

@@ -6,28 +6,53 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError as SchemaError
+
+from chalicelib.domain.addresses import mailbox_list_problem, mailbox_problem, single_address_problem
+from chalicelib.domain.schemas import ID_PATTERN
 
 # JSON Schema counts 1.0 as an integer; a column of integers would then receive a float.
 _STRICT = validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
     "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)))
 _validators: dict[int, Any] = {}
+
+# Address fields (schemas.MAILBOX, schemas.MAILBOX_LIST): one check for every field that
+# holds an address; the reason it fails is the 422's message (docs/api.md §1).
+_FORMATS = FormatChecker(formats=())
+
+
+def _format(name: str, problem: Any) -> None:
+    def check(value: object) -> bool:
+        if isinstance(value, str):
+            reason = problem(value)
+            if reason:
+                raise ValueError(reason)
+        return True
+
+    _FORMATS.checks(name, raises=ValueError)(check)
+
+
+_format("mailbox", mailbox_problem)
+_format("mailbox-list", mailbox_list_problem)
+_format("address", single_address_problem)
 _REQUIRED = re.compile(r"^'(.*)' is a required property$")
 
 
 def _validator(schema: dict[str, Any]) -> Any:
     key = id(schema)
     if key not in _validators:
-        _validators[key] = _STRICT(schema)
+        _validators[key] = _STRICT(schema, format_checker=_FORMATS)
     return _validators[key]
 
 
 def _leaf_errors(error: SchemaError) -> list[SchemaError]:
     # anyOf/allOf report the whole branch set; the deepest error names the field best.
     if error.context:
-        deepest = max(error.context, key=lambda e: len(e.absolute_path))
-        if len(deepest.absolute_path) > len(error.absolute_path):
+        # Of equally deep ones, a failed format (a bad address) says more than the other
+        # branch's type mismatch ("not an array").
+        deepest = max(error.context, key=lambda e: (len(e.absolute_path), e.validator == "format"))
+        if len(deepest.absolute_path) > len(error.absolute_path) or deepest.validator == "format":
             return _leaf_errors(deepest)
     return [error]
 
@@ -48,7 +73,8 @@ _MESSAGES = {
     "minimum": lambda v: f"Input should be greater than or equal to {v}",
     "maximum": lambda v: f"Input should be less than or equal to {v}",
     "exclusiveMinimum": lambda v: f"Input should be greater than {v}",
-    "pattern": lambda v: f"String should match pattern '{v}'",
+    "pattern": lambda v: ("String should contain no control characters" if v == ID_PATTERN
+                          else f"String should match pattern '{v}'"),
 }
 
 
@@ -64,6 +90,11 @@ def _describe(error: SchemaError, prefix: tuple[str | int, ...]) -> dict[str, An
     if kind == "additionalProperties":
         # Its message names the unexpected keys, not their values.
         return {"loc": loc, "msg": error.message, "type": "extra_forbidden"}
+    if kind == "format" and isinstance(error.cause, ValueError):
+        # The reason names the fault (a character, a missing @), not a secret: addresses
+        # are no secrets, and the message never repeats the whole value.
+        return {"loc": loc, "msg": f"Input should be a valid email address: {error.cause}",
+                "type": "value_error.email"}
     describe = _MESSAGES.get(kind)
     msg = describe(error.validator_value) if describe else f"Input is not valid ({kind})"
     return {"loc": loc, "msg": msg, "type": "type_error" if kind in {"type", "anyOf"} else f"value_error.{kind}"}

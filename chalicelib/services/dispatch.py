@@ -9,27 +9,22 @@ at most the messages in flight and the outcomes not yet written."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import limits
 from chalicelib.domain import metrics
-from chalicelib.domain.mime import envelope, safe_address
 from chalicelib.domain.outcome import GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, limited_windows
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 from chalicelib.domain.suppression import ALL_SUPPRESSED
 from chalicelib.domain.targets import SmtpTarget
-from chalicelib.domain.wire import message_bytes
-from chalicelib.errors import DeliveryError, InfrastructureError
-from chalicelib.services import large_files, unsubscribe
-from chalicelib.services.attachments import AttachmentFailure, fetch_all
+from chalicelib.errors import DeliveryError, InfrastructureError, SecretUnreadable
+from chalicelib.services import compose
 from chalicelib.services.control import nudge
 from chalicelib.services.feed import Feed
 from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
@@ -38,6 +33,9 @@ from chalicelib.services.recipients import RunSuppressions
 from chalicelib.services.signing import RunSigner
 
 log = logging.getLogger(__name__)
+UNREADABLE_ACCOUNT = ("the account's stored password cannot be decrypted with this deployment's "
+                      "MAILPROXY_ENCRYPTION_KEY (stored under another key): set the key back, or save "
+                      "the account's password again")
 
 
 def dispatch_tenant(
@@ -52,9 +50,7 @@ def dispatch_tenant(
         run = _Run(ports, tenant_id, owner, continue_until=started + budget_seconds)
         summary = asyncio.run(run.execute())
         total.add(summary)
-        if not summary.more_due or summary.claimed == 0:
-            break
-        if time.monotonic() - started >= budget_seconds:
+        if not summary.more_due or summary.claimed == 0 or time.monotonic() - started >= budget_seconds:
             break
     if total.more_due:
         nudge(ports, [tenant_id], "continue")
@@ -111,11 +107,13 @@ class _Run:
         return self.summary
 
     async def _account(self, tenant: TenantRow, account: AccountRow, messages: list[MessageRow]) -> None:
-        target = SmtpTarget(
-            host=account["host"], port=account["port"], user=account.get("username"),
-            password=self.ports.cipher.decrypt_opt(account.get("password_enc")),
-            use_tls=account.get("use_tls"),
-        )
+        try:
+            password = self.ports.cipher.decrypt_opt(account.get("password_enc"))
+        except SecretUnreadable:
+            await self._unreadable(account, messages)
+            return
+        target = SmtpTarget(host=account["host"], port=account["port"], user=account.get("username"),
+                            password=password, use_tls=account.get("use_tls"))
         width = min(self.ports.settings.max_connections_per_account, len(messages))
         sessions = [self.ports.smtp(target) for _ in range(width)]
         suppressions = self._suppressions(tenant)
@@ -136,6 +134,15 @@ class _Run:
                 messages = feed.held
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
+
+    async def _unreadable(self, account: AccountRow, messages: list[MessageRow]) -> None:
+        """Never pending for ever: each message ends in error saying what to do, and the
+        account is flagged (/status, /metrics, alert) until it is saved again."""
+        await self._db(self.ports.dispatch.flag_account, self.tenant_id, account["id"], UNREADABLE_ACCOUNT)
+        log.error("account password unreadable with this deployment's key",
+                  extra={"account_id": account["id"], "messages": len(messages)})
+        for message in messages:
+            await self._give_up(message, UNREADABLE_ACCOUNT, counters=(metrics.ERRORS,))
 
     def _signer(self, tenant: TenantRow) -> RunSigner:
         self.signer = self.signer or RunSigner(self.ports, tenant)
@@ -192,34 +199,11 @@ class _Run:
             log.warning("claim not released; it expires with its lease")
 
     async def _attempt(self, session: Sender, tenant: TenantRow, account: AccountRow, message: MessageRow) -> None:
-        payload = message["payload"]
-        try:
-            sealed = message["secrets_enc"]
-            secrets = json.loads(self.ports.cipher.decrypt(sealed)) if sealed else {}
-            attachments = await fetch_all(self.ports, tenant, payload, secrets)
-            # Uploading is blocking I/O; without attachments there is nothing to upload.
-            prepared = (await self._db(large_files.prepare, self.ports, tenant, payload, attachments)
-                        if attachments else large_files.Prepared(attachments, None))
-        except (AttachmentFailure, large_files.LargeFileRejected) as exc:
-            await self._give_up(message, str(exc), counters=(metrics.ERRORS,))
+        built = await compose.build(self.ports, tenant, message, self._signer(tenant))
+        if isinstance(built, compose.Unsendable):
+            await self._give_up(message, built.error, counters=(metrics.ERRORS,))
             return
-        if prepared.body is not None:
-            payload = {**payload, "body": prepared.body}
-        listed = unsubscribe.headers_for(self.ports, tenant, payload)
-        if listed:
-            payload = {**payload, "headers": {**(payload.get("headers") or {}), **listed}}
-        instance = tenant.get("instance") or {}
-        bounce_path = instance.get("bounce_return_path") if instance.get("bounce_enabled") else None
-        try:
-            # Built before a rate slot is taken: a message that cannot be built costs none.
-            env = envelope(payload, bounce_path)
-            if not env.recipients or not all(safe_address(a) for a in (env.sender, *env.recipients)):
-                raise ValueError("an envelope address is empty or carries a line break")
-            data = self._signer(tenant)(message_bytes(payload, prepared.attachments, datetime.now(UTC)))
-        except Exception as exc:  # noqa: BLE001 - whatever the email package raises: the message is unsendable
-            await self._give_up(message, f"message cannot be built: {type(exc).__name__}: {exc}"[:500],
-                                counters=(metrics.ERRORS,))
-            return
+        env, data = built.envelope, built.data
         suppressions = self._suppressions(tenant)
         recipients, left_out = suppressions.split(env.recipients)
         if not recipients:   # no SMTP attempt, no rate slot
@@ -251,17 +235,19 @@ class _Run:
         sent_at = self.ports.now()
         if refused:
             await suppressions.refused(message, refused)
-        metadata = {k: v for k, v in (("refused_recipients", refused), ("suppressed_recipients", left_out)) if v}
+        notes = (("refused_recipients", refused), ("suppressed_recipients", left_out),
+                 ("large_file_fallbacks", list(built.fallbacks)))
         latency = max(0.0, accepted - message["created_at"].timestamp())
         # Once accepted, the outcome must land: the writer retries it while the lease holds.
         await self._record(message, {"status": "sent", "sent_ts": sent_at},
-                           {"type": "sent", "ts": sent_at, "metadata": metadata or None},
+                           {"type": "sent", "ts": sent_at, "metadata": {k: v for k, v in notes if v} or None},
                            (metrics.SENT, metrics.latency_bucket(latency)), round(latency * 1000))
         self.summary.sent += 1
 
     async def _failed(self, message: MessageRow, exc: DeliveryError) -> None:
         log.info("delivery attempt failed", extra={"message_id": message["id"], "account_id": message["account_id"],
-                                                   "temporary": exc.temporary, "smtp_code": exc.code})
+                                                   "temporary": exc.temporary, "smtp_code": exc.code,
+                                                   "reason": str(exc)[:300]})
         s = self.ports.settings
         plan = plan_failure(temporary=exc.temporary, error=str(exc), retry_count=message["retry_count"],
                             max_retries=s.max_retries, delays=s.retry_delays, now=self.ports.now())
@@ -270,9 +256,7 @@ class _Run:
             return
         changes = {"retry_count": plan.retry_count, "deferred_ts": plan.deferred_ts,
                    "last_error": plan.error}
-        event = {"type": "deferred", "ts": plan.deferred_ts, "description": plan.error,
-                 "metadata": {"retry_count": plan.retry_count, "smtp_code": exc.code}}
-        await self._record(message, changes, event, (metrics.DEFERRED,))
+        await self._record(message, changes, plan.event(exc.code), (metrics.DEFERRED,))
         self.summary.deferred += 1
 
     async def _rate_limited(self, account: AccountRow, message: MessageRow, exhausted: list[Any]) -> None:
@@ -281,7 +265,7 @@ class _Run:
             return
         until, reason = deferral(exhausted)
         event = {"type": "deferred", "ts": until, "description": reason,
-                 "metadata": {"rate_limited": True}}
+                 "metadata": {"rate_limited": True, "attempted_ts": self.ports.now()}}
         await self._record(message, {"deferred_ts": until}, event, (metrics.DEFERRED, metrics.RATE_LIMITED))
         self.summary.deferred += 1
 

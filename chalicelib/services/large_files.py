@@ -32,6 +32,9 @@ class LargeFileRejected(MessageFailure):
 class Prepared:
     attachments: list[AttachmentData]
     body: str | None  # None: unchanged
+    # Attachments that should have become links but were attached instead, and why: the
+    # message's sent event carries them, so the tenant can see and fix its storage.
+    fallbacks: tuple[str, ...] = ()
 
 
 def _target(ports: Ports, config: dict[str, Any]) -> StorageTarget:
@@ -55,6 +58,7 @@ def prepare(ports: Ports, tenant: TenantRow, message: dict[str, Any],
     target = _target(ports, config)
     bucket, prefix = bucket_and_prefix(config["storage_url"])
     links: list[Link] = []
+    fallbacks: list[str] = []
     inline = list(decided.inline)
     for att in decided.offload:
         key = object_key(prefix, str(uuid.uuid4()), att.filename)
@@ -65,11 +69,14 @@ def prepare(ports: Ports, tenant: TenantRow, message: dict[str, Any],
                    else ports.storage.presigned_get(target, bucket, key, presign_seconds(config)))
         except StorageError as exc:
             # API v1 prefers a heavy message to a lost attachment (docs/api.md §5.6).
-            log.warning("large attachment upload failed, attaching it instead: %s", exc)
+            reason = f"{att.filename}: upload to {bucket} failed, attached instead: {exc}"[:500]
+            log.warning("large attachment upload failed, attaching it instead",
+                        extra={"message_id": message.get("id"), "reason": reason})
+            fallbacks.append(reason)
             inline.append(att)
             continue
         links.append(Link(att.filename, len(att.content), url))
     if not links:
-        return Prepared(inline, None)
+        return Prepared(inline, None, tuple(fallbacks))
     body = with_links(message.get("body") or "", message.get("content_type") == "html", links)
-    return Prepared(inline, body)
+    return Prepared(inline, body, tuple(fallbacks))

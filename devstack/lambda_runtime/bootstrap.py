@@ -71,15 +71,19 @@ def _install_iam(policy_file: str, call_log: str | None) -> None:
     import botocore.exceptions
 
     original = botocore.client.BaseClient._make_api_call
-    role_key = os.environ.get("AWS_ACCESS_KEY_ID")
+    role = (os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
+    endpoint = (os.environ.get("AWS_ENDPOINT_URL") or "").rstrip("/")
     region = os.environ.get("AWS_REGION", "us-east-1")
     account = os.environ.pop("_LOCAL_LAMBDA_ACCOUNT", "000000000000")
     function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
 
     def checked(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        # As in AWS, the role's policy judges only what the role itself asks of AWS: a client
+        # built with other keys (a tenant's own S3 credentials) acts as those keys, and a call
+        # to another endpoint (the tenant's MinIO) is not a call to this account at all.
         credentials = getattr(self._request_signer, "_credentials", None)
-        # Calls signed with other credentials (a tenant's own S3 keys) are not the role's.
-        if credentials is None or credentials.access_key == role_key:
+        mine = credentials is None or (credentials.access_key, credentials.secret_key) == role
+        if mine and (not endpoint or self.meta.endpoint_url.rstrip("/") == endpoint):
             service = self.meta.service_model.endpoint_prefix
             action, resources, context = iam.request(service, operation, params, region, account)
             ok = iam.allowed(statements, action, resources, context)

@@ -46,7 +46,10 @@ def soak_stack(tmp_path: Path) -> Iterator[Stack]:
     options = StackOptions(
         api_port=free_port(), aws="moto", aws_port=free_port(), pg_dir=tmp_path / "pg", pg_port=free_port(),
         pg_fast=True, maildev=False, schedule_tick=1, queue_prefix=f"chaos{os.getpid()}", log_dir=tmp_path / "logs",
-        settings={"MAILPROXY_CLAIM_LEASE": str(LEASE), "MAILPROXY_RETRY_DELAYS": "1,2,3",
+        # The lease is shorter than the template allows (it bounds the soak's recovery), so
+        # it bypasses the parameters; the rest go through them as an operator's would.
+        extra_env={"MAILPROXY_CLAIM_LEASE": str(LEASE)},
+        settings={"MAILPROXY_RETRY_DELAYS": "1,2,3",
                    "MAILPROXY_MAX_RETRIES": "8", "MAILPROXY_REPORT_INTERVAL": "3", "MAILPROXY_SMTP_TIMEOUT": "10"})
     stack = Stack(options).start()
     yield stack

@@ -173,25 +173,34 @@ def test_a_mapping_onto_a_queue_whose_visibility_is_below_the_timeout_is_refused
 
 def test_the_built_templates_numbers_keep_awss_rules(built: Template) -> None:
     """Read from template.json itself: every mapping in it, and the tenant queues the API
-    makes (their numbers are the API function's environment)."""
+    makes (their numbers are the API function's environment), at the defaults and at the
+    edge of what each parameter allows an operator to set."""
     from chalicelib import limits
 
     functions = built.functions()
     timeouts = {logical: int(r["Properties"]["Timeout"]) for logical, r in functions.items()}
+    parameters = built.body["Parameters"]
     queues = built.of_type("AWS::SQS::Queue")
-    mappings = []
-    for logical, resource in functions.items():
-        for event in resource["Properties"].get("Events", {}).values():
-            if event["Type"] == "SQS":
-                queue = queues[event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
-                mappings.append((int(queue["VisibilityTimeout"]), timeouts[logical], event["Properties"]["BatchSize"]))
     api_env = spec_of(built, "APIHandler").environment
-    mappings.append((int(api_env["MAILPROXY_VISIBILITY_TIMEOUT"]), timeouts["DispatchFunction"],
-                     int(api_env["MAILPROXY_TENANT_BATCH_SIZE"])))
-    assert len(mappings) == 2
     dispatch_env = spec_of(built, "DispatchFunction").environment
-    broken = limits.rules(
-        function_timeouts={"api": timeouts["APIHandler"], "dispatch": timeouts["DispatchFunction"],
-                           **{k: v for k, v in timeouts.items() if k not in ("APIHandler", "DispatchFunction")}},
-        mappings=mappings, claim_lease=int(dispatch_env["MAILPROXY_CLAIM_LEASE"]), budget=limits.DISPATCH_BUDGET)
-    assert broken == []
+    edges = [
+        (int(api_env["MAILPROXY_VISIBILITY_TIMEOUT"]), int(dispatch_env["MAILPROXY_CLAIM_LEASE"]),
+         int(api_env["MAILPROXY_TENANT_BATCH_SIZE"])),
+        (int(parameters["QueueVisibilityTimeout"]["MinValue"]), int(parameters["ClaimLease"]["MinValue"]),
+         int(parameters["TenantBatchSize"]["MaxValue"])),
+    ]
+    for visibility, lease, batch in edges:
+        mappings = []
+        for logical, resource in functions.items():
+            for event in resource["Properties"].get("Events", {}).values():
+                if event["Type"] == "SQS":
+                    queue = queues[event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
+                    assert queue["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
+                    mappings.append((visibility, timeouts[logical], event["Properties"]["BatchSize"]))
+        mappings.append((visibility, timeouts["DispatchFunction"], batch))
+        assert len(mappings) == 2
+        broken = limits.rules(
+            function_timeouts={"api": timeouts["APIHandler"], "dispatch": timeouts["DispatchFunction"],
+                               **{k: v for k, v in timeouts.items() if k not in ("APIHandler", "DispatchFunction")}},
+            mappings=mappings, claim_lease=lease, budget=limits.DISPATCH_BUDGET)
+        assert broken == [], (visibility, lease, batch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from email.message import EmailMessage
 from urllib.parse import parse_qs, urlparse
 
@@ -10,6 +11,8 @@ import boto3
 import pytest
 import requests
 
+from devstack.aws import MotoServer
+from devstack.procs import free_port
 from devstack.stack import Stack
 from tests.support.api import ApiClient
 from tests.support.echo import EchoServer
@@ -208,3 +211,51 @@ class TestUnicodeEncoding:
         email = send_and_receive(admin, tenant, attachments=[
             {"filename": "résumé 履歴書.txt", "storage_path": b64(b"cv")}])
         assert attachments_of(email) == {"résumé 履歴書.txt": b"cv"}
+
+
+@pytest.fixture(scope="module")
+def tenant_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A tenant's own S3-compatible store on another endpoint (a moto server standing in for
+    the MinIO a tenant would run), reached with the tenant's own keys."""
+    server = MotoServer(free_port(), log_dir=tmp_path_factory.mktemp("tenant-store")).start()
+    yield server
+    server.stop()
+
+
+class TestLargeFilesInTheTenantsOwnStore:
+    """The tenant's keys act as themselves, never as the dispatch function's role: the role
+    may write only to the stack's bucket, and the tenant's bucket is none of its business."""
+
+    def _tenant(self, make_tenant: TenantFactory, sink: SmtpSink, store: MotoServer, bucket: str) -> TenantHandle:
+        # The emulator's usual keys, which a tenant may well type: still not the role's.
+        return large_tenant(make_tenant, sink, action="rewrite", storage_url=f"s3://{bucket}/own",
+                            storage_endpoint_url=store.url, storage_access_key_id="test",
+                            storage_secret_access_key="test")
+
+    def test_a_large_attachment_becomes_a_link_into_the_tenants_bucket(
+            self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink, tenant_store: MotoServer) -> None:
+        s3 = boto3.client("s3", endpoint_url=tenant_store.url, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        s3.create_bucket(Bucket="tenant-own-files")
+        handle = self._tenant(make_tenant, sink, tenant_store, "tenant-own-files")
+        email = send_and_receive(admin, handle, body="Files:",
+                                 attachments=[{"filename": "report.bin", "storage_path": b64(BIG)}])
+        assert list(email.iter_attachments()) == []
+        url = next(li for li in email.get_content().splitlines() if li.startswith("- report.bin (")).split(": ", 1)[1]
+        assert url.strip().startswith(tenant_store.url + "/tenant-own-files/own/")
+        assert requests.get(url.strip(), timeout=10).content == BIG
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="tenant-own-files")["Contents"]]
+        assert len(keys) == 1 and keys[0].endswith("/report.bin")
+
+    def test_a_failed_upload_is_attached_inline_and_the_message_says_why(
+            self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink, tenant_store: MotoServer) -> None:
+        handle = self._tenant(make_tenant, sink, tenant_store, "no-such-bucket")
+        msg = handle.message(attachments=[{"filename": "heavy.bin", "storage_path": b64(BIG)}])
+        admin.ok("POST", "/commands/add-messages", json={"messages": [msg]})
+        email = eventually(lambda: sink.by_id(msg["id"]), what="delivery")[0].message
+        assert attachments_of(email) == {"heavy.bin": BIG}   # a heavy message, not a lost file
+        history = admin.messages(handle.id, include_history="1")[0]["history"]
+        sent = next(h for h in history if h["event_type"] == "sent")
+        [why] = sent["metadata"]["large_file_fallbacks"]
+        assert why.startswith("heavy.bin: upload to no-such-bucket failed, attached instead:")
+        assert "NoSuchBucket" in why and "AccessDenied" not in why

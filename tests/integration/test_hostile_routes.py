@@ -181,3 +181,48 @@ def test_schema_errors_come_before_the_tenant_scope(stack: Stack, make_tenant: T
     assert a.client.request("POST", f"/commands/cleanup-messages?tenant_id={b.id}",
                             json={"older_than_seconds": "x"}).status_code == 422
     assert a.client.request("PUT", f"/tenant/{b.id}", json={"active": False}).status_code == 403
+
+
+def test_every_address_field_refuses_a_malformed_address_by_name(admin: ApiClient, make_tenant: TenantFactory,
+                                                                 sink: SmtpSink) -> None:
+    """One address check, one 422 shape, on every route that takes an address; nothing of a
+    refused request is stored."""
+    handle = make_tenant(sink)
+
+    def message(**over: Any) -> dict[str, Any]:
+        return {"messages": [{**handle.message(), **over}]}
+
+    bad = "two@@dest.acc.test"
+    cases: list[tuple[str, str, Any, list[Any]]] = [
+        ("POST", "/suppressions", {"tenant_id": handle.id, "addresses": ["ok@dest.acc.test", bad]},
+         ["body", "addresses", 1]),
+        ("POST", "/commands/add-messages", message(to=["ok@dest.acc.test", bad]), ["body", "messages", 0, "to", 1]),
+        ("POST", "/commands/add-messages", message(cc=bad), ["body", "messages", 0, "cc"]),
+        ("POST", "/commands/add-messages", message(bcc=[bad]), ["body", "messages", 0, "bcc", 0]),
+        ("POST", "/commands/add-messages", message(**{"from": f"Shop <{bad}>"}), ["body", "messages", 0, "from"]),
+        ("POST", "/commands/add-messages", message(reply_to="user@exa mple.com"),
+         ["body", "messages", 0, "reply_to"]),
+        ("POST", "/commands/add-messages", message(return_path=bad), ["body", "messages", 0, "return_path"]),
+        ("PUT", f"/tenant/{handle.id}", {"unsubscribe": {"enabled": True, "mailto": bad}},
+         ["body", "unsubscribe", "mailto"]),
+        ("PUT", "/instance", {"bounce_return_path": bad}, ["body", "bounce_return_path"]),
+        ("POST", "/tenant", {"id": "a\u00c0\u0080b"}, ["body", "id"]),
+    ]
+    for method, path, body, loc in cases:
+        answer = admin.request(method, path, json=body)
+        assert answer.status_code == 422, (method, path, answer.status_code, answer.text)
+        detail = answer.json()["detail"]
+        assert [d["loc"] for d in detail] == [loc], (path, detail)
+    assert admin.ok("GET", "/suppressions", params={"tenant_id": handle.id})["suppressions"] == []
+    assert admin.ok("GET", f"/messages?tenant_id={handle.id}")["messages"] == []
+    assert admin.request("GET", "/tenant/a\u00c0\u0080b").status_code == 404
+
+
+def test_an_integer_priority_of_any_size_is_clamped(admin: ApiClient, make_tenant: TenantFactory,
+                                                    sink: SmtpSink) -> None:
+    handle = make_tenant(sink)
+    admin.ok("POST", "/commands/suspend", params={"tenant_id": handle.id})
+    high, low = handle.message(priority=-(10**30)), handle.message(priority=10**30)
+    assert admin.ok("POST", "/commands/add-messages", json={"messages": [high, low]})["queued"] == 2
+    stored = {m["id"]: m["priority"] for m in admin.messages(handle.id)}
+    assert stored == {high["id"]: 0, low["id"]: 3}

@@ -54,7 +54,9 @@ def deployed(localstack: LocalStack, pg: PostgresCluster) -> dict[str, str]:
     target = Target(f"mp-{unique('it')}", "us-east-1", localstack.url)
     outputs = deploy(target, {"DatabaseUrl": pg.create_database(unique("deployed").replace("-", "_")),
                               "MetricsAccess": "public", "QueuePrefix": unique("dep")[:30],
-                              "OutboundAllow": "127.0.0.0/8"}, timeout=600)
+                              "OutboundAllow": "127.0.0.0/8",
+                              # An operator's setting, as a parameter: observed in the functions.
+                              "MaxList": "7"}, timeout=600)
     outputs["Stack"] = target.stack
     return outputs
 
@@ -80,6 +82,7 @@ def test_the_whole_template_deploys_to_localstacks_cloudformation(localstack: Lo
     lam = aws(localstack, "lambda")
     dispatch = lam.get_function(FunctionName=deployed["DispatchFunctionArn"])["Configuration"]
     assert dispatch["Handler"] == "functions.dispatch.handler" and dispatch["Timeout"] == 120
+    assert dispatch["Environment"]["Variables"]["MAILPROXY_MAX_LIST"] == "7"
     system = [m for m in lam.list_event_source_mappings(FunctionName=deployed["DispatchFunctionArn"])
               ["EventSourceMappings"] if m["EventSourceArn"].endswith("-system")]
     assert len(system) == 1 and system[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -102,6 +105,8 @@ def test_the_deployed_stack_migrates_and_sends_mail_through_localstack(localstac
         return answer
 
     assert call("GET", "/health").json() == {"status": "ok"}
+    # The MaxList parameter reached the deployed API function and is in force there.
+    assert call("GET", "/status").json()["settings"]["MAILPROXY_MAX_LIST"] == "7"
     assert call("GET", "/metrics").headers["Content-Type"].startswith("text/plain")
     sink = SmtpSink().start()
     try:

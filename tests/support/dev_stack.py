@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.maildev import MailDevClient
-from devstack.procs import ROOT, free_port, port_open, wait_until
+from devstack.procs import ROOT, StartFailed, free_port, port_open, wait_until
 
 
 @dataclass
@@ -34,19 +34,24 @@ class DevStack:
 
 
 def start_dev(tmp: Path, aws: str = "localstack", under_shell: bool = False,
-              settings: dict[str, str] | None = None) -> DevStack:
+              settings: dict[str, str] | None = None, token: str | None = "e2e-admin-token") -> DevStack:
     """make dev's stack on free ports; ``under_shell`` runs it as the child of a shell (as make
     runs it), so that a test can kill the parent; ``settings`` are exported to it as an
-    operator would (``MAILPROXY_MAX_LIST=40 make dev``)."""
+    operator would (``MAILPROXY_MAX_LIST=40 make dev``); ``token`` None starts it as a newcomer
+    does, with no admin token set (make dev generates one and keeps it with the database)."""
     api, aws_port, pg_port, smtp, web = (free_port() for _ in range(5))
     env = {k: v for k, v in os.environ.items() if k not in {"AWS_ENDPOINT_URL", "DATABASE_URL"}}
     env.update({
         "MAILPROXY_PORT": str(api), "MAILPROXY_AWS_PORT": str(aws_port), "MAILPROXY_PG_PORT": str(pg_port),
         "MAILPROXY_PG_DIR": str(tmp / "pg"), "MAILDEV_SMTP_PORT": str(smtp), "MAILDEV_WEB_PORT": str(web),
-        "MAILPROXY_API_TOKEN": "e2e-admin-token", "MAILPROXY_SCHEDULE_TICK": "1",
+        "MAILPROXY_SCHEDULE_TICK": "1",
         "MAILPROXY_AWS": aws, "PYTHONUNBUFFERED": "1",
     })
     env.update(settings or {})
+    if token is not None:
+        env["MAILPROXY_API_TOKEN"] = token
+    else:
+        env.pop("MAILPROXY_API_TOKEN", None)
     log = tmp / "dev.log"
     started = time.monotonic()
     with open(log, "wb") as out:
@@ -58,11 +63,12 @@ def start_dev(tmp: Path, aws: str = "localstack", under_shell: bool = False,
 
     def up() -> bool:
         if proc.poll() is not None:
-            raise RuntimeError("make dev exited:\n" + log.read_text(errors="replace"))
+            raise StartFailed("make dev exited:\n" + log.read_text(errors="replace"))
         return "local stack is up" in log.read_text(errors="replace")
 
     wait_until(up, 120, "make dev stack", interval=0.2)
-    return DevStack(proc, log, f"http://127.0.0.1:{api}", "e2e-admin-token", f"http://127.0.0.1:{aws_port}",
+    shown = next(line.split()[2] for line in log.read_text().splitlines() if line.strip().startswith("admin token"))
+    return DevStack(proc, log, f"http://127.0.0.1:{api}", shown, f"http://127.0.0.1:{aws_port}",
                     f"postgresql://mailproxy@127.0.0.1:{pg_port}/mailproxy", f"http://127.0.0.1:{web}", smtp,
                     [api, aws_port, pg_port, smtp, web], time.monotonic() - started)
 

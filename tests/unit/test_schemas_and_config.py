@@ -18,15 +18,26 @@ def test_missing_field_is_reported_at_its_location() -> None:
     assert all(e["type"] == "missing" for e in errors)
 
 
-@pytest.mark.parametrize("bad", [
-    {"attachments": [{"filename": "a", "storage_path": "p", "color": "red"}]},
-    {"headers": {"X": ["list"]}},
-    {"batch_code": "x" * 65},
-    {"priority": "urgent"},
-    {"attachments": [{"filename": "a", "storage_path": "p", "content_md5": "nothex"}]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"attachments": [{"filename": "a", "storage_path": "p", "color": "red"}]},
+        {"headers": {"X": ["list"]}},
+        {"batch_code": "x" * 65},
+        {"priority": "urgent"},
+        {"attachments": [{"filename": "a", "storage_path": "p", "content_md5": "nothex"}]},
+    ],
+)
 def test_message_schema_errors(bad: dict) -> None:
-    message = {"id": "1", "tenant_id": "t", "account_id": "a", "from": "f", "to": "t", "subject": "s", **bad}
+    message = {
+        "id": "1",
+        "tenant_id": "t",
+        "account_id": "a",
+        "from": "f@example.com",
+        "to": "t@example.com",
+        "subject": "s",
+        **bad,
+    }
     with pytest.raises(RequestValidationError):
         schemas.validate(schemas.ADD_MESSAGES, {"messages": [message]})
 
@@ -65,9 +76,17 @@ def test_settings_defaults() -> None:
     assert (s.max_retries, s.report_interval, s.schedule_tick) == (5, 300, 60.0)
 
 
-@pytest.mark.parametrize("env", [
-    {"MAILPROXY_RETRY_DELAYS": ""}, {"MAILPROXY_RETRY_DELAYS": "1,x"}, {"MAILPROXY_RETRY_DELAYS": "-1"},
-    {"MAILPROXY_MAX_RETRIES": "-2"}, {"MAILPROXY_SCHEDULE_TICK": "abc"}, {"MAILPROXY_REPORT_INTERVAL": "0"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MAILPROXY_RETRY_DELAYS": ""},
+        {"MAILPROXY_RETRY_DELAYS": "1,x"},
+        {"MAILPROXY_RETRY_DELAYS": "-1"},
+        {"MAILPROXY_MAX_RETRIES": "-2"},
+        {"MAILPROXY_SCHEDULE_TICK": "abc"},
+        {"MAILPROXY_REPORT_INTERVAL": "0"},
+    ],
+)
 def test_invalid_settings_stop_start_up(env: dict) -> None:
     with pytest.raises(ConfigurationError):
         load_settings(env)
@@ -108,6 +127,7 @@ def test_filesystem_paths_stay_inside_the_base_directory() -> None:
 def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
     import hashlib
     import hmac
+
     expected = hmac.new(b"k", b"100.{}", hashlib.sha256).hexdigest()
     assert signature("k", 100, b"{}") == f"t=100,v1={expected}"
 
@@ -122,8 +142,15 @@ def test_instance_info_defaults_when_never_set() -> None:
             return None
 
     info = instance_info(fake_ports(instance=NeverSet()), Principal(None))
-    assert info == {"id": 1, "name": "mail-proxy", "bounce_enabled": False, "bounce_imap_port": 993,
-                    "bounce_imap_folder": "INBOX", "bounce_imap_ssl": True, "bounce_poll_interval": 60}
+    assert info == {
+        "id": 1,
+        "name": "mail-proxy",
+        "bounce_enabled": False,
+        "bounce_imap_port": 993,
+        "bounce_imap_folder": "INBOX",
+        "bounce_imap_ssl": True,
+        "bounce_poll_interval": 60,
+    }
 
 
 def test_a_rotated_encryption_key_still_reads_what_the_old_one_wrote() -> None:
