@@ -2,7 +2,8 @@
 
     MailProxyError
     ├── ConfigurationError          invalid settings; stops start-up
-    ├── ApiError                    client-visible; carries the HTTP status (mapped in app.py)
+    │   └── SecretUnreadable        a stored secret this deployment's key cannot decrypt
+    ├── ApiError                    client-visible; carries the HTTP status (mapped in http_api.py)
     │   ├── AuthenticationError     401 token missing
     │   ├── ForbiddenError          403 token unknown/revoked, wrong class or tenant
     │   ├── NotFoundError           404 unknown tenant or route
@@ -42,6 +43,11 @@ class MailProxyError(Exception):
 
 class ConfigurationError(MailProxyError):
     pass
+
+
+class SecretUnreadable(ConfigurationError):
+    """A secret stored under another MAILPROXY_ENCRYPTION_KEY: the operator's to fix (set the
+    key back, or rotate with 'new,old'), or the tenant's (save the secret again)."""
 
 
 class ApiError(MailProxyError):

@@ -27,7 +27,7 @@ from chalicelib.errors import (
     RequestValidationError,
     UnsupportedMediaError,
 )
-from chalicelib.services import audit
+from chalicelib.services import audit, key_check
 from chalicelib.services.auth import Principal, authenticate
 from chalicelib.services.ports import Ports
 from chalicelib.wiring import get_ports
@@ -171,6 +171,7 @@ class Routes:
             ports = get_ports()
             principal = Principal(None)
             if access != OPEN:
+                key_check.ensure(ports)
                 token = request.headers.get("x-api-token")
                 principal = authenticate(ports, token, admin_only=access == ADMIN)
             parsed = _json_body(request, body == "required") if body != "none" else {}
@@ -201,7 +202,9 @@ class Routes:
             return error_response(exc.status_code, exc.detail)
         except ConfigurationError as exc:
             self.log.error("configuration error: %s", exc)
-            return error_response(500, "Service misconfigured")
+            # The variable's name helps whoever operates it; no value is ever in the text.
+            return error_response(500, f"Service misconfigured: {exc}" if str(exc) == key_check.MISMATCH
+                                  else "Service misconfigured")
         except InfrastructureError as exc:
             self.log.error("dependency unavailable: %s", exc)
             return error_response(503, "Service temporarily unavailable")

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from chalicelib.settings_catalog import BY_ENV
 from devstack import procs
-from devstack.procs import ROOT
+from devstack.kept import Kept, keep
+from devstack.procs import ROOT, StartFailed
 from devstack.settings import SettingsError, check_names
 from devstack.stack import Stack, StackOptions
 from devstack.watchdog import Watchdog
@@ -29,9 +30,13 @@ from mailproxy_cli.settings import write as write_cli_config
 PR_SET_PDEATHSIG = 1
 
 
-def options_from_env() -> StackOptions:
+def options_from_env() -> tuple[StackOptions, Kept]:
     settings = {k: v for k, v in os.environ.items() if k in BY_ENV}
     check_names(os.environ)
+    pg_dir = Path(os.environ.get("MAILPROXY_PG_DIR", str(ROOT / ".local" / "pg")))
+    # The generated token and key stay with the database they protect (devstack/kept.py).
+    kept = keep(os.environ.get("DATABASE_URL") or str(pg_dir.resolve()))
+    settings.setdefault("MAILPROXY_ENCRYPTION_KEY", kept.encryption_key)
     aws = "external" if os.environ.get("AWS_ENDPOINT_URL") else (
         "moto" if os.environ.get("MAILPROXY_AWS", "").lower() == "moto" else "localstack")
     return StackOptions(
@@ -40,14 +45,14 @@ def options_from_env() -> StackOptions:
         aws_port=int(os.environ.get("MAILPROXY_AWS_PORT", "4566" if aws == "localstack" else "5000")),
         database_url=os.environ.get("DATABASE_URL") or None,
         pg_port=int(os.environ.get("MAILPROXY_PG_PORT", "54329")),
-        pg_dir=Path(os.environ.get("MAILPROXY_PG_DIR", str(ROOT / ".local" / "pg"))),
-        api_token=os.environ.get("MAILPROXY_API_TOKEN") or None,
+        pg_dir=pg_dir,
+        api_token=os.environ.get("MAILPROXY_API_TOKEN") or kept.api_token,
         smtp_port=int(os.environ.get("MAILDEV_SMTP_PORT", "1025")),
         web_port=int(os.environ.get("MAILDEV_WEB_PORT", "1080")),
         outbound_allow=os.environ.get("MAILPROXY_OUTBOUND_ALLOW", "127.0.0.0/8,::1/128"),
         settings=settings,
         say=lambda step: print(f"  starting {step}…", flush=True),
-    )
+    ), kept
 
 
 def _die_with_parent() -> None:
@@ -71,23 +76,33 @@ def main() -> int:
     watchdog = Watchdog()
     procs.announcers.append(watchdog.announce)
     try:
-        stack = Stack(options_from_env())
+        options, kept = options_from_env()
+        stack = Stack(options)
     except SettingsError as exc:
         print(f"make dev: {exc}", file=sys.stderr, flush=True)
         return 2
-    if stack.routed.applied:
+    # The kept key is make dev's own, not the operator's setting: not listed.
+    applied = [line for line in stack.routed.applied
+               if not line.startswith("MAILPROXY_ENCRYPTION_KEY") or "MAILPROXY_ENCRYPTION_KEY" in os.environ]
+    if applied:
         print("  settings applied to every function:", flush=True)
-        for line in stack.routed.applied:
+        for line in applied:
             print(f"    {line}", flush=True)
     print(f"Mail Proxy local stack: logs in {stack.o.log_dir}", flush=True)
-    stack.start()
+    try:
+        stack.start()
+    except StartFailed as exc:
+        print(f"make dev: {exc}", file=sys.stderr, flush=True)
+        watchdog.release()
+        return 1
     cli_config = stack.o.log_dir / "mailproxy.toml"
     write_cli_config(cli_config, stack.api_url, stack.token)
     generated = not os.environ.get("MAILPROXY_API_TOKEN")
+    where = f"   (generated {'now' if kept.created else 'earlier'}, kept in {kept.path})" if generated else ""
     print(f"""
 Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
   API           {stack.api_url}
-  admin token   {stack.token}{'   (generated; set MAILPROXY_API_TOKEN to fix it)' if generated else ''}
+  admin token   {stack.token}{where}
   AWS endpoint  {stack.aws_url}
   database      {stack.database_url}
   MailDev       SMTP 127.0.0.1:{stack.o.smtp_port}, web {stack.maildev_url}

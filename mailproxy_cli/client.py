@@ -20,6 +20,18 @@ class ApiError(Exception):
         self.status = status
 
 
+def unreachable(url: str, timeout: float, exc: requests.RequestException) -> str:
+    """One line a person can act on, not urllib3's nested retry dump."""
+    if isinstance(exc, requests.Timeout):
+        why = f"no answer within {timeout:g}s"
+    elif isinstance(exc, requests.ConnectionError):
+        why = "nothing answers there (connection refused or unknown host)"
+    else:
+        why = type(exc).__name__
+    return (f"cannot reach {url}: {why}; is the API running, and is the URL right? "
+            "(--url, MAILPROXY_URL or the config file's url)")
+
+
 def _exit_code(status: int) -> int:
     if status == 404:
         return NOT_FOUND
@@ -58,7 +70,7 @@ class Client:
             answer = self._http.request(method, self.settings.url + path, params=params,
                                         json=body, timeout=self.settings.timeout)
         except requests.RequestException as exc:
-            raise ApiError(f"cannot reach {self.settings.url}: {exc}", UNAVAILABLE) from exc
+            raise ApiError(unreachable(self.settings.url, self.settings.timeout, exc), UNAVAILABLE) from None
         try:
             data = answer.json()
         except ValueError:

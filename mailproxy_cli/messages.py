@@ -33,9 +33,9 @@ def search(cli: Cli, tenant_id: str, q: str | None, status: str | None, batch_co
     query = {"tenant_id": tenant_id, "q": q, "status": status, "batch_code": batch_code,
              "account_id": account_id, "since": since, "until": until}
     found = cli.api.pages("/messages", "messages", query, limit, everything)
-    rows = [{"id": m.get("id"), "status": m.get("status"), "to": ", ".join((m.get("message") or {}).get("to") or []),
+    rows = [{"id": m.get("id"), "status": m.get("status"), "to": show.recipients((m.get("message") or {}).get("to")),
              "subject": (m.get("message") or {}).get("subject"), "created_at": show.when(m.get("created_at")),
-             "sent_ts": show.when(m.get("sent_ts")), "retries": m.get("retry_count")} for m in found]
+             "sent_ts": show.sent_when(m), "retries": m.get("retry_count")} for m in found]
     cli.listing({"ok": True, "messages": found}, rows,
                 ["id", "status", "to", "subject", "created_at", "sent_ts", "retries"])
 
@@ -55,10 +55,10 @@ def show_message(cli: Cli, tenant_id: str, message_id: str) -> None:
         summary = {k: record.get(k) for k in ("id", "status", "account_id", "batch_code", "priority",
                                                "retry_count", "last_error", "error", "bounce_type",
                                                "bounce_reason") if record.get(k) is not None}
-        summary.update({"to": payload.get("to"), "subject": payload.get("subject")})
+        summary.update({"to": show.recipients(payload.get("to")), "subject": payload.get("subject")})
         show.fields(summary, ("id", "status", "to", "subject"))
         click.echo("")
-        show.table(show.timeline(record), ["when", "what", "detail"])
+        show.table(show.timeline(record), ["when", "what", "next_try", "detail"], cut_last=False)
     cli.out(data, people)
 
 

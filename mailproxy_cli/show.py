@@ -21,7 +21,7 @@ def when(value: Any) -> str:
     return str(value).replace("T", " ")[:19]
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, whole: bool = False) -> str:
     if value is None:
         text = "-"
     elif isinstance(value, bool):
@@ -31,14 +31,18 @@ def cell(value: Any) -> str:
     else:
         text = str(value)
     text = text.replace("\n", " ")
-    return text if len(text) <= WIDEST else text[: WIDEST - 1] + "…"
+    return text if whole or len(text) <= WIDEST else text[: WIDEST - 1] + "…"
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)") -> None:
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)",
+          cut_last: bool = True) -> None:
+    """Rows under upper-case headings; cells are cut at WIDEST, the last column too unless
+    ``cut_last`` is False (a detail or an error people must read whole)."""
     if not rows:
         click.echo(empty)
         return
-    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    last = len(columns) - 1
+    cells = [[cell(row.get(c), whole=not cut_last and i == last) for i, c in enumerate(columns)] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for r in cells:
@@ -46,11 +50,12 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "
 
 
 def fields(record: dict[str, Any], order: Sequence[str] = ()) -> None:
+    """One record, a field a line, each value whole (a table cuts its cells; this does not)."""
     keys = [k for k in order if k in record] + sorted(k for k in record if k not in order)
     width = max((len(k) for k in keys), default=0)
     for key in keys:
         value = record[key]
-        shown = when(value) if key.endswith("_ts") and value is not None else cell(value)
+        shown = when(value) if key.endswith("_ts") and value is not None else cell(value, whole=True)
         click.echo(f"{key.ljust(width)}  {shown}")
 
 
@@ -58,20 +63,53 @@ def as_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
+def recipients(value: Any) -> str:
+    """A to/cc/bcc value as the API holds it (a string, or a list of strings) for people."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "-" if value is None else str(value)
+
+
+def sent_when(record: dict[str, Any]) -> str:
+    """When a message was sent: never for one that ended in error (API v1 sets its sent_ts to
+    the error time, docs/api.md §4.6; people read that as "it was sent")."""
+    return "-" if record.get("status") == "error" else when(record.get("sent_ts"))
+
+
 def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """A message's life in order: stored, each event of its history, where it stands now."""
-    steps: list[dict[str, Any]] = [{"when": when(record.get("created_at")), "what": "accepted",
+    """A message's life in order of when each thing happened: stored, each event of its
+    history (a deferral at the time of its attempt, its retry time as ``next_try``)."""
+    steps: list[dict[str, Any]] = [{"at": _ts(record.get("created_at")), "when": when(record.get("created_at")),
+                                    "what": "accepted", "next_try": "-",
                                     "detail": f"priority {record.get('priority')}, "
                                               f"account {record.get('account_id')}"}]
     for event in record.get("history") or []:
         detail = event.get("description") or ""
-        metadata = event.get("metadata") or {}
+        metadata = dict(event.get("metadata") or {})
+        happened = metadata.pop("attempted_ts", None)
+        next_try = "-"
+        if event.get("event_type") == "deferred" and happened is not None:
+            next_try = when(event.get("event_ts"))
+        else:
+            happened = event.get("event_ts")
         if metadata:
-            detail = f"{detail} {cell(metadata)}".strip()
+            detail = f"{detail} {json.dumps(metadata, separators=(',', ':'))}".strip()
         reported = f" (reported {when(event['reported_ts'])})" if event.get("reported_ts") else ""
-        steps.append({"when": when(event.get("event_ts")), "what": event.get("event_type"),
-                      "detail": detail + reported})
-    return steps
+        steps.append({"at": _ts(happened), "when": when(happened), "what": event.get("event_type"),
+                      "next_try": next_try, "detail": detail + reported})
+    # Accepted first whatever the clocks say (created_at has fractions of a second, events not).
+    return steps[:1] + sorted(steps[1:], key=lambda step: step["at"])
+
+
+def _ts(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def status(data: dict[str, Any]) -> None:

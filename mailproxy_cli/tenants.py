@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mailproxy_cli import show
+from mailproxy_cli.client import NOT_FOUND, REFUSED, ApiError
 from mailproxy_cli.context import Cli, json_option, pass_cli
 from mailproxy_cli.payloads import build, file_option, set_option
 
@@ -42,15 +43,28 @@ def show_tenant(cli: Cli, tenant_id: str) -> None:
 @click.option("--name")
 @click.option("--client-base-url")
 @click.option("--retention-days", type=int)
+@click.option("--replace", is_flag=True, help="Replace an existing tenant's fields instead of refusing.")
 @file_option
 @set_option
 @json_option
 @pass_cli
 def create(cli: Cli, tenant_id: str, name: str | None, client_base_url: str | None,
-           retention_days: int | None, from_file: Path | None, pairs: tuple[str, ...]) -> None:
-    """Create (or replace) a tenant; a new one's API key and signing secret are shown once."""
+           retention_days: int | None, from_file: Path | None, pairs: tuple[str, ...], replace: bool) -> None:
+    """Create a tenant; its API key and signing secret are shown once. An existing tenant is
+    refused unless --replace is given (then every field is replaced; the key and signing
+    secret are kept).
+
+    \b
+    Examples:
+      mailproxy tenants create acme --name "ACME Corp"
+      mailproxy tenants create acme --client-base-url https://acme.example.com --set retention_days=30
+      mailproxy tenants create acme --file acme.json --replace
+    """
     body = build(from_file, pairs, id=tenant_id, name=name, client_base_url=client_base_url,
                  retention_days=retention_days)
+    if not replace and _exists(cli, tenant_id):
+        raise ApiError(f"tenant {tenant_id!r} exists; --replace replaces all its fields "
+                       "(its API key and signing secret are kept), 'tenants update' changes some", REFUSED)
     data = cli.api.call("POST", "/tenant", body=body)
     if "api_key" in data:
         cli.out(data, lambda: click.echo(f"created {tenant_id}\napi_key         {data['api_key']}\n"
@@ -137,3 +151,13 @@ def signing_secret(cli: Cli, tenant_id: str) -> None:
 
 
 COMMANDS = (tenants, keys)
+
+
+def _exists(cli: Cli, tenant_id: str) -> bool:
+    try:
+        cli.api.call("GET", f"/tenant/{tenant_id}")
+    except ApiError as exc:
+        if exc.exit_code == NOT_FOUND:
+            return False
+        raise
+    return True

@@ -11,7 +11,10 @@ import base64
 import hashlib
 from typing import TYPE_CHECKING
 
-from chalicelib.errors import ConfigurationError
+from chalicelib.errors import SecretUnreadable
+
+UNREADABLE = ("a stored secret cannot be decrypted with MAILPROXY_ENCRYPTION_KEY: it was stored under "
+              "another key (set the variable back to that key, or 'new,old' to rotate)")
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
@@ -41,9 +44,7 @@ class Cipher:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
-            raise ConfigurationError(
-                "a stored secret cannot be decrypted: MAILPROXY_ENCRYPTION_KEY changed?"
-            ) from None
+            raise SecretUnreadable(UNREADABLE) from None
 
     def encrypt_opt(self, plain: str | None) -> str | None:
         return None if plain is None else self.encrypt(plain)

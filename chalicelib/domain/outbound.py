@@ -15,7 +15,8 @@ from dataclasses import dataclass
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-REFUSED = "destination not allowed"   # names nothing of what is there
+# Names nothing of what is there; says how an operator allows it.
+REFUSED = "destination not allowed: a non-public address the operator has not listed in MAILPROXY_OUTBOUND_ALLOW"
 
 
 def _address(ip: str) -> IPAddress:

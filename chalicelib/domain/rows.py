@@ -79,6 +79,7 @@ class AccountRow(TypedDict):
     imap_ssl: bool | None
     dispatch_owner: str | None
     dispatch_lease_until: int | None
+    secret_error: str | None          # its password is unreadable with today's key (migration 011)
     created_at: datetime
     updated_at: datetime
 

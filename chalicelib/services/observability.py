@@ -13,6 +13,7 @@ from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import SCHEDULER_BEAT
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UNREADABLE_LISTED = 100    # flagged accounts named by /status and /metrics at most
 _LABELS = ["tenant_id", "tenant_name", "account_id", "account_name"]
 
 
@@ -22,9 +23,10 @@ class _DatabaseCollector:
     ``account_name`` repeats ``account_id``: API v1 names both labels (accounts have no name of
     their own), and dashboards built for v1 select by either, so both stay."""
 
-    def __init__(self, rows: list[dict[str, Any]], pending: int) -> None:
+    def __init__(self, rows: list[dict[str, Any]], pending: int, unreadable: list[dict[str, Any]]) -> None:
         self._rows = rows
         self._pending = pending
+        self._unreadable = unreadable
 
     def collect(self) -> Any:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -47,6 +49,13 @@ class _DatabaseCollector:
             buckets, total = metrics.latency_series(stored)
             histogram.add_metric(list(labels), buckets, total)
         yield histogram
+        flagged = GaugeMetricFamily("gmp_account_secret_unreadable",
+                                    "1 for an account whose stored password this deployment's key cannot "
+                                    "decrypt (its messages end in error until it is saved again)",
+                                    labels=["tenant_id", "account_id"])
+        for row in self._unreadable:
+            flagged.add_metric([row["tenant_id"], row["account_id"]], 1.0)
+        yield flagged
         gauge = GaugeMetricFamily("gmp_pending_messages", "Unfinished messages")
         gauge.add_metric([], float(self._pending))
         yield gauge
@@ -61,8 +70,9 @@ def metrics_text(ports: Ports) -> str:
     from prometheus_client import CollectorRegistry, generate_latest
 
     rows, pending = ports.metrics.rows()
+    unreadable, _ = ports.accounts.unreadable(UNREADABLE_LISTED)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_DatabaseCollector(rows, pending))
+    registry.register(_DatabaseCollector(rows, pending, unreadable))
     return generate_latest(registry).decode()
 
 
@@ -90,5 +100,20 @@ def status(ports: Ports, principal: Principal) -> dict[str, Any]:
         },
     }
     if principal.is_admin:
+        if database:
+            answer["components"]["accounts"] = _accounts(ports)
         answer["settings"] = effective(ports.settings)
     return answer
+
+
+def _accounts(ports: Ports) -> dict[str, Any]:
+    """Accounts the dispatcher could not use: their stored password is unreadable with this
+    deployment's key (admin only: it names other tenants' accounts)."""
+    flagged, count = ports.accounts.unreadable(UNREADABLE_LISTED)
+    part: dict[str, Any] = {"healthy": count == 0}
+    if count:
+        part["secret_unreadable"] = count
+        part["accounts"] = [f"{r['tenant_id']}/{r['account_id']}" for r in flagged]
+        part["what_to_do"] = ("set MAILPROXY_ENCRYPTION_KEY back to the key they were saved with, or save "
+                              "each account again with its password")
+    return part

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from chalicelib.domain.outbound import REFUSED
 from chalicelib.services import reports, tenants
 from chalicelib.services.ports import Ports
 from tests.support.echo import EchoServer
@@ -45,7 +46,7 @@ def test_downloads_to_non_public_addresses_are_refused_without_a_connection(
     started = time.monotonic()
     row = attach(strict, url.format(port=echo.port))
     assert row["status"] == "error"
-    assert row["error"] == "Attachment fetch failed for f.txt: destination not allowed"
+    assert row["error"] == f"Attachment fetch failed for f.txt: {REFUSED}"
     assert echo.gets == [] and time.monotonic() - started < 5
 
 
@@ -59,7 +60,7 @@ def test_a_redirect_to_a_refused_address_is_refused(make_ports: Callable[..., Po
     echo.redirects["/ok"] = "/f"
     echo.files["/f"] = b"fine"
     row = attach(world, f"{echo.url}/hop")
-    assert row["error"] == "Attachment fetch failed for f.txt: destination not allowed"
+    assert row["error"] == f"Attachment fetch failed for f.txt: {REFUSED}"
     assert attach(world, f"{echo.url}/ok")["status"] == "sent", "a redirect to an allowed place is followed"
 
 
@@ -72,7 +73,7 @@ def test_endpoint_attachments_follow_the_policy(strict: World, echo: EchoServer)
     tenants.update(strict.ports, ADMIN, strict.tenant_id, {"client_base_url": echo.url})
     echo.files["doc"] = b"document"
     row = attach(strict, "doc")
-    assert row["error"] == "Attachment fetch failed for f.txt: destination not allowed"
+    assert row["error"] == f"Attachment fetch failed for f.txt: {REFUSED}"
     assert echo.requests == []
 
 
@@ -88,6 +89,7 @@ def test_delivery_reports_follow_the_policy(strict: World, world: World, echo: E
 def test_smtp_accounts_follow_the_policy(strict: World, world: World, sink: SmtpSink) -> None:
     refused = strict.send_one()
     assert refused["status"] == "error" and "destination not allowed" in refused["error"], refused
+    assert "MAILPROXY_OUTBOUND_ALLOW" in refused["error"], "the error says how an operator allows it"
     assert sink.ids() == [], "no connection to the refused account"
     assert world.send_one()["status"] == "sent"
 

@@ -17,7 +17,8 @@ import pytest
 from devstack.procs import free_port
 from devstack.stack import Stack
 from tests.support.api import ApiClient
-from tests.support.smtp import SmtpSink
+from tests.support.polling import eventually
+from tests.support.smtp import Behaviour, SmtpSink
 
 MAILPROXY = Path(sys.executable).parent / "mailproxy"
 
@@ -153,3 +154,48 @@ def test_instance_settings_from_the_command_line(mailproxy: Run) -> None:
     assert changed.returncode == 0, changed.stderr
     assert _json(mailproxy("instance", "show", "--json"))["bounce_poll_interval"] == interval + 7
     assert mailproxy("instance", "set", "--set", f"bounce_poll_interval={interval}").returncode == 0
+
+
+def test_recipients_print_whole_and_an_error_shows_no_sent_time(mailproxy: Run, tenant_id: str, sink: SmtpSink,
+                                                                admin: ApiClient) -> None:
+    assert mailproxy("tenants", "create", tenant_id).returncode == 0
+    assert mailproxy("accounts", "add", tenant_id, "main", "--host", "127.0.0.1", "--port", str(sink.port),
+                     "--no-tls").returncode == 0
+    sink.behaviour = Behaviour(data_reply="554 5.7.1 Rejected by policy")
+    message = {"id": f"m-{uuid.uuid4().hex[:8]}", "tenant_id": tenant_id, "account_id": "main",
+               "from": "shop@example.com", "to": "you@example.com", "subject": "Refused"}
+    admin.ok("POST", "/commands/add-messages", json={"messages": [message]})
+    eventually(lambda: (m := admin.message(tenant_id, message["id"])) and m["status"] == "error", what="error")
+    found = mailproxy("messages", "search", tenant_id)
+    row = next(line for line in found.stdout.splitlines() if line.startswith(message["id"]))
+    assert "you@example.com" in row and "y, o, u" not in row
+    assert row.split()[1] == "error" and row.split()[-2:] == ["-", "0"]   # no SENT_TS, no retries
+    shown = mailproxy("messages", "show", tenant_id, message["id"])
+    assert "to           you@example.com" in shown.stdout
+    assert "5.7.1 Rejected by policy (SMTP 554)" in shown.stdout   # whole, not cut
+
+
+def test_creating_an_existing_tenant_is_refused_unless_told_to_replace(mailproxy: Run, tenant_id: str) -> None:
+    assert mailproxy("tenants", "create", tenant_id, "--name", "First").returncode == 0
+    again = mailproxy("tenants", "create", tenant_id, "--name", "Second")
+    assert again.returncode == 5 and "--replace" in again.stderr
+    assert _json(mailproxy("tenants", "show", tenant_id, "--json"))["name"] == "First"
+    replaced = mailproxy("tenants", "create", tenant_id, "--name", "Second", "--replace")
+    assert replaced.returncode == 0 and "replaced" in replaced.stdout
+    assert _json(mailproxy("tenants", "show", tenant_id, "--json"))["name"] == "Second"
+
+
+def test_an_unreachable_api_is_one_line_that_says_what_to_check(mailproxy: Run) -> None:
+    down = mailproxy("tenants", "list", url=f"http://127.0.0.1:{free_port()}")
+    assert down.returncode == 6
+    assert down.stderr.strip().count("\n") == 0, down.stderr
+    assert "nothing answers there" in down.stderr and "MAILPROXY_URL" in down.stderr
+    assert "urllib3" not in down.stderr and "Max retries" not in down.stderr
+
+
+def test_status_is_a_table_with_the_settings_in_force(mailproxy: Run) -> None:
+    shown = mailproxy("status")
+    assert shown.returncode == 0
+    lines = shown.stdout.splitlines()
+    assert any(line.split()[:2] == ["database", "yes"] for line in lines)
+    assert any(line.split() == ["MAILPROXY_RETRY_DELAYS", "1,2"] for line in lines)

@@ -27,7 +27,8 @@ class AccountRepository(Repository):
                 return False
             conn.execute(
                 f"INSERT INTO accounts (tenant_id, id, {cols}) VALUES (%s, %s, {placeholders})"
-                f" ON CONFLICT (tenant_id, id) DO UPDATE SET {updates}, updated_at = now()",
+                # Saved again: its secrets are sealed with today's key, so any flag is gone.
+                f" ON CONFLICT (tenant_id, id) DO UPDATE SET {updates}, secret_error = NULL, updated_at = now()",
                 [tenant_id, account_id, *(fields.get(c) for c in COLUMNS)],
             )
             # Every account exposes its metric series from the start.
@@ -42,6 +43,16 @@ class AccountRepository(Repository):
         with self.db.transaction() as conn:
             return cast(list[AccountRow], conn.execute(
                 "SELECT * FROM accounts WHERE tenant_id = %s ORDER BY id", (tenant_id,)).fetchall())
+
+    def unreadable(self, limit: int) -> tuple[list[Row], int]:
+        """Accounts flagged with a secret this deployment cannot read: the first ``limit``
+        and how many there are (a partial index keeps this cheap at any account count)."""
+        with self.db.statement() as conn:
+            rows = conn.execute(
+                "SELECT tenant_id, id AS account_id, secret_error FROM accounts WHERE secret_error IS NOT NULL"
+                " ORDER BY tenant_id, id LIMIT %s", (limit,)).fetchall()
+            total = conn.execute("SELECT count(*) AS n FROM accounts WHERE secret_error IS NOT NULL").fetchone()
+        return rows, int(total["n"]) if total else 0
 
     def delete(self, tenant_id: str, account_id: str) -> bool:
         with self.db.transaction() as conn:

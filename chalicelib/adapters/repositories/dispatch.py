@@ -29,6 +29,13 @@ class DispatchRepository(Repository):
             tenant["instance"] = instance or {}
         return cast(TenantRow | None, tenant), cast(list[AccountRow], accounts)
 
+    def flag_account(self, tenant_id: str, account_id: str, error: str) -> None:
+        """The account's stored secret cannot be read with this deployment's key (shown by
+        /status, /metrics and its alert until the account is saved again)."""
+        with self.db.statement() as conn:
+            conn.execute("UPDATE accounts SET secret_error = %s WHERE tenant_id = %s AND id = %s"
+                         " AND secret_error IS DISTINCT FROM %s", (error, tenant_id, account_id, error))
+
     def take_account_lease(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int) -> bool:
         with self.db.statement() as conn:
             return conn.execute(

@@ -27,6 +27,14 @@ class InstanceRepository(Repository):
                 sets += ["bounce_last_uid = NULL", "bounce_uidvalidity = NULL"]
             conn.execute(f"UPDATE instance_settings SET {', '.join(sets)}, updated_at = now() WHERE id = 1", fields)
 
+    def key_check(self, sealed: str) -> str:
+        """The deployment's key check value: ``sealed`` if none was stored yet (the first
+        start), else the one stored then."""
+        with self.db.statement() as conn:
+            conn.execute("INSERT INTO key_check (id, sealed) VALUES (1, %s) ON CONFLICT DO NOTHING", (sealed,))
+            row = conn.execute("SELECT sealed FROM key_check WHERE id = 1").fetchone()
+        return str(row["sealed"]) if row else sealed
+
     def beat(self, name: str, ts: int) -> None:
         with self.db.transaction() as conn:
             conn.execute(
