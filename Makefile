@@ -13,16 +13,16 @@ deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
 # Debian packages the tests drive for real: Dovecot (dovecot-imapd) is the IMAP server of the
 # bounce tests; prometheus brings the server and promtool that check the dashboard and alert
-# rules (infra/monitoring). Installed when we are root (CI, the dev machine); elsewhere the
-# commands to run are printed.
-SYSTEM_PACKAGES := dovecot:dovecot-imapd prometheus:prometheus promtool:prometheus
+# rules (infra/monitoring); chromium opens /docs headless (tests/integration/test_docs_page.py).
+# Installed when we are root (CI, the dev machine); elsewhere the commands to run are printed.
+SYSTEM_PACKAGES := dovecot:dovecot-imapd prometheus:prometheus promtool:prometheus chromium:chromium
 system-deps:
 	@missing=""; for entry in $(SYSTEM_PACKAGES); do cmd=$${entry%%:*}; pkg=$${entry#*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; done; \
 	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
 	if [ -n "$${missing// /}" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "[0/3] Debian packages:$$missing (first run: about 30 seconds)"; \
+	    echo "[0/3] Debian packages:$$missing (first run: about 1-2 minutes)"; \
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
 	      || echo "could not install$$missing: the tests that need them will fail"; \
 	  else echo "missing Debian packages:$$missing (sudo apt-get install$$missing)"; fi; fi

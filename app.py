@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from chalicelib import VERSION
+from chalicelib.adapters import assets
 from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
 from chalicelib.domain import finding, openapi, schemas
@@ -241,6 +242,26 @@ def docs(call: Call) -> Response:
     """This API's description, as a page"""
     page = openapi.render(openapi.document(api.docs, _METRICS_DOC, VERSION))
     return Response(body=page, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def _asset(name: str) -> Response:
+    text = assets.read(name)
+    if text is None:   # a tree with neither the package nor its build dependencies
+        return Response(body="not packaged", status_code=404, headers={"Content-Type": "text/plain"})
+    return Response(body=text, status_code=200, headers={
+        "Content-Type": openapi.SWAGGER_ASSETS[name], "Cache-Control": "public, max-age=86400"})
+
+
+@api("/docs/swagger-ui.css", ["GET"], OPEN, media="text/css")
+def docs_css(call: Call) -> Response:
+    """The /docs page's style sheet (Swagger UI)"""
+    return _asset("swagger-ui.css")
+
+
+@api("/docs/swagger-ui-bundle.js", ["GET"], OPEN, media="application/javascript")
+def docs_js(call: Call) -> Response:
+    """The /docs page's script (Swagger UI)"""
+    return _asset("swagger-ui-bundle.js")
 
 
 api.answer_405({"/metrics": {"GET"}})

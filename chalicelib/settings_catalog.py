@@ -1,4 +1,4 @@
-"""Every setting the functions read, declared once (docs/operations.md, "Settings").
+"""Every setting the functions read, declared once (docs/operations.md, "Configuration").
 
 Pure data. ``config.py`` parses the environment from it; ``infra/template.py`` makes each
 operator-tunable setting a template parameter (its default and range) and hands it to every

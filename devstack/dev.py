@@ -4,7 +4,7 @@ killing it outright (devstack/watchdog.py).
 Environment: DATABASE_URL (else a project-local cluster in .local/pg, kept between runs),
 AWS_ENDPOINT_URL (if set: use it, start nothing), MAILPROXY_AWS=moto (moto server instead
 of LocalStack), MAILPROXY_PORT (8000), MAILPROXY_AWS_PORT, MAILPROXY_PG_PORT, MAILPROXY_PG_DIR,
-MAILDEV_SMTP_PORT, MAILDEV_WEB_PORT; and every Mail Proxy setting (README, "Configuration"),
+MAILDEV_SMTP_PORT, MAILDEV_WEB_PORT; and every Mail Proxy setting (docs/operations.md, "Configuration"),
 which reaches the functions as it would in AWS (devstack/settings.py). An unknown MAILPROXY_*
 name stops start-up.
 """

@@ -47,7 +47,7 @@ def check_names(env: Mapping[str, str]) -> None:
         if setting is None:
             close = difflib.get_close_matches(name, [*BY_ENV, *OWN], n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise SettingsError(f"{name} is not a Mail Proxy setting{hint}; see README.md, \"Configuration\"")
+            raise SettingsError(f"{name} is not a Mail Proxy setting{hint}; see docs/operations.md, \"Configuration\"")
         if setting.where == "wiring":
             raise SettingsError(f"{name} is written by the template from what it creates; unset it")
 

@@ -53,6 +53,23 @@ def _add_sources(archive: Path) -> None:
                 zf.writestr(info, path.read_bytes())
 
 
+def _add_assets(archive: Path) -> None:
+    """Swagger UI's two files for the /docs page, from the swagger-ui-py registry package (a
+    build dependency): into the artifact, so that the page loads nothing from elsewhere."""
+    from chalicelib.adapters.assets import installed_dir
+    from chalicelib.domain.openapi import SWAGGER_ASSETS
+
+    source = installed_dir()
+    if source is None:
+        raise SystemExit("swagger-ui-py is not installed (make package installs the dev requirements)")
+    with zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as zf:
+        for name in SWAGGER_ASSETS:
+            info = zipfile.ZipInfo(f"chalicelib/static/swagger-ui/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, (source / name).read_bytes())
+
+
 def code_uris(template: dict[str, Any]) -> set[str]:
     return {str(r["Properties"]["CodeUri"]) for r in template["Resources"].values()
             if r.get("Type") == "AWS::Serverless::Function"}
@@ -76,6 +93,7 @@ def package(out: Path = BUILD) -> Path:
         archive = out / "deployment.zip"
         shutil.copyfile(Path(tmp) / "deployment.zip", archive)
     _add_sources(archive)
+    _add_assets(archive)
     for uri in code_uris(template):
         if not (out / uri).is_file():
             raise SystemExit(f"template names {uri}, which the package step did not write")

@@ -1,6 +1,7 @@
 """The API description (docs/api.md §7.6): an OpenAPI 3.1 document built from the
-routes' own registrations and the JSON Schemas they validate with, and an HTML rendering
-of it that needs nothing but itself (no script, no CDN)."""
+routes' own registrations, the JSON Schemas they validate with and an example of each
+(api_examples.py), and the /docs page: Swagger UI, whose two files the API serves itself
+from the package (nothing is loaded from elsewhere)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from chalicelib.domain.api_examples import EXAMPLES, INTRODUCTION
+
 _ERROR = {"type": "object", "required": ["detail"], "properties": {"detail": {}}}
 _ANSWERS = {
     "400": "Business rule refused", "401": "Token missing", "403": "Token unknown, or not allowed here",
     "404": "Not found", "413": "Body too large", "415": "Body is not JSON", "422": "Invalid input",
     "503": "A dependency is unavailable; retry later",
 }
+# Operations grouped on the /docs page by what they act on (first path segment).
+_TAGS = {"commands": "Messages", "messages": "Messages", "account": "Accounts", "accounts": "Accounts",
+         "tenant": "Tenants", "tenants": "Tenants", "suppressions": "Suppressions and unsubscribe",
+         "unsubscribe": "Suppressions and unsubscribe", "instance": "Instance", "command-log": "Instance"}
 _QUERY_TYPES = {"limit": "integer", "since": "integer", "until": "integer", "since_ts": "integer",
                 "until_ts": "integer", "active_only": "boolean", "include_history": "boolean"}
 
@@ -53,6 +60,7 @@ def _operation(op: Operation) -> dict[str, Any]:
         params.append({"name": name, "in": "query", "required": raw.endswith("!"),
                        "schema": {"type": _QUERY_TYPES.get(name, "string")}})
     out: dict[str, Any] = {
+        "tags": [_TAGS.get(op.path.strip("/").split("/")[0], "Service")],
         "summary": op.summary, "operationId": f"{op.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', op.path.lower())}",
         "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
                       **{code: {"description": text, "content": {"application/json": {"schema": _ERROR}}}
@@ -62,13 +70,21 @@ def _operation(op: Operation) -> dict[str, Any]:
         page = {op.media: {"schema": {"type": "string"}}}
         out["responses"]["200"] = {"description": "OK", "content": page}
         out["responses"]["404"] = {"description": "Not found", "content": page}
+    example = EXAMPLES.get((op.method.upper(), op.path))
+    if example is not None:
+        for content in out["responses"]["200"]["content"].values():
+            content["example"] = example.answer
+        if example.query:
+            out["summary"] = f"{op.summary} (e.g. ?{example.query})"
     if params:
         out["parameters"] = params
     if op.access != "open":
         out["security"] = [{"ApiToken": []}]
     if op.body != "none":
-        out["requestBody"] = {"required": op.body == "required", "content": {
-            "application/json": {"schema": op.schema or {"type": "object"}}}}
+        body: dict[str, Any] = {"schema": op.schema or {"type": "object"}}
+        if example is not None and example.request is not None:
+            body["example"] = example.request
+        out["requestBody"] = {"required": op.body == "required", "content": {"application/json": body}}
     if op.command:
         out["x-command-log"] = op.command
     if op.access == "admin":
@@ -81,35 +97,37 @@ def document(operations: Iterable[Operation], extra: Mapping[str, Mapping[str, A
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     for path, methods in extra.items():
-        paths.setdefault(path, {}).update(methods)
+        for method, op in methods.items():
+            described = json.loads(json.dumps(op))   # a copy: the caller's stays as it is
+            example = EXAMPLES.get((method.upper(), path))
+            if example is not None:
+                for content in described["responses"]["200"]["content"].values():
+                    content["example"] = example.answer
+            paths.setdefault(path, {})[method] = described
     return {
         "openapi": "3.1.0",
         "info": {"title": "Mail Proxy API", "version": version,
-                 "description": "Multi-tenant email dispatch: API v1 and its extensions."},
+                 "description": INTRODUCTION},
         "components": {"securitySchemes": {"ApiToken": {"type": "apiKey", "in": "header", "name": "X-API-Token"}}},
         "paths": dict(sorted(paths.items())),
     }
 
 
+SWAGGER_ASSETS = {"swagger-ui.css": "text/css; charset=utf-8",
+                  "swagger-ui-bundle.js": "application/javascript; charset=utf-8"}
+
+
 def render(doc: Mapping[str, Any]) -> str:
-    """The document as one HTML page: every operation, its parameters and its body schema."""
-    parts = []
-    for path, methods in doc["paths"].items():
-        for method, op in methods.items():
-            params = "".join(f"<li><code>{html.escape(p['name'])}</code> ({p['in']}"
-                             f"{', required' if p.get('required') else ''})</li>" for p in op.get("parameters", []))
-            body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            parts.append(
-                f'<section id="{html.escape(op.get("operationId", ""))}"><h2><code>{method.upper()} '
-                f'{html.escape(path)}</code></h2><p>{html.escape(op.get("summary", ""))}'
-                f'{" — " + html.escape(op["description"]) if op.get("description") else ""}</p>'
-                + (f"<h3>Parameters</h3><ul>{params}</ul>" if params else "")
-                + (f"<h3>Body</h3><pre>{html.escape(json.dumps(body, indent=2))}</pre>" if body else "")
-                + "</section>")
-    return ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Mail Proxy API</title>'
-            '<meta name="viewport" content="width=device-width, initial-scale=1"><style>'
-            "body{font:1rem/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
-            "pre{background:#f4f4f4;padding:.75rem;overflow:auto}section{border-top:1px solid #ddd}"
-            f'</style></head><body><main><h1>{html.escape(doc["info"]["title"])}</h1>'
-            '<p>The machine-readable description: <a href="openapi.json">openapi.json</a> (OpenAPI 3.1).</p>'
-            + "".join(parts) + "</main></body></html>")
+    """The /docs page: Swagger UI over openapi.json, its files from this API (relative URLs,
+    so the page works under API Gateway's stage prefix too); no validator badge, which
+    Swagger UI would otherwise fetch from the internet."""
+    title = html.escape(doc["info"]["title"])
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<title>{title}</title><meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="stylesheet" href="docs/swagger-ui.css"></head><body>'
+            f'<noscript><h1>{title}</h1><p>This page needs JavaScript; the description itself is '
+            '<a href="openapi.json">openapi.json</a> (OpenAPI 3.1).</p></noscript>'
+            '<div id="swagger-ui"></div><script src="docs/swagger-ui-bundle.js"></script>'
+            '<script>window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", '
+            'deepLinking: true, docExpansion: "list", defaultModelsExpandDepth: -1, validatorUrl: null, '
+            'displayRequestDuration: true, persistAuthorization: false});</script></body></html>')

@@ -1,5 +1,5 @@
 """make dev started with an operator's settings applies each of them in the functions it
-hosts, through the template's parameters as AWS would (README, "Configuration")."""
+hosts, through the template's parameters as AWS would (docs/operations.md, "Configuration")."""
 
 from __future__ import annotations
 

@@ -176,21 +176,27 @@ def test_killing_the_parent_of_make_dev_stops_it_cleanly(tmp_path_factory: pytes
     eventually(lambda: ports_closed(stack.ports), timeout=60, what="every port of the stack closed")
 
 
-def test_readme_walk_through_works_from_a_shell(dev_stack: DevStack, first_catcher: Catcher) -> None:
-    """The README's walk-through, run by bash against make dev's stack on its own ports: only
-    the variables the README names are set, not one literal replaced."""
+def _walk_through(dev_stack: DevStack, first_catcher: Catcher, api_port: str) -> subprocess.CompletedProcess[str]:
+    """The README's walk-through run by bash, with only the variables a person running make dev
+    on other ports exports: the token and the ports (not one URL or literal replaced)."""
     from devstack.procs import ROOT
 
     readme = (ROOT / "README.md").read_text()
     section = readme.split("### Walk-through", 1)[1]
     match = re.search(r"```sh\n(.*?)```", section, re.S)
     assert match
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MAILPROXY_")},
-           "TOKEN": dev_stack.token, "API": dev_stack.api_url, "MAILDEV_WEB": dev_stack.maildev_url,
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MAILPROXY_", "MAILDEV_"))},
+           "TOKEN": dev_stack.token, "MAILPROXY_PORT": api_port,
+           "MAILDEV_WEB_PORT": dev_stack.maildev_url.rsplit(":", 1)[1],
            "MAILDEV_SMTP_PORT": str(first_catcher.smtp_port), "TENANT": "acme-readme",
            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    result = subprocess.run(["bash", "-e", "-c", match.group(1)], capture_output=True, text=True, timeout=60,
-                            env=env, cwd=ROOT)
+    return subprocess.run(["bash", "-e", "-c", match.group(1)], capture_output=True, text=True, timeout=60,
+                          env=env, cwd=ROOT)
+
+
+def test_readme_walk_through_works_from_a_shell_on_other_ports(dev_stack: DevStack, first_catcher: Catcher) -> None:
+    assert dev_stack.api_url != "http://127.0.0.1:8000", "the e2e stack runs on other ports than the defaults"
+    result = _walk_through(dev_stack, first_catcher, dev_stack.api_url.rsplit(":", 1)[1])
     assert result.returncode == 0, result.stderr
     assert '"queued": 1' in result.stdout
     lines = result.stdout.splitlines()
@@ -200,6 +206,15 @@ def test_readme_walk_through_works_from_a_shell(dev_stack: DevStack, first_catch
     api = ApiClient(dev_stack.api_url, dev_stack.token)
     eventually(lambda: (api.message("acme-readme", "hello-1") or {}).get("status") == "sent", what="sent")
     api.delete("/tenant/acme-readme")
+
+
+def test_readme_walk_through_fails_loudly_when_nothing_answers(dev_stack: DevStack, first_catcher: Catcher) -> None:
+    from devstack.procs import free_port
+
+    result = _walk_through(dev_stack, first_catcher, str(free_port()))
+    assert result.returncode != 0, result.stdout
+    assert "failed: curl" in result.stderr and "/status" in result.stderr
+    assert '"ok"' not in result.stdout
 
 
 def test_make_monitor_prints_every_dashboard_query_answered_by_the_stack(
