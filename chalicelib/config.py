@@ -70,6 +70,7 @@ class Settings:
     public_url: str | None = None
     max_list: int = 10_000   # an unpaged GET /messages answers at most this many (7.5)
     outbound_allow: str = ""   # MAILPROXY_OUTBOUND_ALLOW as given (outbound is its parsed form)
+    key_derived: bool = False  # no key was set: derived from the admin token (warned where used)
 
     @property
     def keys(self) -> list[str]:
@@ -166,7 +167,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         # Derived so that a single-secret local setup still encrypts at rest; production
         # must set its own key, since rotating the admin token would otherwise lose secrets.
         values["encryption_key"] = derive_key(values["api_token"])
-        log.warning("MAILPROXY_ENCRYPTION_KEY is not set; deriving it from the admin token")
+        values["key_derived"] = True
     values["encryption_key"] = values["encryption_key"] or ""
     return Settings(**values, outbound_allow=allow.strip(),
                     aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,

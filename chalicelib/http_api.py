@@ -59,6 +59,21 @@ class Call:
         return require_query("tenant_id", self.q("tenant_id"))
 
 
+def refusal(body: Any) -> str:
+    """A refused request's reason in short form for the access line: where and what kind for
+    a 422, the message otherwise; never a submitted value (a 422's msg can quote one)."""
+    try:
+        detail = json.loads(body)["detail"] if isinstance(body, str) else None
+    except (ValueError, KeyError, TypeError):
+        return ""
+    if isinstance(detail, list):
+        return "; ".join(".".join(str(p) for p in e.get("loc", [])) + f": {e.get('type')}"
+                         for e in detail[:10] if isinstance(e, dict))
+    if isinstance(detail, dict):   # add-messages: nothing queued
+        return f"{len(detail.get('rejected') or [])} message(s) rejected"
+    return str(detail)[:200]
+
+
 def error_response(status: int, detail: Any) -> Response:
     return Response(body=json.dumps({"detail": detail}), status_code=status,
                     headers={"Content-Type": "application/json"})
@@ -154,9 +169,11 @@ class Routes:
             self.log.append_keys(request_id=request_id, tenant_id=None)
             response = self._answer(request, params, access, body, command, handler)
             # One access line per request: what was asked, for whom, the answer, how long.
-            self.log.info("request", extra={
-                "method": request.method, "route": path, "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+            line = {"method": request.method, "route": path, "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+            if 400 <= response.status_code < 500:
+                line["why"] = refusal(response.body)
+            self.log.info("request", extra=line)
             self.log.remove_keys(["request_id", "tenant_id"])
             return response
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ from chalicelib.adapters.storage import S3Storage
 from chalicelib.config import Settings, get_settings
 from chalicelib.errors import ConfigurationError
 from chalicelib.services.ports import Ports
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _ports: Ports | None = None
@@ -125,7 +128,7 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
         reports=ReportRepository(db), retention=RetentionRepository(db), instance=InstanceRepository(db),
         bounces=BounceRepository(db), audit=AuditRepository(db), metrics=MetricRepository(db),
         suppressions=SuppressionRepository(db), feedback=FeedbackRepository(db), database=db,
-        queues=queues, cipher=Cipher(settings.encryption_key),
+        queues=queues, cipher=_cipher(settings),
         smtp=_Lazy("chalicelib.adapters.smtp", "SmtpConnector", settings.smtp_connect_timeout,
                    settings.smtp_timeout, settings.outbound),
         http=_Lazy("chalicelib.adapters.http", "HttpClient", settings.outbound), storage=S3Storage(),
@@ -161,3 +164,11 @@ def ports_in_use(ports: Ports) -> Iterator[Ports]:
     finally:
         with _lock:
             _ports = previous
+
+
+def _cipher(settings: Settings) -> Cipher:
+    if settings.key_derived:
+        # Said where secrets are sealed or opened, not by functions that never touch one.
+        log.warning("MAILPROXY_ENCRYPTION_KEY is not set: secrets at rest use a key derived from the admin "
+                    "token, so changing the token makes them unreadable; set MAILPROXY_ENCRYPTION_KEY")
+    return Cipher(settings.encryption_key)

@@ -21,6 +21,7 @@ from pathlib import Path
 from chalicelib.settings_catalog import BY_ENV
 from devstack import procs
 from devstack.kept import Kept, keep
+from devstack.outcomes import OutcomeFeed
 from devstack.procs import ROOT, StartFailed
 from devstack.settings import SettingsError, check_names
 from devstack.stack import Stack, StackOptions
@@ -98,6 +99,7 @@ def main() -> int:
     cli_config = stack.o.log_dir / "mailproxy.toml"
     write_cli_config(cli_config, stack.api_url, stack.token)
     generated = not os.environ.get("MAILPROXY_API_TOKEN")
+    quiet = os.environ.get("MAKE_DEV_QUIET", "").lower() in ("1", "true", "yes")
     where = f"   (generated {'now' if kept.created else 'earlier'}, kept in {kept.path})" if generated else ""
     print(f"""
 Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
@@ -110,8 +112,9 @@ Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
   status        curl -H 'X-API-Token: <admin token>' {stack.api_url}/status
   CLI           export MAILPROXY_CONFIG={cli_config}; .venv/bin/mailproxy tenants list
   logs          {stack.o.log_dir}
-Ctrl-C stops everything.
+Ctrl-C stops everything.{'' if quiet else chr(10) + 'Messages as they are sent or fail (MAKE_DEV_QUIET=1 hides them):'}
 """, flush=True)
+    feed = None if quiet else OutcomeFeed(stack.database_url, lambda text: print(text, flush=True)).start()
     try:
         while not stop["now"]:
             for proc in stack.processes():
@@ -120,6 +123,8 @@ Ctrl-C stops everything.
                     stop["now"] = True
             time.sleep(0.5)
     finally:
+        if feed is not None:
+            feed.stop()
         print("stopping…", flush=True)
         stack.stop()
         watchdog.release()

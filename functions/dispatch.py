@@ -17,6 +17,7 @@ from chalicelib.services import work
 from chalicelib.wiring import get_ports
 
 logger = json_logger("mail-proxy-dispatch")
+OUTCOMES_LOGGED = 100   # message ids on a run's "work done" line at most
 # Cold start: read and check the configuration now, so bad values stop start-up.
 get_settings()
 
@@ -73,6 +74,8 @@ class _PerInvocation:
                 logger.info("work done", extra={
                     "tenant_id": tenant_id,
                     "sent": result.dispatch.sent if result.dispatch else 0,
+                    # Which messages, and what became of each (message_id:sent|deferred|error).
+                    "outcomes": result.dispatch.outcomes[:OUTCOMES_LOGGED] if result.dispatch else [],
                     "report_requests": result.report.requests if result.report else 0})
                 self.done[tenant_id] = None
             except Exception as exc:  # noqa: BLE001 - re-raised below for this record

@@ -83,3 +83,18 @@ def json_option(command: F) -> F:
                 cli.json = True
     return click.option("--json", "as_json", is_flag=True, expose_value=False, callback=flag,
                         help="Print the API's JSON answer.")(command)
+
+
+class FullHelpGroup(click.Group):
+    """Lists each command with its whole first line: Click cuts them at 45 characters with
+    "...", which hid what half the commands do."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

@@ -7,11 +7,11 @@ import sys
 import click
 
 from mailproxy_cli import show
-from mailproxy_cli.context import Cli, json_option, pass_cli
+from mailproxy_cli.context import Cli, FullHelpGroup, json_option, pass_cli
 from mailproxy_cli.payloads import build, set_option
 
 
-@click.group()
+@click.group(cls=FullHelpGroup)
 def instance() -> None:
     """Instance settings: the bounce mailbox the proxy polls."""
 
@@ -20,6 +20,7 @@ def instance() -> None:
 @json_option
 @pass_cli
 def show_instance(cli: Cli) -> None:
+    """The instance settings (the bounce mailbox password never shown)."""
     data = cli.api.call("GET", "/instance")
     cli.out(data, lambda: show.fields(data, ("name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port")))
 

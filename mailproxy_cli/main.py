@@ -12,13 +12,13 @@ import click
 
 from mailproxy_cli import show
 from mailproxy_cli.client import FAILED, USAGE, ApiError
-from mailproxy_cli.context import Cli, When, json_option, pass_cli
+from mailproxy_cli.context import Cli, FullHelpGroup, When, json_option, pass_cli
 from mailproxy_cli.settings import SettingsError
 
 FINAL = ("sent", "error", "bounced")
 
 
-class _Root(click.Group):
+class _Root(FullHelpGroup):
     """Turns what the API said into a message on stderr and an exit code scripts can trust."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -45,6 +45,15 @@ def cli(ctx: click.Context, url: str | None, token: str | None, profile: str, as
     URL and token come from --url/--token, MAILPROXY_URL/MAILPROXY_TOKEN, or the config file
     (MAILPROXY_CONFIG, else ~/.config/mailproxy/config.toml). Exit codes: 0 done, 1 failed,
     2 usage, 3 not found, 4 not allowed, 5 refused by the API, 6 API unreachable or failing.
+    Times are shown in UTC as YYYY-MM-DD HH:MM:SS.
+
+    \b
+    A first session against make dev (it prints the export line):
+      export MAILPROXY_CONFIG=/tmp/mailproxy-stack-…/mailproxy.toml
+      mailproxy tenants create acme --name ACME
+      mailproxy accounts add acme main --host 127.0.0.1 --port 1025 --no-tls
+      mailproxy send-test acme --account main --to you@example.com
+      mailproxy messages search acme --to you@example.com
     """
     ctx.obj = Cli(url, token, profile, as_json)
 
@@ -96,7 +105,8 @@ def _batch_command(verb: str, summary: str, without_batch: str) -> click.Command
     return cli.command(verb, help=summary)(command)
 
 
-_batch_command("suspend", "Hold a tenant's messages (or one batch of them).", "the whole tenant")
+_batch_command("suspend", "Hold a tenant's messages (or one batch of them).\n\n\b\nExamples:\n"
+               "  mailproxy suspend acme --batch newsletter\n  mailproxy suspend acme", "the whole tenant")
 _batch_command("activate", "Release what suspend held.", "every suspension of the tenant")
 
 
@@ -113,7 +123,13 @@ _batch_command("activate", "Release what suspend held.", "every suspension of th
 @pass_cli
 def send_test(cli: Cli, tenant_id: str, account_id: str, to: tuple[str, ...], sender: str,
               subject: str, body: str, wait: bool, timeout: float) -> None:
-    """Send one test message and (by default) wait until it is sent or fails."""
+    """Send one test message and (by default) wait until it is sent or fails.
+
+    \b
+    Examples:
+      mailproxy send-test acme --account main --to you@example.com
+      mailproxy send-test acme --account main --to a@example.com --to b@example.com --no-wait
+    """
     message_id = f"cli-test-{int(time.time())}-{uuid.uuid4().hex[:8]}"
     message = {"id": message_id, "tenant_id": tenant_id, "account_id": account_id, "from": sender,
                "to": list(to), "subject": subject, "body": body}

@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from mailproxy_cli import show
-from mailproxy_cli.context import Cli, When, json_option, pass_cli
+from mailproxy_cli.context import Cli, FullHelpGroup, When, json_option, pass_cli
 
 STATUSES = ("pending", "deferred", "suspended", "sent", "error", "bounced")
 
 
-@click.group()
+@click.group(cls=FullHelpGroup)
 def messages() -> None:
     """Find a tenant's messages and see what happened to them."""
 
@@ -29,7 +29,14 @@ def messages() -> None:
 @pass_cli
 def search(cli: Cli, tenant_id: str, q: str | None, status: str | None, batch_code: str | None,
            account_id: str | None, since: int | None, until: int | None, limit: int, everything: bool) -> None:
-    """Messages of a tenant in dispatch order, one page (or --all)."""
+    """Messages of a tenant in dispatch order, one page (or --all).
+
+    \b
+    Examples:
+      mailproxy messages search acme --to customer@example.com
+      mailproxy messages search acme --status deferred --since 2h
+      mailproxy --json messages search acme --batch newsletter --all
+    """
     query = {"tenant_id": tenant_id, "q": q, "status": status, "batch_code": batch_code,
              "account_id": account_id, "since": since, "until": until}
     found = cli.api.pages("/messages", "messages", query, limit, everything)
@@ -46,7 +53,12 @@ def search(cli: Cli, tenant_id: str, q: str | None, status: str | None, batch_co
 @json_option
 @pass_cli
 def show_message(cli: Cli, tenant_id: str, message_id: str) -> None:
-    """One message: where it stands, and its timeline."""
+    """One message: where it stands, and its timeline.
+
+    \b
+    Examples:
+      mailproxy messages show acme order-1042-confirmation
+    """
     data = cli.api.call("GET", f"/messages/{message_id}", {"tenant_id": tenant_id})
     record = data["message"]
 
@@ -75,7 +87,7 @@ def delete(cli: Cli, tenant_id: str, message_ids: tuple[str, ...]) -> None:
     cli.done(data, f"removed {data.get('removed')}" + (f"; not this tenant's: {', '.join(others)}" if others else ""))
 
 
-@click.group()
+@click.group(cls=FullHelpGroup)
 def suppressions() -> None:
     """Addresses a tenant never sends to again (bounces, complaints, unsubscribes, by hand)."""
 
@@ -88,6 +100,7 @@ def suppressions() -> None:
 @json_option
 @pass_cli
 def list_(cli: Cli, tenant_id: str, reason: str | None, limit: int, everything: bool) -> None:
+    """A tenant's suppressed addresses, newest first (one page, or --all)."""
     found = cli.api.pages("/suppressions", "suppressions", {"tenant_id": tenant_id, "reason": reason},
                           limit, everything)
     rows = [{**s, "created_ts": show.when(s.get("created_ts"))} for s in found]
@@ -101,6 +114,12 @@ def list_(cli: Cli, tenant_id: str, reason: str | None, limit: int, everything: 
 @json_option
 @pass_cli
 def add(cli: Cli, tenant_id: str, addresses: tuple[str, ...], detail: str | None) -> None:
+    """Suppress addresses for a tenant by hand (reason "manual").
+
+    \b
+    Example:
+      mailproxy suppressions add acme gone@example.com --detail "asked by phone"
+    """
     body = {"tenant_id": tenant_id, "addresses": list(addresses), "detail": detail}
     data = cli.api.call("POST", "/suppressions", body={k: v for k, v in body.items() if v is not None})
     cli.done(data, f"suppressed {len(addresses)} address(es) for {tenant_id}")
@@ -112,6 +131,7 @@ def add(cli: Cli, tenant_id: str, addresses: tuple[str, ...], detail: str | None
 @json_option
 @pass_cli
 def remove(cli: Cli, tenant_id: str, address: str) -> None:
+    """Let an address receive the tenant's mail again."""
     data = cli.api.call("DELETE", f"/suppressions/{address}", {"tenant_id": tenant_id})
     cli.done(data, f"{address} may receive mail from {tenant_id} again")
 

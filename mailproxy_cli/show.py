@@ -34,6 +34,11 @@ def cell(value: Any, whole: bool = False) -> str:
     return text if whole or len(text) <= WIDEST else text[: WIDEST - 1] + "…"
 
 
+def _timed(column: str, value: Any) -> Any:
+    """Times in one format in every table: *_ts (Unix s) and *_at (ISO) columns alike."""
+    return when(value) if column.endswith(("_ts", "_at")) and value not in (None, "") else value
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)",
           cut_last: bool = True) -> None:
     """Rows under upper-case headings; cells are cut at WIDEST, the last column too unless
@@ -42,7 +47,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "
         click.echo(empty)
         return
     last = len(columns) - 1
-    cells = [[cell(row.get(c), whole=not cut_last and i == last) for i, c in enumerate(columns)] for row in rows]
+    cells = [[cell(_timed(c, row.get(c)), whole=not cut_last and i == last) for i, c in enumerate(columns)]
+             for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for r in cells:
@@ -55,7 +61,7 @@ def fields(record: dict[str, Any], order: Sequence[str] = ()) -> None:
     width = max((len(k) for k in keys), default=0)
     for key in keys:
         value = record[key]
-        shown = when(value) if key.endswith("_ts") and value is not None else cell(value, whole=True)
+        shown = when(value) if key.endswith(("_ts", "_at")) and value is not None else cell(value, whole=True)
         click.echo(f"{key.ljust(width)}  {shown}")
 
 
@@ -121,6 +127,10 @@ def status(data: dict[str, Any]) -> None:
                    "last_tick": when(part["last_tick_ts"]) if part.get("last_tick_ts") else "-"}
                   for name, part in (data.get("components") or {}).items()]
     table(components, ["component", "healthy", "last_tick"])
+    accounts = data.get("accounts") or {}
+    if accounts and not accounts.get("healthy", True):
+        click.echo(f"\n{accounts.get('secret_unreadable')} account(s) cannot send: "
+                   f"{', '.join(accounts.get('accounts') or [])}\n  {accounts.get('what_to_do', '')}")
     settings = data.get("settings")
     if settings:
         click.echo("")

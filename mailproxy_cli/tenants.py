@@ -8,14 +8,14 @@ import click
 
 from mailproxy_cli import show
 from mailproxy_cli.client import NOT_FOUND, REFUSED, ApiError
-from mailproxy_cli.context import Cli, json_option, pass_cli
+from mailproxy_cli.context import Cli, FullHelpGroup, json_option, pass_cli
 from mailproxy_cli.payloads import build, file_option, set_option
 
 ORDER = ("id", "name", "active", "client_base_url", "retention_days", "suppression_enabled",
          "created_at", "updated_at")
 
 
-@click.group()
+@click.group(cls=FullHelpGroup)
 def tenants() -> None:
     """Tenants: the client applications that send through the proxy."""
 
@@ -25,6 +25,7 @@ def tenants() -> None:
 @json_option
 @pass_cli
 def list_(cli: Cli, active_only: bool) -> None:
+    """Every tenant (admin)."""
     data = cli.api.call("GET", "/tenants", {"active_only": active_only or None})
     cli.listing(data, data.get("tenants", []), ["id", "name", "active", "client_base_url", "created_at"])
 
@@ -34,6 +35,7 @@ def list_(cli: Cli, active_only: bool) -> None:
 @json_option
 @pass_cli
 def show_tenant(cli: Cli, tenant_id: str) -> None:
+    """One tenant as the API shows it (secrets never shown)."""
     data = cli.api.call("GET", f"/tenant/{tenant_id}")
     cli.out(data, lambda: show.fields(data, ORDER))
 
@@ -114,7 +116,7 @@ def sync_status(cli: Cli) -> None:
     cli.listing(data, rows, ["id", "active", "client_base_url", "last_sync_ts", "next_sync_due", "in_dnd"])
 
 
-@click.group()
+@click.group(cls=FullHelpGroup)
 def keys() -> None:
     """A tenant's API key and report signing secret."""
 

@@ -44,7 +44,7 @@ EXAMPLES: Final[dict[tuple[str, str], Example]] = {
     ("GET", "/health"): Example({"status": "ok"}),
     ("GET", "/status"): Example({"ok": True, "active": True, "aws_endpoint_url": "aws", "components": {
         "database": {"healthy": True}, "queues": {"healthy": True},
-        "scheduler": {"healthy": True, "last_tick_ts": 1796571000}, "accounts": {"healthy": True}},
+        "scheduler": {"healthy": True, "last_tick_ts": 1796571000}}, "accounts": {"healthy": True},
         "settings": {"MAILPROXY_MAX_RETRIES": "5", "MAILPROXY_RETRY_DELAYS": "60,300,900,3600,7200"}}),
     ("POST", "/commands/run-now"): Example(OK, query="tenant_id=acme"),
     ("POST", "/commands/suspend"): Example(

@@ -46,6 +46,20 @@ class OutboundPolicy:
         return is_public(ip)
 
 
+def save_warning(policy: OutboundPolicy, host: str, port: int) -> str | None:
+    """What to tell whoever saves an SMTP account that the policy will refuse at send time.
+    Only literal addresses (and localhost) are judged here: a name is resolved when used."""
+    literal = "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
+    try:
+        ipaddress.ip_address(literal)
+    except ValueError:
+        return None
+    if policy.allows(host, literal, port):
+        return None
+    return (f"{host} is not a public address and MAILPROXY_OUTBOUND_ALLOW does not list it: sending "
+            f"through this account will be refused until the operator adds {host} (or {host}:{port}) there")
+
+
 def parse_allow(raw: str) -> OutboundPolicy:
     """``127.0.0.0/8, 10.1.2.3, smtp.internal:25, [fd00::1]:587``; ValueError names a bad entry."""
     networks: list[IPNetwork] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.domain import defaults, schemas
+from chalicelib.domain.outbound import save_warning
 from chalicelib.domain.records import Row, account_info
 from chalicelib.errors import BusinessRuleError, tenant_not_found
 from chalicelib.services.auth import Principal
@@ -39,7 +40,9 @@ def upsert(ports: Ports, principal: Principal, payload: Row) -> Row:
     }
     if not ports.accounts.upsert(payload["tenant_id"], payload["id"], fields):
         raise tenant_not_found(payload["tenant_id"])
-    return {"ok": True}
+    # Saved all the same (the operator may allow it later), but said now, not at send time.
+    warning = save_warning(ports.settings.outbound, payload["host"], payload["port"])
+    return {"ok": True, "warnings": [warning]} if warning else {"ok": True}
 
 
 def list_for(ports: Ports, principal: Principal, tenant_id: str) -> Row:

@@ -101,7 +101,8 @@ def status(ports: Ports, principal: Principal) -> dict[str, Any]:
     }
     if principal.is_admin:
         if database:
-            answer["components"]["accounts"] = _accounts(ports)
+            # Beside the components, not among them: their set is what v1 clients read.
+            answer["accounts"] = _accounts(ports)
         answer["settings"] = effective(ports.settings)
     return answer
 

@@ -55,6 +55,17 @@ def _error(exc: BaseException, kind: str | None = None) -> dict[str, Any]:
             "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__)}
 
 
+def _log_error(message: str, exc: BaseException) -> None:
+    """One JSON line on the function's log, the traceback in a field (as the functions' own
+    logger writes), not a plain-text traceback between JSON lines."""
+    sys.stderr.write(json.dumps({
+        "level": "ERROR", "message": message, "timestamp": time.strftime("%Y-%m-%d %H:%M:%S%z"),
+        "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""), "errorType": type(exc).__name__,
+        "errorMessage": str(exc), "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+    }) + "\n")
+    sys.stderr.flush()
+
+
 def _load(name: str, path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -128,7 +139,7 @@ def main() -> int:
         handler = getattr(importlib.import_module(module_name), function_name)
     except Exception as exc:  # noqa: BLE001 - reported as Lambda reports an init failure
         init_error = _error(exc, "Runtime.ImportModuleError")
-        traceback.print_exc()
+        _log_error("the handler could not be imported (cold start failed)", exc)
     answers.write(json.dumps({"ready": True, "init_error": init_error,
                               "init_seconds": round(time.monotonic() - started, 4)}) + "\n")
     for line in sys.stdin:
@@ -140,7 +151,7 @@ def main() -> int:
             result = handler(request["event"], Context(request["context"]))
             answer = {"result": result}
         except Exception as exc:  # noqa: BLE001 - the invocation's error, as Lambda reports it
-            traceback.print_exc()
+            _log_error("the invocation failed with an unhandled exception", exc)
             answer = {"error": _error(exc)}
         try:
             line = json.dumps(answer)

@@ -86,6 +86,15 @@ def test_a_451_is_retried_after_two_seconds(api: ApiClient, sink: SmtpSink) -> N
     assert 1.5 <= waited <= 12, waited
 
 
+def test_make_dev_prints_a_line_per_outcome(tuned: DevStack, api: ApiClient, sink: SmtpSink) -> None:
+    tenant, account = tenant_on(api, sink)
+    sink.behaviour = Behaviour(data_reply="451 4.3.0 Try again later", fail_first=1)
+    msg = message_payload(tenant, account)
+    add(api, msg)
+    eventually(lambda: f"  {tenant}  {msg['id']}  sent" in tuned.output(), timeout=20, what="the sent line")
+    assert f"  {tenant}  {msg['id']}  deferred, will retry: 4.3.0 Try again later (SMTP 451)" in tuned.output()
+
+
 def test_a_message_is_given_up_after_three_retries(api: ApiClient, sink: SmtpSink) -> None:
     tenant, account = tenant_on(api, sink)
     sink.behaviour = Behaviour(data_reply="451 4.3.0 Try again later")

@@ -8,6 +8,7 @@ template's timeout and memory as Lambda does.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zipfile
@@ -117,6 +118,8 @@ def toy_root(tmp_path: Path) -> Path:
         "def sleepy(event, context):\n"
         "    time.sleep(event['seconds'])\n"
         "    return {'left_ms': context.get_remaining_time_in_millis()}\n"
+        "def broken(event, context):\n"
+        "    raise ValueError('no such thing')\n"
         "def hungry(event, context):\n"
         "    block = bytearray(event['mb'] * 1024 * 1024)\n"
         "    time.sleep(1)\n"
@@ -141,6 +144,19 @@ def test_a_function_past_its_timeout_is_ended_as_lambda_ends_it(toy_root: Path) 
         assert host.cold_starts == 2, "the timed-out environment was discarded"
     finally:
         host.stop()
+
+
+def test_an_unhandled_exception_is_one_json_line_with_its_traceback(toy_root: Path) -> None:
+    host = toy(toy_root, "broken")
+    try:
+        with pytest.raises(InvocationError):
+            host.invoke({})
+    finally:
+        host.stop()
+    logged = [json.loads(line) for line in (toy_root / "function-toy.log").read_text().splitlines() if line.strip()]
+    [error] = [entry for entry in logged if entry.get("level") == "ERROR"]
+    assert error["errorType"] == "ValueError" and error["errorMessage"] == "no such thing"
+    assert any("raise ValueError" in frame for frame in error["stackTrace"])
 
 
 def test_a_function_over_its_memory_is_killed(toy_root: Path) -> None:

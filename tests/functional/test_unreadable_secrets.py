@@ -37,7 +37,7 @@ def test_an_unreadable_account_password_ends_its_messages_in_error_and_flags_the
     assert "MAILPROXY_ENCRYPTION_KEY" in UNREADABLE_ACCOUNT and "save" in UNREADABLE_ACCOUNT
     assert world.sink.attempts == 0
     flagged = f"{world.tenant_id}/{world.account_id}"
-    part = observability.status(after, ADMIN)["components"]["accounts"]
+    part = observability.status(after, ADMIN)["accounts"]
     assert part["healthy"] is False and flagged in part["accounts"]
     assert "MAILPROXY_ENCRYPTION_KEY" in part["what_to_do"]
     scraped = observability.metrics_text(after)
@@ -46,7 +46,7 @@ def test_an_unreadable_account_password_ends_its_messages_in_error_and_flags_the
 
     # Saved again with its password: sealed with today's key, the flag is gone, mail flows.
     accounts.upsert(after, ADMIN, account_payload(world.tenant_id, world.sink.port, id=world.account_id))
-    assert flagged not in observability.status(after, ADMIN)["components"]["accounts"].get("accounts", [])
+    assert flagged not in observability.status(after, ADMIN)["accounts"].get("accounts", [])
     assert world.account_id not in observability.metrics_text(after).split("gmp_account_secret_unreadable")[-1]
     again = World(after, world.tenant_id, world.account_id, world.sink).send_one()
     assert again["status"] == "sent"
@@ -74,5 +74,5 @@ def test_the_api_names_the_variable_when_its_key_cannot_read_the_database(
 def test_a_tenant_key_sees_no_other_tenants_accounts_in_status(ports: Ports) -> None:
     from chalicelib.services.auth import Principal
 
-    assert "accounts" not in observability.status(ports, Principal("some-tenant"))["components"]
+    assert "accounts" not in observability.status(ports, Principal("some-tenant"))
     assert "settings" not in observability.status(ports, Principal("some-tenant"))

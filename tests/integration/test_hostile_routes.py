@@ -226,3 +226,12 @@ def test_an_integer_priority_of_any_size_is_clamped(admin: ApiClient, make_tenan
     assert admin.ok("POST", "/commands/add-messages", json={"messages": [high, low]})["queued"] == 2
     stored = {m["id"]: m["priority"] for m in admin.messages(handle.id)}
     assert stored == {high["id"]: 0, low["id"]: 3}
+
+
+def test_an_account_on_a_refused_address_is_saved_with_a_warning_naming_the_variable(
+        admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink) -> None:
+    handle = make_tenant(sink)
+    answer = admin.ok("POST", "/account", json=account_payload(handle.id, 25, id="lan", host="10.20.30.40"))
+    [warning] = answer["warnings"]
+    assert "MAILPROXY_OUTBOUND_ALLOW" in warning and "10.20.30.40" in warning
+    assert "warnings" not in admin.ok("POST", "/account", json=account_payload(handle.id, sink.port, id="ok"))

@@ -34,3 +34,16 @@ def test_the_allow_list_takes_cidrs_addresses_and_host_ports() -> None:
 def test_a_bad_allow_list_stops_start_up(raw: str) -> None:
     with pytest.raises(ConfigurationError, match="MAILPROXY_OUTBOUND_ALLOW"):
         load_settings({"MAILPROXY_API_TOKEN": "t", "MAILPROXY_OUTBOUND_ALLOW": raw})
+
+
+def test_saving_an_account_on_a_refused_address_warns_naming_the_variable() -> None:
+    from chalicelib.domain.outbound import parse_allow, save_warning
+
+    none = parse_allow("")
+    warning = save_warning(none, "10.0.0.5", 25)
+    assert warning and "MAILPROXY_OUTBOUND_ALLOW" in warning and "10.0.0.5" in warning
+    assert save_warning(none, "localhost", 1025) is not None
+    assert save_warning(none, "smtp.example.com", 587) is None        # a name: judged when used
+    assert save_warning(none, "8.8.8.8", 25) is None                  # public
+    assert save_warning(parse_allow("10.0.0.0/8"), "10.0.0.5", 25) is None
+    assert save_warning(parse_allow("127.0.0.0/8"), "127.0.0.1", 1025) is None
