@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from mailproxy_cli import show
-from mailproxy_cli.client import FAILED, USAGE, ApiError
+from mailproxy_cli.client import FAILED, NOT_FOUND, USAGE, ApiError
 from mailproxy_cli.context import Cli, FullHelpGroup, When, json_option, pass_cli
 from mailproxy_cli.settings import SettingsError
 
@@ -133,7 +133,10 @@ def send_test(cli: Cli, tenant_id: str, account_id: str, to: tuple[str, ...], se
     message_id = f"cli-test-{int(time.time())}-{uuid.uuid4().hex[:8]}"
     message = {"id": message_id, "tenant_id": tenant_id, "account_id": account_id, "from": sender,
                "to": list(to), "subject": subject, "body": body}
-    cli.api.call("POST", "/commands/add-messages", body={"messages": [message]})
+    try:
+        cli.api.call("POST", "/commands/add-messages", body={"messages": [message]})
+    except ApiError as exc:
+        raise _explained(cli, exc, tenant_id, account_id) from None
     record: dict[str, Any] = {"id": message_id, "status": "pending"}
     deadline = time.monotonic() + timeout
     while wait and record.get("status") not in FINAL and time.monotonic() < deadline:
@@ -145,6 +148,21 @@ def send_test(cli: Cli, tenant_id: str, account_id: str, to: tuple[str, ...], se
                                       if outcome in ("error", "bounced") else "")))
     if wait and outcome not in ("sent",):
         sys.exit(FAILED)
+
+
+def _explained(cli: Cli, exc: ApiError, tenant_id: str, account_id: str) -> ApiError:
+    """API v1 answers "account not found for tenant" for an unknown tenant too (docs/api.md
+    §4.3): say which it is, and what to run."""
+    if exc.status != 400 or "account not found for tenant" not in str(exc):
+        return exc
+    try:
+        cli.api.call("GET", f"/tenant/{tenant_id}")
+    except ApiError as missing:
+        if missing.exit_code == NOT_FOUND:
+            return ApiError(f"tenant {tenant_id!r} does not exist (mailproxy tenants list)", NOT_FOUND, 400)
+        return exc
+    return ApiError(f"tenant {tenant_id!r} has no account {account_id!r} "
+                    f"(mailproxy accounts list {tenant_id})", NOT_FOUND, 400)
 
 
 @cli.command("command-log")

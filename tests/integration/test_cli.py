@@ -199,3 +199,12 @@ def test_status_is_a_table_with_the_settings_in_force(mailproxy: Run) -> None:
     lines = shown.stdout.splitlines()
     assert any(line.split()[:2] == ["database", "yes"] for line in lines)
     assert any(line.split() == ["MAILPROXY_RETRY_DELAYS", "1,2"] for line in lines)
+
+
+def test_send_test_says_whether_the_tenant_or_the_account_is_missing(mailproxy: Run, tenant_id: str) -> None:
+    nobody = mailproxy("send-test", f"no-{uuid.uuid4().hex[:6]}", "--account", "main", "--to", "a@example.com")
+    assert nobody.returncode == 3 and "does not exist (mailproxy tenants list)" in nobody.stderr
+    assert mailproxy("tenants", "create", tenant_id).returncode == 0
+    no_account = mailproxy("send-test", tenant_id, "--account", "main", "--to", "a@example.com")
+    assert no_account.returncode == 3 and f"has no account 'main' (mailproxy accounts list {tenant_id})" \
+        in no_account.stderr
