@@ -57,6 +57,9 @@ class Settings:
     # The queue for instance-wide work, owned by the template in AWS (its URL handed over);
     # looked up by name, and created with the template's attributes, elsewhere.
     system_queue_url: str | None = None
+    # The pool: one queue (SQS fair queue, the tenant as message group) for every tenant that
+    # has no dedicated queue; owned by the template, looked up by name elsewhere.
+    work_queue_url: str | None = None
     # Where alarms created per tenant send their notifications (the stack's SNS topic).
     alarm_topic_arn: str | None = None
     # With a database created by the stack, its secret holds JSON credentials; the URL is

@@ -38,7 +38,13 @@ QUEUE_RETENTION = 4 * 24 * 3600
 # Event source mappings (tenant queues and the system queue).
 BATCH_SIZE = 10
 BATCHING_WINDOW = 0        # s: dispatch at once; a window only adds latency here
-TENANT_CONCURRENCY = 2     # MaximumConcurrency of each tenant's mapping (AWS minimum: 2)
+TENANT_CONCURRENCY = 2     # MaximumConcurrency of each dedicated tenant's mapping (AWS minimum: 2)
+# The pooled path (every tenant without a dedicated queue): one mapping onto the work queue.
+# Reserved concurrency keeps the API answering whatever dispatch does; the defaults fit an
+# account with AWS's default 1,000 concurrent executions (700 stay unreserved).
+WORK_CONCURRENCY = 50      # MaximumConcurrency of the work queue's mapping
+DISPATCH_RESERVED = 200    # the dispatch function's reserved concurrency (pool + system + dedicated)
+API_RESERVED = 100         # the API function's reserved concurrency
 SYSTEM_CONCURRENCY = 2     # and of the system queue's (bounce polls)
 
 # A claimed message's lease must outlive any invocation that could still be sending it.

@@ -117,6 +117,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
             "new tenant queues get an event source mapping onto this function"),
     Setting("MAILPROXY_SYSTEM_QUEUE_URL", "system_queue_url", "text", None, "wiring",
             "the stack's queue for instance-wide work"),
+    Setting("MAILPROXY_WORK_QUEUE_URL", "work_queue_url", "text", None, "wiring",
+            "the shared queue every pooled tenant's work records go to (one fair queue, one mapping)"),
     Setting("MAILPROXY_ALARM_TOPIC_ARN", "alarm_topic_arn", "text", None, "wiring",
             "where per-tenant alarms notify"),
 )

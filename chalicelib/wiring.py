@@ -119,7 +119,7 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
             aws.client("cloudwatch", settings), batch_size=settings.tenant_batch_size,
             batching_window=settings.tenant_batching_window, alarm_topic_arn=settings.alarm_topic_arn)
         if settings.dispatch_function_arn else None,
-        system_queue_url=settings.system_queue_url,
+        system_queue_url=settings.system_queue_url, work_queue_url=settings.work_queue_url,
     )
     # Built field by field so that mypy checks every adapter against its protocol.
     ports = Ports(

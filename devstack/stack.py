@@ -130,9 +130,11 @@ class Stack:
         region = aws_env(self.aws_url)["AWS_REGION"]
         # The stack's own values first (unsubscribe links point at this stack's API), then
         # the operator's settings, as `make deploy PARAMS=...` would pass them.
+        # WorkConcurrency: the pool's pollers, as many as the runner runs dispatch environments
+        # (2 cores here; AWS's default is 50).
         parameters = {"DatabaseUrl": self.database_url, "QueuePrefix": self.o.queue_prefix,
                       "MetricsAccess": "public", "OutboundAllow": self.o.outbound_allow,
-                      "PublicUrl": self.api_url, **self.routed.parameters}
+                      "PublicUrl": self.api_url, "WorkConcurrency": "8", **self.routed.parameters}
         deployer = Deployer(
             endpoint=self.aws_url, region=region, log_dir=self.o.log_dir, extra_env=self.function_env(),
             schedule_tick=self.o.schedule_tick, stack_name=f"mail-proxy-{self.o.queue_prefix}",

@@ -69,7 +69,11 @@ class _PerInvocation:
             try:
                 logger.append_keys(tenant_id=tenant_id)   # on every line of this run, services' too
                 remaining = self.context.get_remaining_time_in_millis() / 1000
-                budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE)
+                # A pooled batch holds several tenants, served one after another: each gets an
+                # equal share of what is left, so a backlog yields (its run leaves a
+                # continuation record) instead of holding the others' records back.
+                waiting = max(1, len(set(self.reasons) - set(self.done)))
+                budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE / waiting)
                 result = work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)
                 logger.info("work done", extra={
                     "tenant_id": tenant_id,

@@ -67,7 +67,8 @@ def _secrets(*names: str) -> Json:
 
 
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
-ENQUEUE = allow(["sqs:SendMessage"], TENANT_QUEUES)
+# Work records go to the pool (the work queue) or to a dedicated tenant's own queue.
+ENQUEUE = allow(["sqs:SendMessage"], [TENANT_QUEUES, arn("WorkQueue")])
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Function:
     secrets: tuple[str, ...] = ("EncryptionKey", "Database")
     events: Json = field(default_factory=dict)
     environment: Json = field(default_factory=dict)
+    reserved: str | None = None     # the parameter of its reserved concurrency (0: none)
 
 
 # Provisioning a tenant: its queues, its event source mapping onto the dispatcher, its
@@ -90,6 +92,7 @@ class Function:
 # API and the retry tick do it again for a tenant whose queue has gone.
 PROVISION = [
     allow(["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage"], TENANT_QUEUES),
+    allow(["sqs:SendMessage"], arn("WorkQueue")),
     allow(["lambda:CreateEventSourceMapping"], "*", {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}}),
     # ListEventSourceMappings has no resource-level permissions in IAM.
     allow(["lambda:ListEventSourceMappings"], "*"),
@@ -117,12 +120,13 @@ def functions() -> dict[str, Function]:
                 allow(["cloudwatch:DeleteAlarms"], TENANT_ALARMS),
                 allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], arn("SystemQueue")),
             ],
-            secrets=("AdminToken", "EncryptionKey", "Database"), environment=PROVISION_ENV),
+            secrets=("AdminToken", "EncryptionKey", "Database"), environment=PROVISION_ENV,
+            reserved="ApiReservedConcurrency"),
         "DispatchFunction": Function(
             "dispatch", "functions.dispatch.handler", limits.DISPATCH_TIMEOUT, limits.DISPATCH_MEMORY,
             "Dispatch, delivery reports and bounce polls on request (SQS)",
             [
-                allow(CONSUME, [TENANT_QUEUES, arn("SystemQueue")]),
+                allow(CONSUME, [TENANT_QUEUES, arn("SystemQueue"), arn("WorkQueue")]),
                 ENQUEUE,  # a run that used its budget queues its own continuation
                 # Large attachments into the stack's bucket with the deployment's credentials
                 # (tenants may name their own bucket and credentials instead); presigned
@@ -133,7 +137,14 @@ def functions() -> dict[str, Function]:
                 "Queue": arn("SystemQueue"), "BatchSize": limits.BATCH_SIZE,
                 "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY}}}},
+                "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY}}},
+                # The pool: every tenant without a dedicated queue, in one fair queue.
+                "WorkQueue": {"Type": "SQS", "Properties": {
+                    "Queue": arn("WorkQueue"), "BatchSize": limits.BATCH_SIZE,
+                    "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "ScalingConfig": {"MaximumConcurrency": ref("WorkConcurrency")}}}},
+            reserved="DispatchReservedConcurrency",
             environment={"MAILPROXY_PUBLIC_URL": when(
                 "HasPublicUrl", ref("PublicUrl"),
                 sub("https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"))}),
@@ -162,6 +173,7 @@ def _environment(fn: Function) -> Json:
         "MAILPROXY_DATABASE_HOST": when("CreateDatabase", {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}),
         "MAILPROXY_DATABASE_NAME": "mailproxy",
         "MAILPROXY_SYSTEM_QUEUE_URL": ref("SystemQueue"),
+        "MAILPROXY_WORK_QUEUE_URL": ref("WorkQueue"),
         "POWERTOOLS_SERVICE_NAME": f"mail-proxy-{fn.short}",
         # Every operator-tunable setting, from its parameter (settings_catalog.py), in every
         # function: the same value wherever the code reads it.
@@ -196,6 +208,8 @@ def _function_resources(logical: str, fn: Function) -> Json:
     }
     if fn.events:
         properties["Events"] = fn.events
+    if fn.reserved:
+        properties["ReservedConcurrentExecutions"] = when(f"Has{fn.reserved}", ref(fn.reserved))
     resources: Json = {
         role: {"Type": "AWS::IAM::Role", "Properties": {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -219,7 +233,16 @@ def _function_resources(logical: str, fn: Function) -> Json:
 
 
 def _queues() -> Json:
+    work = {"QueueName": sub("${QueuePrefix}-work"), "VisibilityTimeout": ref("QueueVisibilityTimeout"),
+            "MessageRetentionPeriod": limits.QUEUE_RETENTION,
+            "RedrivePolicy": {"deadLetterTargetArn": arn("WorkDeadLetterQueue"),
+                              "maxReceiveCount": limits.MAX_RECEIVE_COUNT}}
     return {
+        "WorkDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": sub("${QueuePrefix}-work-dlq"), "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION}},
+        # The pool's queue: a standard queue used as an SQS fair queue (each work record's
+        # MessageGroupId names its tenant), so one tenant's backlog does not delay the others.
+        "WorkQueue": {"Type": "AWS::SQS::Queue", "Properties": work},
         "SystemDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": sub("${QueuePrefix}-system-dlq"), "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION}},
         # The same attributes as the code's own fallback (queues.TenantQueues.system_url).
@@ -407,6 +430,15 @@ PARAMETERS: Json = {
     "AlarmEmail": {"Type": "String", "Default": "", "Description": "Subscribed to the alarm topic (empty: none)"},
     "DeployDigest": {"Type": "String", "Default": "none",
                      "Description": "Set by make deploy: what the last deploy asked for (template and parameters)"},
+    "WorkConcurrency": {"Type": "Number", "Default": limits.WORK_CONCURRENCY, "MinValue": 2, "MaxValue": 1000,
+                        "Description": "MaximumConcurrency of the work queue's mapping: dispatch invocations "
+                                       "serving the pooled tenants at once"},
+    "DispatchReservedConcurrency": {"Type": "Number", "Default": limits.DISPATCH_RESERVED, "MinValue": 0,
+                                    "MaxValue": 10000, "Description": "Reserved concurrency of the dispatch "
+                                    "function (0: none); at least WorkConcurrency plus 2 per dedicated tenant"},
+    "ApiReservedConcurrency": {"Type": "Number", "Default": limits.API_RESERVED, "MinValue": 0, "MaxValue": 10000,
+                               "Description": "Reserved concurrency of the API function (0: none), so that "
+                                              "a dispatch surge never throttles the API"},
     "MetricsAccess": {"Type": "String", "Default": "iam", "AllowedValues": ["iam", "public", "none"],
                       "Description": "GET /metrics through API Gateway: IAM-signed requests only, anyone, "
                                      "or not routed"},
@@ -423,6 +455,8 @@ CONDITIONS: Json = {
     "HasExtraSecurityGroups": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("SecurityGroupIds")]}, ""]}]},
     "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [ref("AlarmEmail"), ""]}]},
     "MetricsRouted": {"Fn::Not": [{"Fn::Equals": [ref("MetricsAccess"), "none"]}]},
+    "HasDispatchReservedConcurrency": {"Fn::Not": [{"Fn::Equals": [ref("DispatchReservedConcurrency"), "0"]}]},
+    "HasApiReservedConcurrency": {"Fn::Not": [{"Fn::Equals": [ref("ApiReservedConcurrency"), "0"]}]},
     "MetricsIam": {"Fn::Equals": [ref("MetricsAccess"), "iam"]},
 }
 

@@ -1,4 +1,5 @@
-"""Per-tenant SQS queues: creation, removal and work records (claim checks)."""
+"""SQS: the pool's work queue, dedicated tenants' own queues (creation, removal), the system
+queue, and the work records (claim checks) sent to them."""
 
 from __future__ import annotations
 
@@ -30,6 +31,22 @@ def _missing(exc: ClientError) -> bool:
 
 def system_queue_name(prefix: str) -> str:
     return f"{prefix}-system"
+
+
+def work_queue_name(prefix: str) -> str:
+    return f"{prefix}-work"
+
+
+_GROUP = re.compile(r"[!-~]{1,128}")   # what SQS accepts as a MessageGroupId
+
+
+def group_id(tenant_id: str) -> str:
+    """The work record's message group: the tenant (fair queues balance by group), as SQS
+    accepts it (printable ASCII, at most 128), else a digest of it."""
+    return tenant_id if _GROUP.fullmatch(tenant_id) else "t-" + hashlib.sha256(tenant_id.encode()).hexdigest()
+
+
+BATCH = 10   # SendMessageBatch's limit
 
 
 OLDEST_MESSAGE_ALARM_SECONDS = 900
@@ -89,12 +106,14 @@ class EventSourceMappings:
 
 class TenantQueues:
     def __init__(self, sqs: Any, prefix: str, visibility_timeout: int,
-                 mappings: EventSourceMappings | None = None, system_queue_url: str | None = None) -> None:
+                 mappings: EventSourceMappings | None = None, system_queue_url: str | None = None,
+                 work_queue_url: str | None = None) -> None:
         self._sqs = sqs
         self._prefix = prefix
         self._visibility = visibility_timeout
         self._mappings = mappings
         self._system_url = system_queue_url
+        self._work_url = work_queue_url
 
     def create(self, tenant_id: str) -> tuple[str, str]:
         """Create (idempotently) the tenant's queue, dead-letter queue, mapping and alarms.
@@ -166,17 +185,59 @@ class TenantQueues:
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(f"no queue for tenant: {exc}") from exc
 
-    def notify(self, queue_url: str, tenant_id: str, reason: str) -> None:
-        """Send one work record naming the tenant; the dispatcher claims from the database."""
-        body = json.dumps({"tenant_id": tenant_id, "reason": reason})
+    def notify(self, queue_url: str | None, tenant_id: str, reason: str) -> None:
+        """Send one work record naming the tenant, to its dedicated queue or (None) to the pool;
+        the dispatcher claims from the database."""
+        url = queue_url or self.work_url()
+        entry: dict[str, Any] = {"MessageBody": json.dumps({"tenant_id": tenant_id, "reason": reason})}
+        if queue_url is None:
+            entry["MessageGroupId"] = group_id(tenant_id)
         try:
-            self._sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+            self._sqs.send_message(QueueUrl=url, **entry)
         except ClientError as exc:
             if _missing(exc):
                 raise QueueMissing("the tenant's queue does not exist") from exc
             raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
         except BotoCoreError as exc:
             raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
+
+    def notify_pool(self, records: list[tuple[str, str]]) -> list[str]:
+        """Work records for pooled tenants, ten to a SendMessageBatch call, each with its tenant
+        as message group; returns the tenants whose record was not sent (the next tick's)."""
+        failed: list[str] = []
+        for start in range(0, len(records), BATCH):
+            chunk = records[start:start + BATCH]
+            entries = [{"Id": str(i), "MessageGroupId": group_id(tenant_id),
+                        "MessageBody": json.dumps({"tenant_id": tenant_id, "reason": reason})}
+                       for i, (tenant_id, reason) in enumerate(chunk)]
+            try:
+                answer = self._sqs.send_message_batch(QueueUrl=self.work_url(), Entries=entries)
+            except (BotoCoreError, ClientError, QueueError) as exc:
+                log.warning("work records not sent (%d tenants): %s", len(chunk), exc)
+                failed.extend(tenant_id for tenant_id, _ in chunk)
+                continue
+            failed.extend(chunk[int(f["Id"])][0] for f in answer.get("Failed", []))
+        return failed
+
+    def work_url(self) -> str:
+        """The pool's queue: the template's (its URL in the settings), else looked up by name
+        and, if missing, made with the template's attributes."""
+        if self._work_url:
+            return self._work_url
+        self._work_url = self._owned_queue(work_queue_name(self._prefix), "the work queue")
+        return self._work_url
+
+    def _owned_queue(self, name: str, what: str) -> str:
+        try:
+            try:
+                return str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            except ClientError as exc:
+                if not _missing(exc):
+                    raise
+            _, dlq_arn = self._create_dead_letter(f"{name}-dlq", [])
+            return str(self._sqs.create_queue(QueueName=name, Attributes=self._attributes(dlq_arn))["QueueUrl"])
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueError(f"cannot find {what}: {exc}") from exc
 
     def system_url(self) -> str:
         """The queue for instance-wide work (bounce polls).
@@ -187,17 +248,7 @@ class TenantQueues:
         """
         if self._system_url:
             return self._system_url
-        name = system_queue_name(self._prefix)
-        try:
-            try:
-                return str(self._sqs.get_queue_url(QueueName=name)["QueueUrl"])
-            except ClientError as exc:
-                if not _missing(exc):
-                    raise
-            _, dlq_arn = self._create_dead_letter(f"{name}-dlq", [])
-            return str(self._sqs.create_queue(QueueName=name, Attributes=self._attributes(dlq_arn))["QueueUrl"])
-        except (BotoCoreError, ClientError) as exc:
-            raise QueueError(f"cannot find the system queue: {exc}") from exc
+        return self._owned_queue(system_queue_name(self._prefix), "the system queue")
 
     def notify_system(self, kind: str) -> None:
         try:

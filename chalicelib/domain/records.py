@@ -55,6 +55,7 @@ def tenant_info(row: TenantRow) -> Row:
         "report_extensions": row.get("report_extensions", False),
         "unsubscribe": row.get("unsubscribe"),
         "dkim": public_dkim(row.get("dkim")),
+        "isolation": "dedicated" if row.get("queue_url") else "pool",
         "created_at": iso(row.get("created_at")),
         "updated_at": iso(row.get("updated_at")),
     })

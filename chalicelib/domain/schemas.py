@@ -172,6 +172,9 @@ LARGE_FILE_CONFIG = {
 
 _TENANT_FIELDS: dict[str, Any] = {
     "name": _OPT_STR,
+    # Extension (docs/api.md §7.7): the pooled dispatch path, or a queue of the tenant's own
+    # (admin only). Not a column: a dedicated tenant is one with a queue.
+    "isolation": {"enum": ["pool", "dedicated", None]},
     "client_auth": {"anyOf": [CLIENT_AUTH, {"type": "null"}]},
     "client_base_url": _OPT_STR,
     "client_sync_path": _OPT_STR,

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from chalicelib.domain.records import Row
-from chalicelib.errors import BusinessRuleError, InfrastructureError, QueueError, QueueMissing, tenant_not_found
+from chalicelib.errors import BusinessRuleError, InfrastructureError, QueueMissing, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
@@ -59,19 +59,23 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
         ports.reports.reset_sync(target)
         nudge(ports, [target], "run-now", heal=True)
     else:
-        nudge(ports, [t["id"] for t in ports.tenants.list_all()], "run-now", heal=True)
+        every = ports.tenants.list_all()
+        nudge(ports, [t["id"] for t in every], "run-now", heal=True,
+              known={t["id"]: t.get("queue_url") for t in every})
     return {"ok": True}
 
 
 def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False,
           known: Mapping[str, str | None] | None = None) -> None:
-    """Send a work record to each tenant's queue; failures are left to the next tick.
+    """Send a work record for each tenant; failures are left to the next tick.
 
-    With ``heal`` (the API and the retry tick, whose roles may provision queues) a tenant
-    whose queue has gone (deleted, or an AWS endpoint that restarted empty) gets it back,
-    with its mapping, and the record is sent there: dispatch heals by itself. ``known``: queue
-    URLs the caller has already read, by tenant.
+    A pooled tenant's (no queue of its own) goes to the work queue, ten to a call; a dedicated
+    tenant's to its own queue. With ``heal`` (the API and the retry tick, whose roles may
+    provision queues) a dedicated tenant whose queue has gone (deleted, or an AWS endpoint
+    that restarted empty) gets it back, with its mapping. ``known``: queue URLs the caller has
+    already read, by tenant (None: pooled).
     """
+    pooled: list[tuple[str, str]] = []
     for tenant_id in tenant_ids:
         if known is not None and tenant_id in known:
             url = known[tenant_id]
@@ -80,9 +84,12 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False,
             if row is None:
                 continue
             url = row.get("queue_url")
+        if url is None:
+            pooled.append((tenant_id, reason))
+            continue
         try:
             try:
-                ports.queues.notify(queue_url(tenant_id, url), tenant_id, reason)
+                ports.queues.notify(url, tenant_id, reason)
             except QueueMissing:
                 if not heal:
                     raise
@@ -92,11 +99,7 @@ def nudge(ports: Ports, tenant_ids: list[str], reason: str, heal: bool = False,
                 ports.queues.notify(url, tenant_id, reason)
         except InfrastructureError as exc:
             log.warning("work record not sent; the next tick covers it: %s", exc)
-
-
-def queue_url(tenant_id: str, url: str | None) -> str:
-    """The tenant's queue, made with the tenant. Only the API provisions queues (the other
-    functions' roles may not create them)."""
-    if not url:
-        raise QueueError(f"tenant {tenant_id!r} has no queue")
-    return url
+    if pooled:
+        failed = ports.queues.notify_pool(pooled)
+        if failed:
+            log.warning("work records of %d pooled tenants not sent; the next tick covers them", len(failed))

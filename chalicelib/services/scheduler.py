@@ -18,17 +18,20 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     A work record is only a claim check, so a surplus one costs one empty claim.
     """
     ports.instance.beat(SCHEDULER_BEAT, ports.now())
-    tenants = [row["id"] for row in ports.dispatch.tenants_with_due(ports.now())]
-    nudge(ports, tenants, "tick", heal=True)
+    due = ports.dispatch.tenants_with_due(ports.now())
+    tenants = [row["id"] for row in due]
+    # The statement named each tenant's queue (None: the pool): no read per tenant, and the
+    # pool's records go out ten to a call.
+    nudge(ports, tenants, "tick", heal=True, known={row["id"]: row.get("queue_url") for row in due})
     return {"enqueued": tenants}
 
 
 def reports_tick(ports: Ports) -> dict[str, Any]:
     """Queue a report run for every tenant with entries past their backoff or an empty sync
     due; the run itself happens in the tenant's own dispatch invocation."""
-    tenants = [row["id"] for row in ports.reports.tenants_due(ports.clock(),
-                                                                       ports.settings.report_interval)]
-    nudge(ports, tenants, "report")
+    due = ports.reports.tenants_due(ports.clock(), ports.settings.report_interval)
+    tenants = [row["id"] for row in due]
+    nudge(ports, tenants, "report", known={row["id"]: row.get("queue_url") for row in due})
     return {"enqueued": tenants}
 
 

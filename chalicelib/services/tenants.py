@@ -11,6 +11,7 @@ from chalicelib.domain.tokens import key_hash, new_token
 from chalicelib.errors import RequestValidationError, tenant_not_found
 from chalicelib.services import signing
 from chalicelib.services.auth import Principal
+from chalicelib.services.control import nudge
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,12 @@ def create_or_replace(ports: Ports, principal: Principal, payload: Row) -> Row:
     stored = ports.tenants.get(tenant_id)
     if stored is not None:
         ports.tenants.update(tenant_id, _columns(ports, payload, stored, full=True))
+        _isolate(ports, tenant_id, stored, payload.get("isolation"))
         return {"ok": True}
     columns = _columns(ports, payload, None, full=True)   # may refuse (422) before anything is made
-    queue_url, dlq_url = ports.queues.create(tenant_id)
+    # Pooled (the default): a database row and nothing else, no AWS call on this path.
+    dedicated = payload.get("isolation") == "dedicated"
+    queue_url, dlq_url = ports.queues.create(tenant_id) if dedicated else (None, None)
     api_key = new_token("mpk_")
     signing_secret = new_token("mps_")
     try:
@@ -97,8 +101,24 @@ def create_or_replace(ports: Ports, principal: Principal, payload: Row) -> Row:
     if not inserted:
         # Created concurrently by another request: that one owns the key; replace fields.
         ports.tenants.update(tenant_id, columns)
+        ports.queues.delete(queue_url, dlq_url)
         return {"ok": True}
     return {"ok": True, "api_key": api_key, "signing_secret": signing_secret}
+
+
+def _isolate(ports: Ports, tenant_id: str, row: TenantRow, wanted: str | None) -> None:
+    """Move a tenant between the pool and a queue of its own. Work records are claim checks
+    (PostgreSQL holds the messages), so a queue is removed at once: the tenant's due work is
+    sent a record in the pool, and anything else is the next tick's."""
+    current = row.get("queue_url")
+    if wanted == "dedicated" and not current:
+        url, dlq = ports.queues.create(tenant_id)
+        ports.tenants.set_queue_urls(tenant_id, url, dlq)
+        nudge(ports, [tenant_id], "run-now", known={tenant_id: url})
+    elif wanted == "pool" and current:
+        ports.tenants.set_queue_urls(tenant_id, None, None)
+        ports.queues.delete(current, row.get("dlq_url"))
+        nudge(ports, [tenant_id], "run-now", known={tenant_id: None})
 
 
 def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> Row:
@@ -107,9 +127,12 @@ def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> 
     stored = ports.tenants.get(tenant_id)
     if stored is None:
         raise tenant_not_found(tenant_id)
+    if payload.get("isolation") is not None:
+        principal.require_admin()   # queues and mappings are the operator's to spend
     fields = _columns(ports, payload, stored, full=False)
     if not ports.tenants.update(tenant_id, fields):
         raise tenant_not_found(tenant_id)
+    _isolate(ports, tenant_id, stored, payload.get("isolation"))
     return {"ok": True}
 
 

@@ -127,16 +127,23 @@ class TestInfrastructureCheck:
         assert echo.requests[0]["path"] == "/mail-proxy/sync"
 
 
-class TestPerTenantQueuesOnLocalStack:
-    def test_tenant_queues_created_and_removed_in_localstack(self, dev_stack: DevStack, admin: ApiClient,
-                                                             first_catcher: Catcher) -> None:
+class TestTenantQueuesOnLocalStack:
+    def test_a_tenant_is_pooled_and_a_dedicated_one_gets_queues_made_and_removed(
+            self, dev_stack: DevStack, admin: ApiClient, first_catcher: Catcher) -> None:
         import localstack_client.session
 
         session = localstack_client.session.Session(localstack_host=dev_stack.aws_url.removeprefix("http://"))
         sqs = session.client("sqs")
         tenant_id, _ = _tenant(admin, first_catcher)
-        urls = [u for u in sqs.list_queues(QueueNamePrefix="mailproxy-t-").get("QueueUrls", [])
-                if tenant_id in u]
+
+        def own() -> list[str]:
+            return [u for u in sqs.list_queues(QueueNamePrefix="mailproxy-t-").get("QueueUrls", [])
+                    if tenant_id in u]
+
+        assert own() == [], "a pooled tenant has no queue of its own"
+        assert sqs.list_queues(QueueNamePrefix="mailproxy-work").get("QueueUrls"), "the pool's queue"
+        admin.ok("PUT", f"/tenant/{tenant_id}", json={"isolation": "dedicated"})
+        urls = own()
         assert len(urls) == 2 and any(u.endswith("-dlq") for u in urls)
         attrs = sqs.get_queue_attributes(QueueUrl=next(u for u in urls if not u.endswith("-dlq")),
                                          AttributeNames=["RedrivePolicy"])["Attributes"]

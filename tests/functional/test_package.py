@@ -214,7 +214,7 @@ def test_the_built_templates_numbers_keep_awss_rules(built: Template) -> None:
                     assert queue["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
                     mappings.append((visibility, timeouts[logical], event["Properties"]["BatchSize"]))
         mappings.append((visibility, timeouts["DispatchFunction"], batch))
-        assert len(mappings) == 2
+        assert len(mappings) == 3   # the system queue, the pool's work queue, a dedicated tenant's
         broken = limits.rules(
             function_timeouts={"api": timeouts["APIHandler"], "dispatch": timeouts["DispatchFunction"],
                                **{k: v for k, v in timeouts.items() if k not in ("APIHandler", "DispatchFunction")}},

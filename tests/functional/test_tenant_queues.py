@@ -12,8 +12,12 @@ import pytest
 from chalicelib import limits
 from chalicelib.adapters.queues import EventSourceMappings, TenantQueues, queue_name, system_queue_name
 from chalicelib.errors import QueueError
+from chalicelib.services import control, tenants
+from chalicelib.services.ports import Ports
 from devstack.aws import MotoServer
-from tests.support.world import World
+from tests.support.factories import tenant_payload
+from tests.support.pool import drain_pool
+from tests.support.world import ADMIN, World
 
 pytestmark = pytest.mark.functional
 
@@ -66,6 +70,7 @@ def test_the_system_queue_made_by_the_template_is_used_as_it_is(moto_server: Mot
 def test_a_tenant_whose_queue_has_gone_gets_it_back_from_the_api_and_the_retry_tick(world: World) -> None:
     from chalicelib.services.scheduler import retry_tick
 
+    tenants.update(world.ports, ADMIN, world.tenant_id, {"isolation": "dedicated"})
     sqs = world.ports.queues._sqs
 
     def queue_now() -> str:
@@ -84,3 +89,74 @@ def test_a_tenant_whose_queue_has_gone_gets_it_back_from_the_api_and_the_retry_t
     sqs.delete_queue(QueueUrl=queue_now())
     retry_tick(world.ports)                           # the message is due: the tick heals too
     assert [r["reason"] for r in records(queue_now())] == ["tick"]
+
+
+def _pool_records(ports: Ports, tenant_id: str) -> list[dict]:
+    return [r for r in drain_pool(ports) if r["tenant_id"] == tenant_id]
+
+
+def test_a_new_tenant_is_a_row_in_the_pool_with_no_queue_of_its_own(ports: Ports) -> None:
+    sqs = ports.queues._sqs  # type: ignore[attr-defined]
+    prefix = f"{ports.settings.queue_prefix}-t-"
+    before = sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
+    payload = tenant_payload()
+    tenants.create_or_replace(ports, ADMIN, payload)
+    try:
+        assert sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []) == before
+        assert tenants.get(ports, ADMIN, payload["id"])["isolation"] == "pool"
+        drain_pool(ports)
+        control.nudge(ports, [payload["id"]], "submit")
+        assert _pool_records(ports, payload["id"]) == [
+            {"tenant_id": payload["id"], "reason": "submit", "group": payload["id"]}]
+    finally:
+        tenants.delete(ports, ADMIN, payload["id"])
+
+
+def test_a_tenant_moves_to_a_queue_of_its_own_and_back_and_only_the_admin_may_say_so(ports: Ports) -> None:
+    from chalicelib.errors import ForbiddenError
+    from chalicelib.services.auth import Principal
+
+    payload = tenant_payload()
+    tenants.create_or_replace(ports, ADMIN, payload)
+    try:
+        with pytest.raises(ForbiddenError):
+            tenants.update(ports, Principal(payload["id"]), payload["id"], {"isolation": "dedicated"})
+        tenants.update(ports, ADMIN, payload["id"], {"isolation": "dedicated"})
+        row = ports.tenants.get(payload["id"])
+        assert row is not None and row["queue_url"]
+        assert tenants.get(ports, ADMIN, payload["id"])["isolation"] == "dedicated"
+        sqs = ports.queues._sqs  # type: ignore[attr-defined]
+        own = str(row["queue_url"])
+        drain_pool(ports)
+        tenants.update(ports, ADMIN, payload["id"], {"isolation": "pool"})
+        assert ports.tenants.get(payload["id"])["queue_url"] is None  # type: ignore[index]
+        with pytest.raises(Exception, match=r"NonExistentQueue|does not exist"):
+            sqs.get_queue_attributes(QueueUrl=own, AttributeNames=["QueueArn"])
+        assert [r["reason"] for r in _pool_records(ports, payload["id"])] == ["run-now"]   # its work, in the pool
+    finally:
+        tenants.delete(ports, ADMIN, payload["id"])
+
+
+def test_ticks_send_the_pools_records_ten_to_a_call(ports: Ports) -> None:
+    made = [tenant_payload() for _ in range(23)]
+    for payload in made:
+        tenants.create_or_replace(ports, ADMIN, payload)
+    try:
+        sqs = ports.queues._sqs  # type: ignore[attr-defined]
+        calls: list[int] = []
+        original = sqs.send_message_batch
+
+        def counted(**kwargs: object) -> object:
+            calls.append(len(kwargs["Entries"]))  # type: ignore[arg-type]
+            return original(**kwargs)
+
+        sqs.send_message_batch = counted
+        try:
+            control.nudge(ports, [p["id"] for p in made], "tick", known={p["id"]: None for p in made})
+        finally:
+            sqs.send_message_batch = original
+        assert calls == [10, 10, 3]
+    finally:
+        for payload in made:
+            tenants.delete(ports, ADMIN, payload["id"])
+

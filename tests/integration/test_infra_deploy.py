@@ -110,17 +110,30 @@ def test_the_deployed_stack_migrates_and_sends_mail_through_localstack(localstac
     assert call("GET", "/metrics").headers["Content-Type"].startswith("text/plain")
     sink = SmtpSink().start()
     try:
+        lam = aws(localstack, "lambda")
+
+        def mappings() -> list[str]:
+            return [m["EventSourceArn"] for m in lam.list_event_source_mappings(
+                FunctionName=deployed["DispatchFunctionArn"])["EventSourceMappings"]]
+
+        assert any(arn.endswith("-work") for arn in mappings()), "the pool's one mapping, from the template"
+        # A pooled tenant: its mail goes through the template's work queue mapping.
         tenant = unique("deployed")
         call("POST", "/tenant", json={"id": tenant})
-        mappings = aws(localstack, "lambda").list_event_source_mappings(
-            FunctionName=deployed["DispatchFunctionArn"])["EventSourceMappings"]
-        assert any("-t-deployed" in m["EventSourceArn"] for m in mappings), "the tenant queue's own mapping"
+        assert not any("-t-deployed" in arn for arn in mappings()), "no AWS resource per pooled tenant"
         account = account_payload(tenant, sink.port)
         call("POST", "/account", json=account)
         message = message_payload(tenant, account["id"])
         assert call("POST", "/commands/add-messages", json={"messages": [message]}).json()["queued"] == 1
         eventually(lambda: sink.ids() == [message["id"]], timeout=60,
-                   what="the message sent by the deployed dispatch function")
+                   what="the pooled message sent by the deployed dispatch function")
+        # Dedicated: a queue and mapping of its own, made by the deployed API's role.
+        call("PUT", f"/tenant/{tenant}", json={"isolation": "dedicated"})
+        assert any("-t-deployed" in arn for arn in mappings()), "the dedicated tenant's own mapping"
+        second = message_payload(tenant, account["id"])
+        call("POST", "/commands/add-messages", json={"messages": [second]})
+        eventually(lambda: sink.ids() == [message["id"], second["id"]], timeout=60,
+                   what="the dedicated tenant's message sent through its own mapping")
         call("DELETE", f"/tenant/{tenant}")
     finally:
         sink.stop()

@@ -36,6 +36,11 @@ def test_a_tenants_whole_life_needs_no_right_its_roles_lack(stack: Stack, admin:
     handle = make_tenant(sink)
     handle.client.ok("POST", "/commands/add-messages", json={"messages": [handle.message(id="roles-1")]})
     eventually(lambda: sink.ids() == ["roles-1"], what="the message sent through the dispatch function")
+    # Dedicated and back: the API makes and removes the tenant's queue and mapping.
+    admin.ok("PUT", f"/tenant/{handle.id}", json={"isolation": "dedicated"})
+    handle.client.ok("POST", "/commands/add-messages", json={"messages": [handle.message(id="roles-2")]})
+    eventually(lambda: sink.ids() == ["roles-1", "roles-2"], what="sent through the tenant's own queue")
+    admin.ok("PUT", f"/tenant/{handle.id}", json={"isolation": "pool"})
     admin.ok("POST", f"/commands/run-now?tenant_id={handle.id}")
     admin.ok("POST", "/instance/reload-bounce")
     admin.ok("DELETE", f"/tenant/{handle.id}")

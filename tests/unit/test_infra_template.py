@@ -75,7 +75,7 @@ def test_roles_grant_no_wildcard_actions_and_queues_only_under_the_prefix(merge:
             assert all("*" not in action for action in statement["Action"]), logical
             if any(a.startswith("sqs:") for a in statement["Action"]):
                 text = json.dumps(statement["Resource"])
-                assert "${QueuePrefix}-t-*" in text or "SystemQueue" in text, logical
+                assert "${QueuePrefix}-t-*" in text or "SystemQueue" in text or "WorkQueue" in text, logical
 
 
 def test_only_the_api_and_the_retry_tick_provision_queues_and_mappings_only_onto_the_dispatcher(
@@ -165,3 +165,15 @@ def test_metrics_route_follows_the_operators_choice(access: str) -> None:
         secured = [m.get("security") for m in paths["/metrics"].values()]
         assert secured == ([[{"sigv4": []}]] * 2 if access == "iam" else [None, None])
     assert "/health" in paths
+
+
+def test_the_pools_concurrency_fits_a_default_account(merge: dict) -> None:
+    """AWS keeps 100 of an account's 1,000 executions unreserved; the pool's mapping and the
+    system queue's must fit the dispatch function's reservation."""
+    params = merge["Parameters"]
+    dispatch, api = params["DispatchReservedConcurrency"]["Default"], params["ApiReservedConcurrency"]["Default"]
+    assert params["WorkConcurrency"]["Default"] + limits.SYSTEM_CONCURRENCY <= dispatch
+    assert dispatch + api <= 1000 - 100
+    work = merge["Resources"]["DispatchFunction"]["Properties"]["Events"]["WorkQueue"]["Properties"]
+    assert work["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "WorkConcurrency"}
+    assert merge["Resources"]["WorkQueue"]["Properties"]["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}

@@ -72,7 +72,7 @@ class ReportRepository(Repository):
         with self.db.transaction() as conn:
             return conn.execute(
                 """
-                SELECT t.id FROM tenants t
+                SELECT t.id, t.queue_url FROM tenants t
                 WHERE t.client_base_url IS NOT NULL AND t.client_base_url <> ''
                   AND (t.report_next_attempt_ts IS NULL OR t.report_next_attempt_ts <= %(now)s)
                   AND (

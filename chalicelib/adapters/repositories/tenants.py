@@ -63,7 +63,7 @@ class TenantRepository(Repository):
             ).fetchone()
             return row is not None
 
-    def set_queue_urls(self, tenant_id: str, queue_url: str, dlq_url: str) -> None:
+    def set_queue_urls(self, tenant_id: str, queue_url: str | None, dlq_url: str | None) -> None:
         with self.db.transaction() as conn:
             conn.execute("UPDATE tenants SET queue_url = %s, dlq_url = %s WHERE id = %s",
                          (queue_url, dlq_url, tenant_id))
