@@ -7,7 +7,7 @@ LS_VENV := .venv-localstack
 MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
 PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
-.PHONY: monitor system-deps package infra deploy migrate chaos dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large deps clean
+.PHONY: monitor system-deps package infra deploy migrate chaos dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large bench-tenants deps clean
 
 deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
@@ -90,6 +90,10 @@ bench: deps
 
 bench-large: deps
 	$(PY) -m bench.run --messages 50000 --rounds 1
+
+# 1,000 tenants on the local stack: creation time, idle CPU with them, first-message latency.
+bench-tenants: deps package
+	$(PY) -m bench.tenants --tenants $${TENANTS:-1000}
 
 # The one artifact: infra/build/template.json + deployment.zip, built by Chalice's packager
 # with infra/template.py merged in (infra/package.py). What the tests run and what deploys.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -59,31 +61,51 @@ class _PerInvocation:
             logger.info("bounce poll", extra=result)
             self.done[key] = None
 
+    def serve(self, tenant_id: str, budget: float) -> None:
+        """One tenant's work (dispatch, then reports); its failure is kept for its records."""
+        try:
+            logger.thread_safe_append_keys(tenant_id=tenant_id)   # on this run's lines, services' too
+            result = work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)
+            logger.info("work done", extra={
+                "tenant_id": tenant_id,
+                "sent": result.dispatch.sent if result.dispatch else 0,
+                # Which messages, and what became of each (message_id:sent|deferred|error).
+                "outcomes": result.dispatch.outcomes[:OUTCOMES_LOGGED] if result.dispatch else [],
+                "report_requests": result.report.requests if result.report else 0})
+            self.done[tenant_id] = None
+        except Exception as exc:  # noqa: BLE001 - re-raised for this tenant's records
+            self.done[tenant_id] = exc
+        finally:
+            logger.thread_safe_remove_keys(["tenant_id"])
+
+    def serve_all(self) -> None:
+        """Every tenant of the batch, several at once. A pooled batch holds up to ten tenants
+        whose work is mostly waiting on PostgreSQL and SMTP: served one after another, the last
+        one waited for all the others. As many run at once as the database pool has connections;
+        each gets an equal share of what is left per round, so a backlog yields (its run leaves a
+        continuation record) instead of holding the others back."""
+        tenants = [t for t in self.reasons if t not in self.done]
+        if not tenants:
+            return
+        workers = max(1, min(len(tenants), get_settings().db_pool_size))
+        remaining = self.context.get_remaining_time_in_millis() / 1000
+        budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE / math.ceil(len(tenants) / workers))
+        if workers == 1:
+            for tenant_id in tenants:
+                self.serve(tenant_id, budget)
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="tenant") as pool:
+            list(pool.map(lambda tenant_id: self.serve(tenant_id, budget), tenants))
+
     def handle(self, record: SQSRecord) -> None:
         body = json.loads(record.body)
         if body.get("kind") == BOUNCE_POLL:
             self.system(BOUNCE_POLL)
             return
         tenant_id = body["tenant_id"]
-        if tenant_id not in self.done:
-            try:
-                logger.append_keys(tenant_id=tenant_id)   # on every line of this run, services' too
-                remaining = self.context.get_remaining_time_in_millis() / 1000
-                # A pooled batch holds several tenants, served one after another: each gets an
-                # equal share of what is left, so a backlog yields (its run leaves a
-                # continuation record) instead of holding the others' records back.
-                waiting = max(1, len(set(self.reasons) - set(self.done)))
-                budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE / waiting)
-                result = work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)
-                logger.info("work done", extra={
-                    "tenant_id": tenant_id,
-                    "sent": result.dispatch.sent if result.dispatch else 0,
-                    # Which messages, and what became of each (message_id:sent|deferred|error).
-                    "outcomes": result.dispatch.outcomes[:OUTCOMES_LOGGED] if result.dispatch else [],
-                    "report_requests": result.report.requests if result.report else 0})
-                self.done[tenant_id] = None
-            except Exception as exc:  # noqa: BLE001 - re-raised below for this record
-                self.done[tenant_id] = exc
+        if tenant_id not in self.done:   # a record serve_all could not read: served alone
+            remaining = self.context.get_remaining_time_in_millis() / 1000
+            self.serve(tenant_id, min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE))
         failure = self.done[tenant_id]
         if failure is not None:
             # The record stays in the queue and comes back after the visibility timeout.
@@ -96,6 +118,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # may invoke this handler from several threads at once.
     processor = BatchProcessor(event_type=EventType.SQS)
     run = _PerInvocation(context, _reasons(event))
+    run.serve_all()
     return dict(process_partial_response(
         event=event, record_handler=run.handle, processor=processor, context=context
     ))

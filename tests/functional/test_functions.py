@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -37,6 +38,36 @@ def test_dispatch_handler_reports_only_the_failed_records(world: World, handler_
     result = dispatch.handler(event, LambdaContext("mail-proxy-dispatch"))
     assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert len(world.sink.by_id(msg["id"])) == 1, "two records for one tenant: one run, one send"
+
+
+def test_a_pooled_batch_serves_its_tenants_at_once_and_a_gone_tenant_is_no_failure(
+        make_world: Callable[..., World], ports: Ports, handler_ports: Ports) -> None:
+    from functions import dispatch
+
+    worlds = [make_world(ports) for _ in range(6)]
+    messages = [w.message() for w in worlds]
+    for w, msg in zip(worlds, messages, strict=True):
+        w.submit(msg)
+    seen: set[str] = set()
+    serve = dispatch._PerInvocation.serve
+
+    def watched(self: object, tenant_id: str, budget: float) -> None:
+        seen.add(threading.current_thread().name)
+        serve(self, tenant_id, budget)  # type: ignore[arg-type]
+
+    records = [record(json.dumps({"tenant_id": w.tenant_id, "reason": "submit"}), f"r{i}")
+               for i, w in enumerate(worlds)]
+    records.append(record(json.dumps({"tenant_id": "no-such-tenant-here"}), "gone"))
+    dispatch._PerInvocation.serve = watched  # type: ignore[method-assign]
+    try:
+        result = dispatch.handler(sqs_event(records, "arn:aws:sqs:us-east-1:0:work", "us-east-1"),
+                                  LambdaContext("mail-proxy-dispatch"))
+    finally:
+        dispatch._PerInvocation.serve = serve  # type: ignore[method-assign]
+    assert result == {"batchItemFailures": []}, "an unknown tenant has nothing to do, which is no failure"
+    for w, msg in zip(worlds, messages, strict=True):
+        assert len(w.sink.by_id(msg["id"])) == 1
+    assert len({name for name in seen if name.startswith("tenant")}) > 1, "served by several threads"
 
 
 def test_scheduler_handler_enqueues_tenants_with_due_messages(world: World, handler_ports: Ports) -> None:
