@@ -45,7 +45,13 @@ class TestSmtpErrorHandling:
         tenant.sink.behaviour = Behaviour(data_reply="452 4.5.3 Too many messages, slow down", fail_first=2)
         admin.ok("POST", "/commands/activate", params={"tenant_id": tenant.id})
         eventually(lambda: len(tenant.sink.received) == 2 and tenant.sink.attempts >= 4, what="first pass")
-        deferred = [m for m in admin.messages(tenant.id) if m["retry_count"] == 1]
+        # The sink hears an attempt a moment before its outcome is committed (services/outcomes.py
+        # writes outcomes in groups right after the SMTP answer): wait for the record, not the wire.
+        def refused_twice() -> list[dict] | None:
+            found = [m for m in admin.messages(tenant.id) if m["retry_count"] == 1]
+            return found if len(found) == 2 else None
+
+        deferred = eventually(refused_twice, what="the two refusals recorded")
         assert len(deferred) == 2 and all("(SMTP 452)" in m["last_error"] for m in deferred)
         eventually(lambda: len(tenant.sink.received) == 4, timeout=15, what="excess sent later")
 
