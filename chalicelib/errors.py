@@ -2,7 +2,8 @@
 
     MailProxyError
     ├── ConfigurationError          invalid settings; stops start-up
-    │   └── SecretUnreadable        a stored secret this deployment's key cannot decrypt
+    │   ├── SecretUnreadable        a stored secret this deployment's key cannot decrypt
+    │   └── KeyMismatch             the key cannot read this database at all (said to callers)
     ├── ApiError                    client-visible; carries the HTTP status (mapped in http_api.py)
     │   ├── AuthenticationError     401 token missing
     │   ├── ForbiddenError          403 token unknown/revoked, wrong class or tenant
@@ -48,6 +49,11 @@ class ConfigurationError(MailProxyError):
 class SecretUnreadable(ConfigurationError):
     """A secret stored under another MAILPROXY_ENCRYPTION_KEY: the operator's to fix (set the
     key back, or rotate with 'new,old'), or the tenant's (save the secret again)."""
+
+
+class KeyMismatch(ConfigurationError):
+    """The deployment's MAILPROXY_ENCRYPTION_KEY opens none of its database's secrets. Its
+    message names the variable and nothing else, so callers are told it (500)."""
 
 
 class ApiError(MailProxyError):

@@ -23,6 +23,7 @@ from chalicelib.errors import (
     ApiError,
     ConfigurationError,
     InfrastructureError,
+    KeyMismatch,
     PayloadTooLargeError,
     RequestValidationError,
     UnsupportedMediaError,
@@ -217,11 +218,13 @@ class Routes:
             if command:
                 _log_command(call, command, exc.status_code)
             return error_response(exc.status_code, exc.detail)
+        except KeyMismatch as exc:
+            # The variable's name helps whoever operates it; no value is ever in the text.
+            self.log.error("configuration error: %s", exc)
+            return error_response(500, f"Service misconfigured: {exc}")
         except ConfigurationError as exc:
             self.log.error("configuration error: %s", exc)
-            # The variable's name helps whoever operates it; no value is ever in the text.
-            return error_response(500, f"Service misconfigured: {exc}" if str(exc) == key_check.MISMATCH
-                                  else "Service misconfigured")
+            return error_response(500, "Service misconfigured")
         except InfrastructureError as exc:
             self.log.error("dependency unavailable: %s", exc)
             return error_response(503, "Service temporarily unavailable")

@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib import limits
 from chalicelib.adapters.database import migrations
-from chalicelib.settings_catalog import SETTINGS, Setting
+from chalicelib.settings_catalog import SETTINGS, Setting, render
 
 Json = dict[str, Any]
 CODE = "./deployment.zip"
@@ -376,23 +376,11 @@ TEMPLATE_MINIMUM: dict[str, float] = {
 }
 
 
-def _default(setting: Setting) -> Any:
-    value = setting.default
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def setting_parameter(setting: Setting) -> Json:
     """A tunable setting as a template parameter: its default and range are the code's."""
     assert setting.parameter is not None
-    spec: Json = {"Description": f"{setting.env}: {setting.doc}", "Default": _default(setting)}
+    # The default as the variable holds it (the same text /status and make dev show).
+    spec: Json = {"Description": f"{setting.env}: {setting.doc}", "Default": render(setting, setting.default)}
     if setting.kind in ("int", "float"):
         spec["Type"] = "Number"
         low = TEMPLATE_MINIMUM.get(setting.parameter, setting.minimum)

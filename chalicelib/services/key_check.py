@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.errors import ConfigurationError, SecretUnreadable
+from chalicelib.errors import KeyMismatch, SecretUnreadable
 from chalicelib.services.ports import Ports
 
 KNOWN = "mail-proxy key check"
@@ -21,17 +21,17 @@ _checked = threading.Event()
 
 
 def ensure(ports: Ports) -> None:
-    """Raise ConfigurationError naming the variable when the key does not match; cheap once
-    it has passed in this execution environment."""
+    """Raise KeyMismatch (naming the variable) when the key does not match; cheap once it has
+    passed in this execution environment."""
     if _checked.is_set():
         return
     stored = ports.instance.key_check(ports.cipher.encrypt(KNOWN))
     try:
         opened = ports.cipher.decrypt(stored)
     except SecretUnreadable:
-        raise ConfigurationError(MISMATCH) from None
+        raise KeyMismatch(MISMATCH) from None
     if opened != KNOWN:
-        raise ConfigurationError(MISMATCH)
+        raise KeyMismatch(MISMATCH)
     _checked.set()
 
 
