@@ -22,6 +22,15 @@ MIGRATE_TIMEOUT = 300
 # run ends, records its outcomes and deletes its work records before Lambda kills it.
 DISPATCH_BUDGET = 60
 
+# A tenant's outstanding work record (migration 012) older than this is presumed lost and
+# the retry tick sends another: longer than a run's budget, so a run that is still going is
+# rarely doubled; short enough that a lost record delays its tenant by at most this plus a
+# tick.
+WORK_RECORD_STALE = DISPATCH_BUDGET + 30
+# The retry and report ticks send at most this many work records per run (least recently
+# served first, so every tenant comes round); SendMessageBatch carries ten per call.
+TICK_TENANTS = 5000
+
 # Memory (MB).
 API_MEMORY = 512
 DISPATCH_MEMORY = 512

@@ -51,6 +51,8 @@ class TenantRow(TypedDict):
     report_extensions: bool
     unsubscribe: dict[str, Any] | None
     dkim: dict[str, Any] | None
+    work_outstanding: bool
+    work_sent_ts: int | None
     created_at: datetime
     updated_at: datetime
     # Added by the dispatch read, not a column: the instance settings it sends under.

@@ -12,7 +12,7 @@ from chalicelib.domain.feedback import Complaint, parse_complaint
 from chalicelib.domain.records import Row
 from chalicelib.domain.targets import MailboxTarget
 from chalicelib.errors import MailboxError
-from chalicelib.services.control import nudge
+from chalicelib.services.enqueue import REPORT_ONLY, enqueue
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -123,5 +123,5 @@ def poll(ports: Ports, force: bool = False) -> Row:
         log.warning("bounce poll failed: %s", exc)
         ports.bounces.finish_poll(None, None, next_poll, False)
         return {"polled": False, "error": str(exc)}
-    nudge(ports, sorted(tenants), "report")
+    enqueue(ports, sorted(tenants), REPORT_ONLY)
     return {"polled": True, "bounces": recorded, "complaints": complaints}

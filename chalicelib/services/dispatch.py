@@ -25,7 +25,7 @@ from chalicelib.domain.suppression import ALL_SUPPRESSED
 from chalicelib.domain.targets import SmtpTarget
 from chalicelib.errors import DeliveryError, InfrastructureError, SecretUnreadable
 from chalicelib.services import compose
-from chalicelib.services.control import nudge
+from chalicelib.services.enqueue import enqueue
 from chalicelib.services.feed import Feed
 from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
 from chalicelib.services.ports import Ports, Sender
@@ -43,7 +43,7 @@ def dispatch_tenant(
     budget_seconds: float = 0.0,
 ) -> RunSummary:
     """Dispatch runs for one tenant, one after another while due messages remain and the
-    time budget lasts; then, if work is left, its queue gets a new work record."""
+    time budget lasts; then, if work is left, a new work record."""
     started = time.monotonic()
     total = RunSummary(tenant_id)
     while True:
@@ -52,8 +52,9 @@ def dispatch_tenant(
         total.add(summary)
         if not summary.more_due or summary.claimed == 0 or time.monotonic() - started >= budget_seconds:
             break
-    if total.more_due:
-        nudge(ports, [tenant_id], "continue")
+    # The tenant's record is spent: clear its mark, then look once more (services/enqueue.py).
+    if ports.dispatch.end_run(tenant_id, ports.now()) or total.more_due:
+        enqueue(ports, [tenant_id], "continue")
     return total
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.services.control import nudge
+from chalicelib import limits
+from chalicelib.services.enqueue import REPORT_ONLY, enqueue
 from chalicelib.services.ports import Ports
 
 SCHEDULER_BEAT = "scheduler"
@@ -18,21 +19,21 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     A work record is only a claim check, so a surplus one costs one empty claim.
     """
     ports.instance.beat(SCHEDULER_BEAT, ports.now())
-    due = ports.dispatch.tenants_with_due(ports.now())
-    tenants = [row["id"] for row in due]
+    due = ports.dispatch.tenants_with_due(ports.now(), limits.WORK_RECORD_STALE, limits.TICK_TENANTS)
     # The statement named each tenant's queue (None: the pool): no read per tenant, and the
-    # pool's records go out ten to a call.
-    nudge(ports, tenants, "tick", heal=True, known={row["id"]: row.get("queue_url") for row in due})
-    return {"enqueued": tenants}
+    # pool's records go out ten to a call. Tenants beyond the bound are the next tick's first.
+    sent = enqueue(ports, [row["id"] for row in due], "tick", heal=True,
+                   known={row["id"]: row.get("queue_url") for row in due})
+    return {"enqueued": sent}
 
 
 def reports_tick(ports: Ports) -> dict[str, Any]:
     """Queue a report run for every tenant with entries past their backoff or an empty sync
     due; the run itself happens in the tenant's own dispatch invocation."""
-    due = ports.reports.tenants_due(ports.clock(), ports.settings.report_interval)
-    tenants = [row["id"] for row in due]
-    nudge(ports, tenants, "report", known={row["id"]: row.get("queue_url") for row in due})
-    return {"enqueued": tenants}
+    due = ports.reports.tenants_due(ports.clock(), ports.settings.report_interval, limits.TICK_TENANTS)
+    sent = enqueue(ports, [row["id"] for row in due], REPORT_ONLY,
+                   known={row["id"]: row.get("queue_url") for row in due})
+    return {"enqueued": sent}
 
 
 def retention_tick(ports: Ports) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from chalicelib.domain.mime import envelope
 from chalicelib.domain.records import Row
 from chalicelib.errors import BusinessRuleError
 from chalicelib.services.auth import Principal
-from chalicelib.services.control import nudge
+from chalicelib.services.enqueue import enqueue
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
         if (row["tenant_id"], row["id"]) not in stored:
             rejected.append((-1, row, "already sent"))
     # The queues are known from the context read: no second read of the tenants.
-    nudge(ports, sorted({t for t, _ in stored}), "submit", heal=True, known=tenants)
+    enqueue(ports, sorted({t for t, _ in stored}), "submit", heal=True, known=tenants)
 
     rejected_out = []
     for _, msg, reason in sorted(rejected, key=lambda r: r[0]):

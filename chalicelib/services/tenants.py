@@ -11,7 +11,7 @@ from chalicelib.domain.tokens import key_hash, new_token
 from chalicelib.errors import RequestValidationError, tenant_not_found
 from chalicelib.services import signing
 from chalicelib.services.auth import Principal
-from chalicelib.services.control import nudge
+from chalicelib.services.enqueue import enqueue
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -114,11 +114,11 @@ def _isolate(ports: Ports, tenant_id: str, row: TenantRow, wanted: str | None) -
     if wanted == "dedicated" and not current:
         url, dlq = ports.queues.create(tenant_id)
         ports.tenants.set_queue_urls(tenant_id, url, dlq)
-        nudge(ports, [tenant_id], "run-now", known={tenant_id: url})
+        enqueue(ports, [tenant_id], "run-now", known={tenant_id: url})
     elif wanted == "pool" and current:
         ports.tenants.set_queue_urls(tenant_id, None, None)
         ports.queues.delete(current, row.get("dlq_url"))
-        nudge(ports, [tenant_id], "run-now", known={tenant_id: None})
+        enqueue(ports, [tenant_id], "run-now", known={tenant_id: None})
 
 
 def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> Row:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.services.dispatch import RunSummary, dispatch_tenant
+from chalicelib.services.enqueue import REPORT_ONLY
 from chalicelib.services.ports import Ports
 from chalicelib.services.reports import ReportResult, report_tenant
 
-REPORT_ONLY = "report"
 # Reasons that ask for a report run even when the dispatch run created no events.
 _REPORT_REASONS = {REPORT_ONLY, "run-now"}
 

@@ -3,6 +3,7 @@ and the system queue the template owns is used, never re-created with other attr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 
@@ -12,12 +13,13 @@ import pytest
 from chalicelib import limits
 from chalicelib.adapters.queues import EventSourceMappings, TenantQueues, queue_name, system_queue_name
 from chalicelib.errors import QueueError
-from chalicelib.services import control, tenants
+from chalicelib.services import enqueue, tenants
+from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.aws import MotoServer
 from tests.support.factories import tenant_payload
 from tests.support.pool import drain_pool
-from tests.support.world import ADMIN, World
+from tests.support.world import ADMIN, Clock, World
 
 pytestmark = pytest.mark.functional
 
@@ -82,13 +84,25 @@ def test_a_tenant_whose_queue_has_gone_gets_it_back_from_the_api_and_the_retry_t
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         return [json.loads(m["Body"]) for m in got]
 
+    dispatch_tenant(world.ports, world.tenant_id)     # the run the move asked for: no record outstanding
     sqs.delete_queue(QueueUrl=queue_now())          # as after an AWS endpoint restarted empty
     world.submit(world.message())                    # the API heals it and sends the work record
     assert [r["reason"] for r in records(queue_now())] == ["submit"]
 
-    sqs.delete_queue(QueueUrl=queue_now())
-    retry_tick(world.ports)                           # the message is due: the tick heals too
+    sqs.delete_queue(QueueUrl=queue_now())           # the record went with it, presumed lost later:
+    later = dataclasses.replace(world.ports, clock=Clock(world.ports.now() + limits.WORK_RECORD_STALE + 1))
+    retry_tick(later)                                 # the message is due: the tick heals too
     assert [r["reason"] for r in records(queue_now())] == ["tick"]
+
+
+def test_a_report_for_a_dedicated_tenant_whose_queue_has_gone_goes_to_the_pool(world: World) -> None:
+    tenants.update(world.ports, ADMIN, world.tenant_id, {"isolation": "dedicated"})
+    row = world.ports.tenants.get(world.tenant_id)
+    assert row is not None
+    world.ports.queues._sqs.delete_queue(QueueUrl=row["queue_url"])  # type: ignore[attr-defined]
+    drain_pool(world.ports)
+    enqueue.enqueue(world.ports, [world.tenant_id], enqueue.REPORT_ONLY)   # as the reports tick does
+    assert [r["reason"] for r in _pool_records(world.ports, world.tenant_id)] == ["report"]
 
 
 def _pool_records(ports: Ports, tenant_id: str) -> list[dict]:
@@ -105,7 +119,7 @@ def test_a_new_tenant_is_a_row_in_the_pool_with_no_queue_of_its_own(ports: Ports
         assert sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []) == before
         assert tenants.get(ports, ADMIN, payload["id"])["isolation"] == "pool"
         drain_pool(ports)
-        control.nudge(ports, [payload["id"]], "submit")
+        enqueue.enqueue(ports, [payload["id"]], "submit")
         assert _pool_records(ports, payload["id"]) == [
             {"tenant_id": payload["id"], "reason": "submit", "group": payload["id"]}]
     finally:
@@ -152,7 +166,7 @@ def test_ticks_send_the_pools_records_ten_to_a_call(ports: Ports) -> None:
 
         sqs.send_message_batch = counted
         try:
-            control.nudge(ports, [p["id"] for p in made], "tick", known={p["id"]: None for p in made})
+            enqueue.enqueue(ports, [p["id"] for p in made], "tick", known={p["id"]: None for p in made})
         finally:
             sqs.send_message_batch = original
         assert calls == [10, 10, 3]

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, DUE, INSERT_EVENT, Repository, jsonb
 from chalicelib.domain import metrics
-from chalicelib.domain.messages import dispatch_key
+from chalicelib.domain.messages import WHOLE_TENANT, dispatch_key
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 
@@ -89,12 +89,54 @@ class DispatchRepository(Repository):
                 {"tenant": tenant_id, "now": now},
             ).fetchone() is not None
 
-    def tenants_with_due(self, now: int) -> list[Row]:
-        with self.db.transaction() as conn:
+    def tenants_with_due(self, now: int, stale: int, limit: int) -> list[Row]:
+        """Up to ``limit`` tenants with due messages and no work record outstanding (or only a
+        stale one), least recently sent a record first: a bounded tick that comes round to
+        every tenant. One statement; each tenant costs one index probe, not a scan of the
+        pending messages of all."""
+        with self.db.statement() as conn:
             return conn.execute(
-                f"SELECT DISTINCT t.id, t.queue_url FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE {DUE}",
-                {"now": now},
+                f"""
+                SELECT t.id, t.queue_url FROM tenants t
+                WHERE t.active AND NOT ('{WHOLE_TENANT}' = ANY (t.suspended_batches))
+                  AND (NOT t.work_outstanding OR t.work_sent_ts IS NULL OR t.work_sent_ts < %(now)s - %(stale)s)
+                  AND EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = t.id AND {DUE})
+                ORDER BY t.work_sent_ts NULLS FIRST, t.id
+                LIMIT %(limit)s
+                """,
+                {"now": now, "stale": stale, "limit": limit},
             ).fetchall()
+
+    def mark_work(self, tenant_ids: Sequence[str], now: int, stale: int | None) -> list[str]:
+        """Mark a work record outstanding for each tenant that has none (or only one older than
+        ``stale`` seconds; None: mark every one); returns the tenants to send a record for."""
+        if not tenant_ids:
+            return []
+        with self.db.statement() as conn:
+            rows = conn.execute(
+                "UPDATE tenants SET work_outstanding = true, work_sent_ts = %(now)s"
+                " WHERE id = ANY (%(ids)s) AND (%(force)s OR NOT work_outstanding"
+                " OR work_sent_ts IS NULL OR work_sent_ts < %(now)s - %(stale)s) RETURNING id",
+                {"ids": list(tenant_ids), "now": now, "force": stale is None, "stale": stale or 0},
+            ).fetchall()
+        return [r["id"] for r in rows]
+
+    def unmark_work(self, tenant_ids: Sequence[str]) -> None:
+        """The records were not sent after all: the next submit or tick sends them."""
+        if tenant_ids:
+            with self.db.statement() as conn:
+                conn.execute("UPDATE tenants SET work_outstanding = false WHERE id = ANY (%s)",
+                             (list(tenant_ids),))
+
+    def end_run(self, tenant_id: str, now: int) -> bool:
+        """A run is over: clear the tenant's mark, then say whether messages are due. Two
+        statements on purpose: a submit whose mark test saw the old mark committed its
+        messages before this clear, so the second statement's snapshot sees them; a later
+        submit sees no mark and sends its own record."""
+        with self.db.statement() as conn:
+            conn.execute("UPDATE tenants SET work_outstanding = false WHERE id = %s AND work_outstanding",
+                         (tenant_id,))
+        return self.has_due(tenant_id, now)
 
     def record_outcome(self, *, pk: Any, owner: str, changes: Row, event: Row, metrics: Sequence[str]) -> bool:
         """One attempt's outcome (see record_outcomes)."""

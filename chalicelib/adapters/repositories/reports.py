@@ -67,9 +67,10 @@ class ReportRepository(Repository):
                 (tenant_id,),
             )
 
-    def tenants_due(self, now: float, interval: int) -> list[Row]:
-        """Tenants with unreported entries past their backoff, or an empty sync due."""
-        with self.db.transaction() as conn:
+    def tenants_due(self, now: float, interval: int, limit: int) -> list[Row]:
+        """Up to ``limit`` tenants with unreported entries past their backoff, or an empty sync
+        due; the longest unsynced first, so a bounded tick comes round to every tenant."""
+        with self.db.statement() as conn:
             return conn.execute(
                 """
                 SELECT t.id, t.queue_url FROM tenants t
@@ -81,7 +82,8 @@ class ReportRepository(Repository):
                     OR (t.active AND (t.last_sync_ts IS NULL OR
                         (t.last_sync_ts <= %(now)s AND %(now)s - t.last_sync_ts >= %(interval)s)))
                   )
-                ORDER BY t.id
+                ORDER BY t.last_sync_ts NULLS FIRST, t.id
+                LIMIT %(limit)s
                 """,
-                {"now": now, "interval": interval},
+                {"now": now, "interval": interval, "limit": limit},
             ).fetchall()
