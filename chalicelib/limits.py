@@ -27,6 +27,16 @@ DISPATCH_BUDGET = 60
 # rarely doubled; short enough that a lost record delays its tenant by at most this plus a
 # tick.
 WORK_RECORD_STALE = DISPATCH_BUDGET + 30
+# Retention removes in batches of this many rows while its budget lasts (a share of its
+# timeout, so a run always ends well inside it); the next run resumes. cleanup-messages,
+# on the API's clock, stops sooner and says how many it removed: call it again for the rest.
+RETENTION_BATCH = 5000
+RETENTION_BUDGET = RETENTION_TIMEOUT // 5
+CLEANUP_BUDGET = API_TIMEOUT // 3
+# The command log keeps this many days; past rate windows are dropped after this many.
+COMMAND_LOG_DAYS = 30
+RATE_WINDOW_DAYS = 2
+
 # The retry and report ticks send at most this many work records per run (least recently
 # served first, so every tenant comes round); SendMessageBatch carries ten per call.
 TICK_TENANTS = 5000

@@ -112,6 +112,7 @@ class MessageRow(TypedDict):
     unsubscribed_ts: int | None
     complaint_ts: int | None
     recipients: list[str] | None
+    acked_ts: int | None
     created_at: datetime
     updated_at: datetime
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from chalicelib import limits
 from chalicelib.domain import answers, schemas
 from chalicelib.domain.finding import Query, cursor
 from chalicelib.domain.records import Row, message_record
 from chalicelib.errors import NotFoundError
+from chalicelib.services import retention
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 
@@ -70,4 +72,5 @@ def cleanup_messages(ports: Ports, principal: Principal, tenant_id: str, body: R
         if tenant is None:
             return {"ok": True, "removed": 0}
         threshold = tenant["retention_days"] * 86400
-    return {"ok": True, "removed": ports.retention.apply(ports.now(), tenant_id, threshold)}
+    removed = retention.apply(ports, tenant_id, threshold, budget_seconds=limits.CLEANUP_BUDGET)
+    return {"ok": True, "removed": removed}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import limits
+from chalicelib.services import retention
 from chalicelib.services.enqueue import REPORT_ONLY, enqueue
 from chalicelib.services.ports import Ports
 
@@ -38,4 +39,4 @@ def reports_tick(ports: Ports) -> dict[str, Any]:
 
 def retention_tick(ports: Ports) -> dict[str, Any]:
     """Apply every tenant's retention_days (docs/api.md §5.12)."""
-    return {"removed": ports.retention.apply(ports.now())}
+    return {"removed": retention.apply(ports)}

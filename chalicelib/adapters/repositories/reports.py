@@ -49,6 +49,13 @@ class ReportRepository(Repository):
         with self.db.transaction() as conn:
             if events:
                 conn.execute("UPDATE events SET reported_ts = %s WHERE event_id = ANY (%s)", (now, events))
+                # A finished message whose events are now all acknowledged starts its retention
+                # (migration 013); a separate statement, so it sees the acks above.
+                conn.execute(
+                    "UPDATE messages m SET acked_ts = %(now)s WHERE m.pk IN (SELECT e.message_pk FROM events e"
+                    " WHERE e.event_id = ANY (%(events)s)) AND m.status <> 'pending' AND NOT EXISTS"
+                    " (SELECT 1 FROM events e WHERE e.message_pk = m.pk AND e.reported_ts IS NULL)",
+                    {"now": now, "events": events})
             if rejections:
                 conn.execute("UPDATE rejections SET reported_ts = %s WHERE rejection_id = ANY (%s)",
                              (now, rejections))
