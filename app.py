@@ -14,7 +14,7 @@ from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
 from chalicelib.domain import finding, openapi, schemas
 from chalicelib.domain.schemas import parse_bool
-from chalicelib.errors import InfrastructureError
+from chalicelib.errors import ApiError, InfrastructureError
 from chalicelib.http_api import ADMIN, OPEN, TENANT, Call, Routes, error_response
 from chalicelib.services import (
     accounts,
@@ -44,8 +44,13 @@ def health(call: Call) -> dict[str, Any]:
 
 @app.route("/metrics", methods=["GET"])
 def metrics() -> Response:
+    given = app.current_request.query_params if app.current_request else None
+    query = {k: given[k] for k in given} if given else {}
     try:
-        text = observability.metrics_text(get_ports())
+        shard, shards = observability.shard_of(query)
+        text = observability.metrics_text(get_ports(), shard, shards)
+    except ApiError as exc:
+        return error_response(exc.status_code, exc.detail)
     except InfrastructureError as exc:
         log.error("metrics unavailable: %s", exc)
         return error_response(503, "Service temporarily unavailable")

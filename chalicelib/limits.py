@@ -37,6 +37,11 @@ CLEANUP_BUDGET = API_TIMEOUT // 3
 COMMAND_LOG_DAYS = 30
 RATE_WINDOW_DAYS = 2
 
+# A /metrics answer larger than this is refused with the shard count that fits (Lambda's
+# answer limit is 6 MB, base64 and headers included; a margin for the estimate).
+METRICS_ANSWER_BYTES = 5_000_000
+METRICS_MAX_SHARDS = 1024
+
 # The retry and report ticks send at most this many work records per run (least recently
 # served first, so every tenant comes round); SendMessageBatch carries ten per call.
 TICK_TENANTS = 5000
@@ -74,6 +79,35 @@ OUTCOME_BATCH = 16
 
 # Scheduled functions fire this often (EventBridge; minute granularity in AWS).
 SCHEDULE = "rate(1 minute)"
+
+
+# The database path (docs/operations.md "Database sizing"). Aurora PostgreSQL sets
+# max_connections to LEAST(DBInstanceClassMemory / 9531392, 5000), the memory being that of the
+# cluster's maximum capacity: about 225 per ACU (2 GiB each). RDS Proxy may open
+# PROXY_MAX_CONNECTIONS_PERCENT of them; the rest stay for migrations and an operator's psql.
+DB_CONNECTIONS_PER_ACU = 225
+DB_MAX_CONNECTIONS = 5000
+PROXY_MAX_CONNECTIONS_PERCENT = 90
+DATABASE_MIN_ACU = 0.5
+DATABASE_MAX_ACU = 8
+# Functions without reserved concurrency that hold a pool: the four scheduled ones (a run
+# may overlap the next tick's) and the migration.
+UNRESERVED_DB_CLIENTS = 4 * 2 + 1
+
+
+def database_budget(*, pool_size: int, reserved: dict[str, int], max_acu: float) -> list[str]:
+    """Every connection the functions may hold at once against what the proxy may open: each
+    warm environment holds up to ``pool_size``, and reserved concurrency bounds the environments.
+    Statements are never prepared on the server (adapters/database.py): a prepared statement
+    pins a client to one backend through RDS Proxy, and multiplexing is what this sum relies on
+    being the worst case, not the usual one."""
+    clients = pool_size * (sum(reserved.values()) + UNRESERVED_DB_CLIENTS)
+    backends = min(int(max_acu * DB_CONNECTIONS_PER_ACU), DB_MAX_CONNECTIONS) * PROXY_MAX_CONNECTIONS_PERCENT // 100
+    if clients > backends:
+        return [f"{clients} database connections at full concurrency (pool {pool_size} x "
+                f"{sum(reserved.values()) + UNRESERVED_DB_CLIENTS} environments) exceed the proxy's "
+                f"{backends} at {max_acu} ACU: raise DatabaseMaxCapacity or lower the pool or reservations"]
+    return []
 
 
 def rules(*, function_timeouts: dict[str, int], mappings: list[tuple[int, int, int]],

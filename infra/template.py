@@ -322,7 +322,10 @@ def _database() -> Json:
             "Auth": [{"AuthScheme": "SECRETS", "SecretArn": creds, "IAMAuth": "DISABLED"}]}},
         "DatabaseProxyTargetGroup": {"Type": "AWS::RDS::DBProxyTargetGroup", **only, "Properties": {
             "DBProxyName": ref("DatabaseProxy"), "TargetGroupName": "default",
-            "DBClusterIdentifiers": [ref("DatabaseCluster")]}},
+            "DBClusterIdentifiers": [ref("DatabaseCluster")],
+            "ConnectionPoolConfigurationInfo": {
+                "MaxConnectionsPercent": limits.PROXY_MAX_CONNECTIONS_PERCENT,
+                "ConnectionBorrowTimeout": 30}}},
     }
 
 
@@ -410,8 +413,8 @@ PARAMETERS: Json = {
                   "Description": "Private subnets for the functions and the database (with NAT or VPC endpoints)"},
     "SecurityGroupIds": {"Type": "CommaDelimitedList", "Default": "",
                          "Description": "Extra security groups for the functions"},
-    "DatabaseMinCapacity": {"Type": "Number", "Default": 0.5, "MinValue": 0, "MaxValue": 256},
-    "DatabaseMaxCapacity": {"Type": "Number", "Default": 4, "MinValue": 1, "MaxValue": 256},
+    "DatabaseMinCapacity": {"Type": "Number", "Default": limits.DATABASE_MIN_ACU, "MinValue": 0, "MaxValue": 256},
+    "DatabaseMaxCapacity": {"Type": "Number", "Default": limits.DATABASE_MAX_ACU, "MinValue": 1, "MaxValue": 256},
     "LargeFileTtlDays": {"Type": "Number", "Default": 30, "MinValue": 1},
     "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [
         1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]},

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Mapping
 from typing import Any
 
-from chalicelib import VERSION
+from chalicelib import VERSION, limits
 from chalicelib.config import effective
 from chalicelib.domain import metrics
+from chalicelib.errors import BusinessRuleError, RequestValidationError
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import SCHEDULER_BEAT
@@ -21,10 +23,14 @@ class _DatabaseCollector:
     """Reads the persisted counters at scrape time, so every instance reports the same.
 
     ``account_name`` repeats ``account_id``: API v1 names both labels (accounts have no name of
-    their own), and dashboards built for v1 select by either, so both stay."""
+    their own), and dashboards built for v1 select by either, so both stay. The latency
+    histogram is per tenant: 16 series per account would be most of the answer (docs/operations.md,
+    "Metrics and alerts", for the cardinality)."""
 
-    def __init__(self, rows: list[dict[str, Any]], pending: int, unreadable: list[dict[str, Any]]) -> None:
-        self._rows = rows
+    def __init__(self, counters: list[dict[str, Any]], latency: list[dict[str, Any]], pending: int | None,
+                 unreadable: list[dict[str, Any]]) -> None:
+        self._counters = counters
+        self._latency = latency
         self._pending = pending
         self._unreadable = unreadable
 
@@ -35,16 +41,16 @@ class _DatabaseCollector:
             key: CounterMetricFamily(name, doc, labels=_LABELS)
             for key, (name, doc) in metrics.FAMILIES.items()
         }
-        latency: dict[tuple[str, ...], dict[str, int]] = {}
-        for row in self._rows:
-            labels: tuple[str, ...] = (row["tenant_id"], row["tenant_name"], row["account_id"], row["account_id"])
+        for row in self._counters:
             family = families.get(row["name"])
             if family is not None:
-                family.add_metric(list(labels), float(row["value"]))
-            else:
-                latency.setdefault(labels, {})[row["name"]] = int(row["value"])
+                family.add_metric([row["tenant_id"], row["tenant_name"], row["account_id"], row["account_id"]],
+                                  float(row["value"]))
         yield from families.values()
-        histogram = HistogramMetricFamily(*metrics.LATENCY_FAMILY, labels=_LABELS)
+        latency: dict[tuple[str, str], dict[str, int]] = {}
+        for row in self._latency:
+            latency.setdefault((row["tenant_id"], row["tenant_name"]), {})[row["name"]] = int(row["value"])
+        histogram = HistogramMetricFamily(*metrics.LATENCY_FAMILY, labels=["tenant_id", "tenant_name"])
         for labels, stored in latency.items():
             buckets, total = metrics.latency_series(stored)
             histogram.add_metric(list(labels), buckets, total)
@@ -56,23 +62,57 @@ class _DatabaseCollector:
         for row in self._unreadable:
             flagged.add_metric([row["tenant_id"], row["account_id"]], 1.0)
         yield flagged
-        gauge = GaugeMetricFamily("gmp_pending_messages", "Unfinished messages")
-        gauge.add_metric([], float(self._pending))
-        yield gauge
+        if self._pending is not None:
+            gauge = GaugeMetricFamily("gmp_pending_messages", "Unfinished messages")
+            gauge.add_metric([], float(self._pending))
+            yield gauge
         info = GaugeMetricFamily("gmp_build_info", "The running build (always 1)",
                                  labels=["version", "api", "python"])
         info.add_metric([VERSION, "v1", platform.python_version()], 1.0)
         yield info
 
 
-def metrics_text(ports: Ports) -> str:
+def answer_bytes(size: dict[str, Any]) -> int:
+    """What a scrape's answer will weigh, from the shard's counts and label lengths: each
+    counter line is its labels plus ~75 bytes of names and value, four per account; each
+    histogram line its tenant's labels plus ~80, 17 per tenant."""
+    counters = 4 * (75 * int(size["accounts"]) + int(size["account_labels"]) + 40 * int(size["accounts"]))
+    histogram = 17 * (80 * int(size["tenants"]) + int(size["tenant_labels"]))
+    return counters + histogram + 4096
+
+
+def shard_of(query: Mapping[str, str]) -> tuple[int, int]:
+    """``shards`` (1 to METRICS_MAX_SHARDS, default 1) and ``shard`` (0 to shards - 1, default 0)."""
+    def number(name: str, default: int, low: int, high: int) -> int:
+        raw = query.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise RequestValidationError([{"loc": ["query", name], "type": "value_error",
+                                           "msg": f"{name} must be an integer from {low} to {high}"}])
+        return int(raw)
+
+    shards = number("shards", 1, 1, limits.METRICS_MAX_SHARDS)
+    return number("shard", 0, 0, shards - 1), shards
+
+
+def metrics_text(ports: Ports, shard: int = 0, shards: int = 1) -> str:
+    """The exposition for one shard of the tenants (all of them by default). Refused, naming
+    the shard count that fits, when it would not fit in one Lambda answer."""
+    weight = answer_bytes(ports.metrics.size(shard, shards))
+    if weight > limits.METRICS_ANSWER_BYTES:
+        need = shards * -(-weight // limits.METRICS_ANSWER_BYTES)
+        raise BusinessRuleError(
+            f"/metrics would be about {weight // 1_000_000} MB, over what one answer may carry: scrape it "
+            f"in {need} parts, /metrics?shards={need}&shard=0 to {need - 1}, one scrape job each "
+            "(docs/operations.md, Metrics and alerts)")
     # Imported here: only a scrape needs it, not every cold start of the API.
     from prometheus_client import CollectorRegistry, generate_latest
 
-    rows, pending = ports.metrics.rows()
-    unreadable, _ = ports.accounts.unreadable(UNREADABLE_LISTED)
+    counters, latency, pending = ports.metrics.rows(shard, shards)
+    unreadable = ports.accounts.unreadable(UNREADABLE_LISTED)[0] if shard == 0 else []
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_DatabaseCollector(rows, pending, unreadable))
+    registry.register(_DatabaseCollector(counters, latency, pending, unreadable))
     return generate_latest(registry).decode()
 
 

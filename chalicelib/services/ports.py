@@ -139,7 +139,8 @@ class FeedbackStore(Protocol):
 
 
 class MetricStore(Protocol):
-    def rows(self) -> tuple[list[Row], int]: ...
+    def size(self, shard: int, shards: int) -> Row: ...
+    def rows(self, shard: int = 0, shards: int = 1) -> tuple[list[Row], list[Row], int | None]: ...
 
 
 class Health(Protocol):

@@ -57,3 +57,18 @@ def test_a_connection_idle_a_while_is_checked(pg: PostgresCluster, monkeypatch: 
         assert len(checks) == 3
     finally:
         db.close()
+
+
+def test_no_statement_is_ever_prepared_on_the_server(pg: PostgresCluster) -> None:
+    """A server-side prepared statement pins a client to one backend through RDS Proxy; psycopg
+    prepares a query after five runs unless told not to."""
+    db = Database(pg.url, max_size=1)
+    try:
+        for _ in range(10):
+            with db.statement() as conn:
+                conn.execute("SELECT %s::int AS n", (1,)).fetchone()
+        with db.statement() as conn:
+            assert conn.prepare_threshold is None
+            assert conn.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone() == {"n": 0}
+    finally:
+        db.close()

@@ -11,8 +11,8 @@ from tests.support.world import World
 
 
 def _counters(world: World) -> dict[str, int]:
-    rows, _ = world.ports.metrics.rows()
-    return {r["name"]: int(r["value"]) for r in rows if r["tenant_id"] == world.tenant_id}
+    counters, latency, _ = world.ports.metrics.rows()
+    return {r["name"]: int(r["value"]) for r in (*counters, *latency) if r["tenant_id"] == world.tenant_id}
 
 
 def test_a_runs_outcomes_land_with_one_event_each_and_counters_summed(world: World) -> None:

@@ -177,3 +177,21 @@ def test_the_pools_concurrency_fits_a_default_account(merge: dict) -> None:
     work = merge["Resources"]["DispatchFunction"]["Properties"]["Events"]["WorkQueue"]["Properties"]
     assert work["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "WorkConcurrency"}
     assert merge["Resources"]["WorkQueue"]["Properties"]["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
+
+
+def test_every_connection_the_functions_may_hold_fits_the_database_proxy(merge: dict) -> None:
+    """Pool size x environments (reserved concurrency, plus the unreserved scheduled functions)
+    against what RDS Proxy may open at the template's maximum capacity, by the template's own
+    defaults (that no statement is prepared on the server: tests/functional/test_database_pool.py)."""
+    from chalicelib.settings_catalog import SETTINGS
+
+    params = merge["Parameters"]
+    pool = int(params["DatabasePoolSize"]["Default"])
+    reserved = {"dispatch": int(params["DispatchReservedConcurrency"]["Default"]),
+                "api": int(params["ApiReservedConcurrency"]["Default"])}
+    assert limits.database_budget(pool_size=pool, reserved=reserved,
+                                  max_acu=float(params["DatabaseMaxCapacity"]["Default"])) == []
+    assert limits.database_budget(pool_size=pool, reserved=reserved, max_acu=4), "4 ACU would not hold it"
+    assert pool == next(s.default for s in SETTINGS if s.attribute == "db_pool_size")
+    proxy = merge["Resources"]["DatabaseProxyTargetGroup"]["Properties"]["ConnectionPoolConfigurationInfo"]
+    assert proxy["MaxConnectionsPercent"] == limits.PROXY_MAX_CONNECTIONS_PERCENT
