@@ -94,6 +94,16 @@ def history_entry(event: Row) -> Row:
     })
 
 
+def _deferred_until(row: Row) -> int | None:
+    """A message held by its account's spent rate window keeps the deferred_ts of its first
+    hold (no write per message per window, services/throttle.py): it waits until the later of
+    the two."""
+    deferred, held_until = row.get("deferred_ts"), row.get("rate_held_until")
+    if deferred is not None and held_until is not None and row["status"] == "pending":
+        return max(int(deferred), int(held_until))
+    return deferred  # type: ignore[no-any-return]
+
+
 def message_record(row: Row, history: list[Row] | None) -> Row:
     status = derive_status(
         row["status"], row.get("deferred_ts"), held(row.get("batch_code"), row["suspended_batches"])
@@ -111,7 +121,7 @@ def message_record(row: Row, history: list[Row] | None) -> Row:
         "batch_code": row.get("batch_code"),
         "priority": row["priority"],
         "status": status,
-        "deferred_ts": row.get("deferred_ts"),
+        "deferred_ts": _deferred_until(row),
         "sent_ts": row.get("sent_ts"),
         "error_ts": row.get("error_ts") if finished_error else None,
         "error": row.get("error") if finished_error else None,

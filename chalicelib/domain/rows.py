@@ -82,6 +82,7 @@ class AccountRow(TypedDict):
     dispatch_owner: str | None
     dispatch_lease_until: int | None
     secret_error: str | None          # its password is unreadable with today's key (migration 011)
+    rate_held_until: int | None       # its rate window is spent until then (migration 014)
     created_at: datetime
     updated_at: datetime
 

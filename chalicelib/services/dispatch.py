@@ -17,20 +17,18 @@ from typing import Any
 
 from chalicelib import limits
 from chalicelib.domain import metrics
-from chalicelib.domain.outcome import GiveUp, plan_failure
-from chalicelib.domain.rate import deferral, limited_windows
-from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 from chalicelib.domain.suppression import ALL_SUPPRESSED
 from chalicelib.domain.targets import SmtpTarget
 from chalicelib.errors import DeliveryError, InfrastructureError, SecretUnreadable
-from chalicelib.services import compose
+from chalicelib.services import compose, throttle
 from chalicelib.services.enqueue import enqueue
 from chalicelib.services.feed import Feed
-from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
+from chalicelib.services.outcomes import OutcomeWriter, RunSummary
 from chalicelib.services.ports import Ports, Sender
 from chalicelib.services.recipients import RunSuppressions
 from chalicelib.services.signing import RunSigner
+from chalicelib.services.verdicts import Verdicts
 
 log = logging.getLogger(__name__)
 UNREADABLE_ACCOUNT = ("the account's stored password cannot be decrypted with this deployment's "
@@ -64,6 +62,9 @@ class _Run:
         # An account's next batch is claimed in the same run (same connections) until then.
         self.continue_until = continue_until
         self._full: set[str] = set()   # accounts whose last claim was a full batch
+        self._capped: set[str] = set()   # accounts whose rate window bound a claim
+        self._looked: set[str] = set()   # accounts given their one last look past the budget
+        self._in_flight: dict[str, int] = {}   # claimed, not yet done, per account
         self.tenant_id = tenant_id
         self.owner = owner or f"dispatch-{uuid.uuid4()}"
         self.summary = RunSummary(tenant_id)
@@ -74,6 +75,7 @@ class _Run:
         self.suppressions: RunSuppressions | None = None
         self.signer: RunSigner | None = None
         self.outcomes = OutcomeWriter(ports.dispatch, self.owner, self.lease_ends, limits.OUTCOME_BATCH)
+        self.verdicts = Verdicts(ports, self.outcomes, self.summary)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -88,9 +90,10 @@ class _Run:
         work = []
         try:
             for account in accounts:
-                # Another run sending for this account keeps it; its messages wait for it.
-                if not await self._db(store.take_account_lease, self.tenant_id, account["id"], self.owner,
-                                      now, lease):
+                # Another run sending for this account keeps it; its messages wait for it. A
+                # spent rate window keeps them waiting until it ends (services/throttle.py).
+                if throttle.held(account, now) or not await self._db(
+                        store.take_account_lease, self.tenant_id, account["id"], self.owner, now, lease):
                     continue
                 claimed = await self._claim(account)
                 if claimed:
@@ -131,8 +134,9 @@ class _Run:
                     await asyncio.gather(*(self._worker(s, tenant, account, feed) for s in sessions))
                 finally:
                     for left in await feed.close():   # claimed, never started: due again now
+                        self._in_flight[account["id"]] -= 1
                         await self._release(left)
-                messages = feed.held
+                messages = feed.held or await self._last_look(account)
         finally:
             await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
 
@@ -143,7 +147,7 @@ class _Run:
         log.error("account password unreadable with this deployment's key",
                   extra={"account_id": account["id"], "messages": len(messages)})
         for message in messages:
-            await self._give_up(message, UNREADABLE_ACCOUNT, counters=(metrics.ERRORS,))
+            await self.verdicts.give_up(message, UNREADABLE_ACCOUNT, counters=(metrics.ERRORS,))
 
     def _signer(self, tenant: TenantRow) -> RunSigner:
         self.signer = self.signer or RunSigner(self.ports, tenant)
@@ -154,44 +158,72 @@ class _Run:
         return self.suppressions
 
     async def _claim(self, account: AccountRow) -> list[MessageRow]:
-        batch = account["batch_size"]
+        key = account["id"]
+        room = await self._db(throttle.room, self.ports, self.tenant_id, account, account["batch_size"],
+                              self._in_flight.get(key, 0))
+        if room.spent:   # the rest waits for the window's end, held at once
+            held = await self._db(throttle.hold, self.ports, self.tenant_id, account, room)
+            self.summary.deferred += held.deferred
+            self.summary.errors += held.rejected
         claimed: list[MessageRow] = await self._db(
-            self.ports.dispatch.claim, self.tenant_id, account["id"], self.owner, self.ports.now(),
-            self.ports.settings.claim_lease_seconds, batch)
+            self.ports.dispatch.claim, self.tenant_id, key, self.owner, self.ports.now(),
+            self.ports.settings.claim_lease_seconds, room.claim) if room.claim else []
         self.summary.claimed += len(claimed)
-        if len(claimed) >= batch:
-            self._full.add(account["id"])
+        self._in_flight[key] = self._in_flight.get(key, 0) + len(claimed)
+        if claimed and len(claimed) >= room.claim:
+            self._full.add(key)
         else:
-            self._full.discard(account["id"])
+            self._full.discard(key)
+        if room.until is not None and not room.spent:   # the window bound it: look again (_last_look)
+            self._capped.add(key)
         return claimed
 
     async def _next_batch(self, account: AccountRow) -> list[MessageRow]:
         more = account["id"] in self._full and time.monotonic() < min(self.continue_until, self.deadline)
         return await self._claim(account) if more else []
 
+    async def _last_look(self, account: AccountRow) -> list[MessageRow]:
+        """Once the account's messages are done: if its rate window bound a claim, claim again,
+        once whatever the budget: a spent window holds the rest now, and room a failure before
+        SMTP left goes to the next due message."""
+        key = account["id"]
+        if key not in self._capped or time.monotonic() >= self.deadline:
+            return []
+        if key in self._looked and time.monotonic() >= self.continue_until:
+            return []
+        self._capped.discard(key)
+        self._looked.add(key)
+        return await self._claim(account)
+
     async def _worker(self, session: Sender, tenant: TenantRow, account: AccountRow, feed: Feed) -> None:
         while (message := await feed.next()) is not None:
-            if time.monotonic() > self.deadline:
-                await self._db(self.ports.dispatch.release_claim, message["pk"], self.owner, None)
-                self.summary.released += 1
-                self.summary.more_due = True
-                continue
             try:
-                await self._attempt(session, tenant, account, message)
-            except InfrastructureError:
-                # The database (or another dependency) failed: leave the message to its lease.
-                log.warning("dispatch of one message interrupted; its lease makes it due again",
-                            extra={"message_id": message["id"]})
+                await self._one(session, tenant, account, message)
+            finally:
+                self._in_flight[account["id"]] -= 1
+
+    async def _one(self, session: Sender, tenant: TenantRow, account: AccountRow, message: MessageRow) -> None:
+        if time.monotonic() > self.deadline:
+            await self._db(self.ports.dispatch.release_claim, message["pk"], self.owner, None)
+            self.summary.released += 1
+            self.summary.more_due = True
+            return
+        try:
+            await self._attempt(session, tenant, account, message)
+        except InfrastructureError:
+            # The database (or another dependency) failed: leave the message to its lease.
+            log.warning("dispatch of one message interrupted; its lease makes it due again",
+                        extra={"message_id": message["id"]})
+            await self._release(message)
+        except Exception as exc:
+            # A bug or an unforeseen input: retried on the retry plan like a temporary
+            # failure (so at most max retries + 1 attempts), never at once and for ever.
+            log.exception("dispatch of one message failed unexpectedly", extra={"message_id": message["id"]})
+            try:
+                await self.verdicts.failed(message, DeliveryError(
+                    f"internal error: {type(exc).__name__}", code=None, temporary=True))
+            except Exception:  # noqa: BLE001 - recording failed too: the lease covers it
                 await self._release(message)
-            except Exception as exc:
-                # A bug or an unforeseen input: retried on the retry plan like a temporary
-                # failure (so at most max retries + 1 attempts), never at once and for ever.
-                log.exception("dispatch of one message failed unexpectedly", extra={"message_id": message["id"]})
-                try:
-                    await self._failed(message, DeliveryError(
-                        f"internal error: {type(exc).__name__}", code=None, temporary=True))
-                except Exception:  # noqa: BLE001 - recording failed too: the lease covers it
-                    await self._release(message)
 
     async def _release(self, message: MessageRow) -> None:
         try:
@@ -202,25 +234,23 @@ class _Run:
     async def _attempt(self, session: Sender, tenant: TenantRow, account: AccountRow, message: MessageRow) -> None:
         built = await compose.build(self.ports, tenant, message, self._signer(tenant))
         if isinstance(built, compose.Unsendable):
-            await self._give_up(message, built.error, counters=(metrics.ERRORS,))
+            await self.verdicts.give_up(message, built.error, counters=(metrics.ERRORS,))
             return
         env, data = built.envelope, built.data
         suppressions = self._suppressions(tenant)
         recipients, left_out = suppressions.split(env.recipients)
         if not recipients:   # no SMTP attempt, no rate slot
-            await self._give_up(message, ALL_SUPPRESSED, counters=(metrics.ERRORS,), metadata={"suppressed": left_out})
+            await self.verdicts.give_up(message, ALL_SUPPRESSED, counters=(metrics.ERRORS,),
+                                        metadata={"suppressed": left_out})
             return
 
-        now = self.ports.now()
-        limits = {"minute": account.get("limit_per_minute"), "hour": account.get("limit_per_hour"),
-                  "day": account.get("limit_per_day")}
-        windows = limited_windows(limits, now)
+        windows = throttle.windows_of(account, self.ports.now())
         if windows:
             exhausted = await self._db(
                 self.ports.rates.take, self.tenant_id, account["id"], windows
             )
             if exhausted:
-                await self._rate_limited(account, message, exhausted)
+                await self.verdicts.rate_limited(account, message, exhausted)
                 return
 
         try:
@@ -230,7 +260,7 @@ class _Run:
             if windows:
                 await self._db(self.ports.rates.release, self.tenant_id,
                                account["id"], windows)
-            await self._failed(message, exc)
+            await self.verdicts.failed(message, exc)
             return
         accepted = time.time()
         sent_at = self.ports.now()
@@ -240,46 +270,7 @@ class _Run:
                  ("large_file_fallbacks", list(built.fallbacks)))
         latency = max(0.0, accepted - message["created_at"].timestamp())
         # Once accepted, the outcome must land: the writer retries it while the lease holds.
-        await self._record(message, {"status": "sent", "sent_ts": sent_at},
+        await self.verdicts.record(message, {"status": "sent", "sent_ts": sent_at},
                            {"type": "sent", "ts": sent_at, "metadata": {k: v for k, v in notes if v} or None},
                            (metrics.SENT, metrics.latency_bucket(latency)), round(latency * 1000))
         self.summary.sent += 1
-
-    async def _failed(self, message: MessageRow, exc: DeliveryError) -> None:
-        log.info("delivery attempt failed", extra={"message_id": message["id"], "account_id": message["account_id"],
-                                                   "temporary": exc.temporary, "smtp_code": exc.code,
-                                                   "reason": str(exc)[:300]})
-        s = self.ports.settings
-        plan = plan_failure(temporary=exc.temporary, error=str(exc), retry_count=message["retry_count"],
-                            max_retries=s.max_retries, delays=s.retry_delays, now=self.ports.now())
-        if isinstance(plan, GiveUp):
-            await self._give_up(message, plan.error, counters=(metrics.ERRORS,), last_error=str(exc))
-            return
-        changes = {"retry_count": plan.retry_count, "deferred_ts": plan.deferred_ts,
-                   "last_error": plan.error}
-        await self._record(message, changes, plan.event(exc.code), (metrics.DEFERRED,))
-        self.summary.deferred += 1
-
-    async def _rate_limited(self, account: AccountRow, message: MessageRow, exhausted: list[Any]) -> None:
-        if account.get("limit_behavior") == "reject":
-            await self._give_up(message, "rate_limit_exceeded", counters=(metrics.ERRORS, metrics.RATE_LIMITED))
-            return
-        until, reason = deferral(exhausted)
-        event = {"type": "deferred", "ts": until, "description": reason,
-                 "metadata": {"rate_limited": True, "attempted_ts": self.ports.now()}}
-        await self._record(message, {"deferred_ts": until}, event, (metrics.DEFERRED, metrics.RATE_LIMITED))
-        self.summary.deferred += 1
-
-    async def _give_up(self, message: MessageRow, error: str, counters: tuple[str, ...],
-                       last_error: str | None = None, metadata: Row | None = None) -> None:
-        now = self.ports.now()
-        changes = {"status": "error", "error": error, "error_ts": now, "sent_ts": now,
-                   "last_error": last_error or error}
-        await self._record(message, changes, {"type": "error", "ts": now, "description": error,
-                                              "metadata": metadata}, counters)
-        self.summary.errors += 1
-
-    async def _record(self, message: MessageRow, changes: Row, event: Row, counters: tuple[str, ...],
-                      latency_ms: int | None = None) -> None:
-        await self.outcomes.add(Outcome(message, changes, event, counters, latency_ms))
-        self.summary.outcomes.append(f"{message['id']}:{event['type']}")

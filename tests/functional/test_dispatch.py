@@ -227,6 +227,33 @@ def test_rate_limit_per_minute(make_world: Callable[..., World], ports: Ports, b
     assert counters["rate_limited"] >= 3
 
 
+def test_a_rate_limited_backlog_costs_one_event_per_message_not_one_per_window(
+        make_world: Callable[..., World], ports: Ports) -> None:
+    clock = Clock(1_800_000_000)
+    ports = dataclasses.replace(ports, clock=clock)
+    world = make_world(ports, account={"limit_per_minute": 5, "batch_size": 50})
+    messages = [world.message() for _ in range(40)]
+    world.submit(*messages)
+    for window in range(3):
+        clock.now = 1_800_000_000 + 60 * window
+        first = dispatch_tenant(ports, world.tenant_id)
+        assert first.sent == 5 and first.claimed == 5, "the claim takes only the window's room"
+        again = dispatch_tenant(ports, world.tenant_id)
+        assert again.claimed == 0 and again.deferred == 0, "a held account is not read again in its window"
+        assert not ports.dispatch.has_due(world.tenant_id, clock.now), "nor does it look due"
+    assert len(world.sink.received) == 15
+    deferred_events = [e for m in messages for e in world.events(m["id"]) if e["event_type"] == "deferred"]
+    assert len(deferred_events) == 35, "one deferred event per message held, when first held"
+    waiting = [world.row(m["id"]) for m in messages if world.row(m["id"])["status"] != "sent"]
+    assert len(waiting) == 25 and all(r["deferred_ts"] is not None for r in waiting)
+    from chalicelib.services.messages import list_messages
+    shown = list_messages(ports, ADMIN, world.tenant_id, True, False)["messages"]
+    assert {m["status"] for m in shown} == {"deferred"}
+    assert {m["deferred_ts"] for m in shown} == {1_800_000_180}, "the window they wait for, not their first"
+    clock.now = 1_800_000_000 + 60 * 3
+    assert dispatch_tenant(ports, world.tenant_id).sent == 5
+
+
 def test_accounts_have_independent_rate_limits(make_world: Callable[..., World], ports: Ports,
                                                sink2: SmtpSink) -> None:
     from chalicelib.services import accounts

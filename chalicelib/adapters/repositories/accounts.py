@@ -27,8 +27,10 @@ class AccountRepository(Repository):
                 return False
             conn.execute(
                 f"INSERT INTO accounts (tenant_id, id, {cols}) VALUES (%s, %s, {placeholders})"
-                # Saved again: its secrets are sealed with today's key, so any flag is gone.
-                f" ON CONFLICT (tenant_id, id) DO UPDATE SET {updates}, secret_error = NULL, updated_at = now()",
+                # Saved again: its secrets are sealed with today's key, so any flag is gone; its
+                # limits may have changed, so any rate hold is too.
+                f" ON CONFLICT (tenant_id, id) DO UPDATE SET {updates}, secret_error = NULL,"
+                f" rate_held_until = NULL, updated_at = now()",
                 [tenant_id, account_id, *(fields.get(c) for c in COLUMNS)],
             )
             # Every account exposes its metric series from the start.

@@ -16,6 +16,14 @@ OUTCOME_COLUMNS = {"status": "text", "sent_ts": "bigint", "error": "text", "erro
                    "last_error": "text", "retry_count": "integer", "deferred_ts": "bigint"}
 
 
+# A tenant ``t`` has an account, not held by its rate limit, with a due message: one probe of
+# the claim's index per account, so a held account's backlog is never read. Leaves the account
+# clause open for a caller's condition on ``a``; close it with ")".
+_ACCOUNT_DUE = f"""EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = t.id
+    AND (a.rate_held_until IS NULL OR a.rate_held_until <= %(now)s)
+    AND EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id AND {DUE})"""
+
+
 class DispatchRepository(Repository):
     def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
         """The tenant (with the instance settings under ``instance``) and its accounts."""
@@ -79,13 +87,12 @@ class DispatchRepository(Repository):
 
     def has_due(self, tenant_id: str, now: int) -> bool:
         """Due messages this tenant's next run could send: not those of an account another
-        run is sending for (that run keeps going or asks for more itself)."""
-        with self.db.transaction() as conn:
+        run is sending for (that run keeps going or asks for more itself), nor of an account
+        whose rate window is spent."""
+        with self.db.statement() as conn:
             return conn.execute(
-                f"SELECT 1 FROM messages m JOIN tenants t ON t.id = m.tenant_id"
-                f" JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id"
-                f" WHERE m.tenant_id = %(tenant)s AND {DUE}"
-                f" AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s) LIMIT 1",
+                f"SELECT 1 FROM tenants t WHERE t.id = %(tenant)s AND {_ACCOUNT_DUE}"
+                " AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s))",
                 {"tenant": tenant_id, "now": now},
             ).fetchone() is not None
 
@@ -100,7 +107,7 @@ class DispatchRepository(Repository):
                 SELECT t.id, t.queue_url FROM tenants t
                 WHERE t.active AND NOT ('{WHOLE_TENANT}' = ANY (t.suspended_batches))
                   AND (NOT t.work_outstanding OR t.work_sent_ts IS NULL OR t.work_sent_ts < %(now)s - %(stale)s)
-                  AND EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = t.id AND {DUE})
+                  AND {_ACCOUNT_DUE})
                 ORDER BY t.work_sent_ts NULLS FIRST, t.id
                 LIMIT %(limit)s
                 """,
@@ -137,6 +144,52 @@ class DispatchRepository(Repository):
             conn.execute("UPDATE tenants SET work_outstanding = false WHERE id = %s AND work_outstanding",
                          (tenant_id,))
         return self.has_due(tenant_id, now)
+
+    def hold_back(self, tenant_id: str, account_id: str, now: int, until: int, reason: str,
+                  reject: bool) -> int:
+        """The account's window is spent: hold its due messages until ``until`` in one statement
+        and hold the account, so nothing touches them again before then. Deferring: only the
+        messages held for the first time (no deferred_ts) change, each with one deferred event;
+        rejecting (limit_behavior reject): each ends in error ``rate_limit_exceeded`` as v1 says.
+        Counters as one attempt each would have counted. Returns the messages changed."""
+        if reject:
+            change = ("status = 'error', error = %(error)s, last_error = %(error)s, error_ts = %(now)s,"
+                      " sent_ts = %(now)s")
+            event = "'error', %(now)s, %(error)s, NULL::jsonb"
+            names = [metrics.ERRORS, metrics.RATE_LIMITED]
+            first_time = ""
+        else:
+            change = "deferred_ts = %(until)s"
+            event = "'deferred', %(until)s, %(reason)s, %(metadata)s::jsonb"
+            names = [metrics.DEFERRED, metrics.RATE_LIMITED]
+            first_time = "AND m.deferred_ts IS NULL"
+        sql = f"""
+            WITH held AS (
+                UPDATE messages m SET {change}, updated_at = now()
+                FROM tenants t
+                WHERE t.id = m.tenant_id AND m.tenant_id = %(tenant)s AND m.account_id = %(account)s
+                  AND {DUE} {first_time}
+                RETURNING m.pk, m.tenant_id
+            ), account AS (
+                UPDATE accounts SET rate_held_until = %(hold)s WHERE tenant_id = %(tenant)s AND id = %(account)s
+            ), e AS (
+                {INSERT_EVENT}
+                SELECT pk, tenant_id, {event} FROM held
+            ), c AS (
+                INSERT INTO metric_counters (tenant_id, account_id, name, value)
+                SELECT %(tenant)s, %(account)s, n.name, (SELECT count(*) FROM held)
+                FROM unnest(%(names)s::text[]) AS n(name)
+                ON CONFLICT (tenant_id, account_id, name)
+                DO UPDATE SET value = metric_counters.value + EXCLUDED.value
+            )
+            SELECT count(*) AS n FROM held
+        """
+        params = {"tenant": tenant_id, "account": account_id, "now": now, "until": until,
+                  "hold": None if reject else until, "reason": reason, "error": "rate_limit_exceeded",
+                  "metadata": jsonb({"rate_limited": True, "attempted_ts": now}), "names": names}
+        with self.db.statement() as conn:
+            row = conn.execute(sql, params).fetchone()
+        return int(row["n"]) if row else 0
 
     def record_outcome(self, *, pk: Any, owner: str, changes: Row, event: Row, metrics: Sequence[str]) -> bool:
         """One attempt's outcome (see record_outcomes)."""

@@ -119,11 +119,12 @@ class MessageRepository(Repository):
             clauses.append("(m.priority, m.created_at, m.id) > (%(ap)s, %(ac)s::timestamptz, %(ai)s)")
             params.update(ap=query.after[0], ac=query.after[1], ai=query.after[2])
         sql = f"""
-            SELECT m.*, t.name AS tenant_name, t.suspended_batches,
+            SELECT m.*, t.name AS tenant_name, t.suspended_batches, a.rate_held_until,
                    (SELECT CASE WHEN count(*) > 0 AND count(*) = count(e.reported_ts)
                                 THEN max(e.reported_ts) END
                       FROM events e WHERE e.message_pk = m.pk) AS reported_ts
             FROM messages m JOIN tenants t ON t.id = m.tenant_id
+            LEFT JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id
             WHERE {" AND ".join(clauses)} ORDER BY {DISPATCH_ORDER_SQL}
         """ + (" LIMIT %(limit)s" if limit is not None else "")
         with self.db.statement() as conn:
@@ -131,11 +132,12 @@ class MessageRepository(Repository):
 
     def list_for(self, tenant_id: str, active_only: bool) -> list[Row]:
         sql = """
-            SELECT m.*, t.name AS tenant_name, t.suspended_batches,
+            SELECT m.*, t.name AS tenant_name, t.suspended_batches, a.rate_held_until,
                    (SELECT CASE WHEN count(*) > 0 AND count(*) = count(e.reported_ts)
                                 THEN max(e.reported_ts) END
                       FROM events e WHERE e.message_pk = m.pk) AS reported_ts
             FROM messages m JOIN tenants t ON t.id = m.tenant_id
+            LEFT JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id
             WHERE m.tenant_id = %s
         """
         if active_only:
