@@ -24,6 +24,13 @@ REPORT_ONLY = "report"
 _DEDUPED = frozenset({"submit", "tick", "continue"})
 
 
+def stale_after(ports: Ports) -> int:
+    """Seconds after which an outstanding record is presumed lost: limits.WORK_RECORD_STALE, or
+    the claim lease if shorter (a run that died is noticed once its claims have expired, no
+    later: the lease is the promise of how long a crash may hold messages)."""
+    return min(limits.WORK_RECORD_STALE, ports.settings.claim_lease_seconds)
+
+
 def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: str, heal: bool = False,
             known: Mapping[str, str | None] | None = None) -> list[str]:
     """Send a work record for each tenant that needs one; returns the tenants sent for.
@@ -37,7 +44,7 @@ def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: str, heal: bool = F
     """
     targets = list(dict.fromkeys(tenant_ids))
     if reason != REPORT_ONLY and targets:
-        stale = limits.WORK_RECORD_STALE if reason in _DEDUPED else None
+        stale = stale_after(ports) if reason in _DEDUPED else None
         targets = ports.dispatch.mark_work(targets, ports.now(), stale)
     pooled: list[tuple[str, str]] = []
     failed: list[str] = []

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib import limits
 from chalicelib.services import retention
-from chalicelib.services.enqueue import REPORT_ONLY, enqueue
+from chalicelib.services.enqueue import REPORT_ONLY, enqueue, stale_after
 from chalicelib.services.ports import Ports
 
 SCHEDULER_BEAT = "scheduler"
@@ -20,7 +20,7 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     A work record is only a claim check, so a surplus one costs one empty claim.
     """
     ports.instance.beat(SCHEDULER_BEAT, ports.now())
-    due = ports.dispatch.tenants_with_due(ports.now(), limits.WORK_RECORD_STALE, limits.TICK_TENANTS)
+    due = ports.dispatch.tenants_with_due(ports.now(), stale_after(ports), limits.TICK_TENANTS)
     # The statement named each tenant's queue (None: the pool): no read per tenant, and the
     # pool's records go out ten to a call. Tenants beyond the bound are the next tick's first.
     sent = enqueue(ports, [row["id"] for row in due], "tick", heal=True,

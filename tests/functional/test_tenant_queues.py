@@ -169,7 +169,7 @@ def test_ticks_send_the_pools_records_ten_to_a_call(ports: Ports) -> None:
             enqueue.enqueue(ports, [p["id"] for p in made], "tick", known={p["id"]: None for p in made})
         finally:
             sqs.send_message_batch = original
-        assert calls == [10, 10, 3]
+        assert sorted(calls, reverse=True) == [10, 10, 3]
     finally:
         for payload in made:
             tenants.delete(ports, ADMIN, payload["id"])
