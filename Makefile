@@ -7,7 +7,7 @@ LS_VENV := .venv-localstack
 MAILDEV := .local/node/node_modules/maildev/dist/bin/maildev.js
 PIP_FLAGS := --disable-pip-version-check --quiet --quiet
 
-.PHONY: monitor system-deps package infra deploy migrate chaos dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large bench-tenants deps clean
+.PHONY: monitor system-deps package infra deploy migrate chaos dev test test-unit test-functional test-integration test-e2e lint typecheck bench bench-large bench-tenants bench-scale deps clean
 
 deps: $(VENV)/.installed $(LS_VENV)/.installed $(MAILDEV) system-deps
 
@@ -94,6 +94,10 @@ bench-large: deps
 # 1,000 tenants on the local stack: creation time, idle CPU with them, first-message latency.
 bench-tenants: deps package
 	$(PY) -m bench.tenants --tenants $${TENANTS:-1000}
+
+# Ten thousand tenants, ten million messages (docs/benchmarks.md): about 40 minutes on 2 cores.
+bench-scale: deps package
+	$(PY) -m bench.scale $(BENCH_SCALE_ARGS)
 
 # The one artifact: infra/build/template.json + deployment.zip, built by Chalice's packager
 # with infra/template.py merged in (infra/package.py). What the tests run and what deploys.

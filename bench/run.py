@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+import psycopg
 import requests
 
 from bench.cpu import CpuMeter, postmaster_pid
@@ -92,8 +93,9 @@ def percentiles(values: list[float], digits: int = 1) -> dict[str, float]:
 
 
 class Bench:
-    def __init__(self, stack: Stack, sink: Sink, meter: CpuMeter) -> None:
+    def __init__(self, stack: Stack, sink: Sink, meter: CpuMeter, database_url: str) -> None:
         self.stack, self.sink, self.meter = stack, sink, meter
+        self.database_url = database_url
         self.api = requests.Session()
         self.api.headers["X-API-Token"] = stack.token
 
@@ -107,9 +109,18 @@ class Bench:
         self.post("/account", {"id": "sink", "tenant_id": tenant_id, "host": "127.0.0.1", "port": sink.port,
                                "use_tls": False})
 
+    def statements(self) -> int:
+        """Statements the database has run (pg_stat_statements), this count's own included."""
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            row = conn.execute("SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements").fetchone()
+        return int(row[0]) if row else 0
+
     def deliver(self, messages: list[dict[str, Any]], chunk_size: int = 1000) -> dict[str, Any]:
-        """Submit in calls of ``chunk_size`` and wait for every delivery; rates and CPU per message."""
+        """Submit in calls of ``chunk_size`` and wait for every delivery; rates, CPU and database
+        statements per message."""
         before = self.sink.count()
+        statements = self.statements()
         self.meter.start()
         started = time.perf_counter()
         for chunk in range(0, len(messages), chunk_size):
@@ -118,7 +129,9 @@ class Bench:
         wait_until(lambda: self.sink.count() - before >= len(messages), 3600, "all deliveries", interval=0.05)
         elapsed = time.perf_counter() - started
         cpu = self.meter.stop()
+        ran = self.statements() - statements
         return {"delivered_per_s": round(len(messages) / elapsed, 1),
+                "statements_per_message": round(ran / len(messages), 2),
                 "enqueue_per_s": round(len(messages) / submitted, 1),
                 "cpu_ms_per_message": {k: round(v / len(messages) * 1000, 3) for k, v in cpu.items()}}
 
@@ -194,6 +207,8 @@ Mail Proxy benchmark ({result['messages']} messages, AWS endpoint: {result['aws'
   enqueue (1,000 per call)   {one['enqueue_per_s']:8.1f} msg/s  while dispatch runs
   CPU per delivered message (one tenant), per component:
 {cpu}
+  database statements per delivered message: one tenant {one['statements_per_message']:.2f}, ten tenants \
+{many['statements_per_message']:.2f}
   add -> SMTP, idle stack    p50 {idle['p50_ms']:.0f} ms, p95 {idle['p95_ms']:.0f} ms
   other tenant during a {result['fairness']['backlog']:,} backlog: p50 {fair['p50_ms']:.0f} ms, \
 p95 {fair['p95_ms']:.0f} ms, max {fair['max_ms']:.0f} ms
@@ -216,7 +231,7 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mailproxy-bench-"))
     sink, other = Sink(tmp, "bench-sink"), Sink(tmp, "bench-sink-b")
-    pg = PostgresCluster(tmp / "pg", free_port()).start(fast=True)
+    pg = PostgresCluster(tmp / "pg", free_port(), preload="pg_stat_statements").start(fast=True)
     stack = Stack(StackOptions(api_port=free_port(), aws=args.aws, aws_port=free_port(),
                                database_url=pg.url, maildev=False, schedule_tick=5,
                                queue_prefix="bench", log_dir=tmp))
@@ -230,7 +245,7 @@ def main() -> int:
             "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None),
             "smtp sink": pids(sink.proc),
         })
-        bench = Bench(stack, sink, meter)
+        bench = Bench(stack, sink, meter, pg.url)
         bench.tenant("bench", sink)
         # Steady state: the functions' environments are started (cold starts are measured
         # on their own by bench.cold_start) before anything is measured.
