@@ -47,6 +47,9 @@ SEED_TENANTS = (
     f" FROM generate_series(0, {TENANTS - 1}) AS i",
     "INSERT INTO accounts (tenant_id, id, host, port)"
     " SELECT t.id, a.id, '127.0.0.1', 9 FROM tenants t CROSS JOIN (VALUES ('a'), ('b')) AS a(id)",
+    # Every tenant has a due message from the start, so every tick has the same 10,000 due.
+    "INSERT INTO messages (pk, tenant_id, id, account_id, payload, created_at)"
+    " SELECT gen_random_uuid(), t.id, 'due-' || t.id, 'b', '{}'::jsonb, now() - interval '1 day' FROM tenants t",
     "INSERT INTO metric_counters (tenant_id, account_id, name, value)"
     " SELECT a.tenant_id, a.id, n.name, (random() * 1000)::bigint FROM accounts a"
     " CROSS JOIN unnest(%(names)s::text[]) AS n(name)",

@@ -48,10 +48,15 @@ def dispatch_tenant(
         run = _Run(ports, tenant_id, owner, continue_until=started + budget_seconds)
         summary = asyncio.run(run.execute())
         total.add(summary)
-        if not summary.more_due or summary.claimed == 0 or time.monotonic() - started >= budget_seconds:
+        in_budget = summary.claimed > 0 and time.monotonic() - started < budget_seconds
+        if summary.more_due and in_budget:   # a full batch: more is likely behind it
+            continue
+        # The batches ran dry: the record is spent. Clear the tenant's mark, then look once
+        # more (services/enqueue.py); what arrived meanwhile is served here or by a new record.
+        more = ports.dispatch.end_run(tenant_id, ports.now()) or summary.more_due
+        if not (more and in_budget):
             break
-    # The tenant's record is spent: clear its mark, then look once more (services/enqueue.py).
-    if ports.dispatch.end_run(tenant_id, ports.now()) or total.more_due:
+    if more:
         enqueue(ports, [tenant_id], "continue")
     return total
 
@@ -74,7 +79,8 @@ class _Run:
         self.lease_ends = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.95)
         self.suppressions: RunSuppressions | None = None
         self.signer: RunSigner | None = None
-        self.outcomes = OutcomeWriter(ports.dispatch, self.owner, self.lease_ends, limits.OUTCOME_BATCH)
+        self.outcomes = OutcomeWriter(ports.dispatch, self.owner, self.lease_ends, limits.OUTCOME_BATCH,
+                                      more_coming=lambda: any(self._in_flight.values()))
         self.verdicts = Verdicts(ports, self.outcomes, self.summary)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -105,9 +111,7 @@ class _Run:
                     await self.outcomes.close()
         finally:
             await self._db(store.release_account_leases, self.tenant_id, self.owner)
-        self.summary.more_due = bool(self._full)
-        if work and not self.summary.more_due:
-            self.summary.more_due = await self._db(store.has_due, self.tenant_id, self.ports.now())
+        self.summary.more_due = self.summary.more_due or bool(self._full)
         return self.summary
 
     async def _account(self, tenant: TenantRow, account: AccountRow, messages: list[MessageRow]) -> None:

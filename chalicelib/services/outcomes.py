@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chalicelib.domain.records import Row
@@ -47,6 +48,8 @@ class OutcomeWriter:
     owner: str
     lease_ends: float          # time.monotonic() after which the claims may be someone else's
     limit: int
+    # Whether more outcomes may come soon (messages of the run still being sent).
+    more_coming: Callable[[], bool] = field(default=lambda: True)
     written: int = 0
     _pending: list[Outcome] = field(default_factory=list)
     _room: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -70,9 +73,10 @@ class OutcomeWriter:
 
     async def _write_all(self) -> None:
         while self._pending:
-            if len(self._pending) < self.limit // 2 and not self._closing:
+            if len(self._pending) < self.limit // 2 and not self._closing and self.more_coming():
                 # A few milliseconds let a batch fill: fewer, larger statements. Sending does
-                # not wait for this; only the outcome's row does.
+                # not wait for this; only the outcome's row does. Nothing more in flight
+                # (a run's one message): nothing to wait for.
                 await asyncio.sleep(GROUP_WINDOW)
             batch, self._pending = self._pending, []
             async with self._room:

@@ -11,16 +11,19 @@ from chalicelib.domain.rows import TenantRow
 
 class ReportRepository(Repository):
     def take_lease(self, tenant_id: str, now: float, seconds: float) -> TenantRow | None:
-        """Lease the tenant's report slot; None while another report is in flight."""
-        with self.db.transaction() as conn:
+        """Lease the tenant's report slot; None while another report is in flight, or when the
+        tenant has no client application to report to (one statement after each dispatch
+        run of such a tenant, and no row written)."""
+        with self.db.statement() as conn:
             return cast(TenantRow | None, conn.execute(
                 "UPDATE tenants SET report_lease_until = %s WHERE id = %s"
+                " AND client_base_url IS NOT NULL AND client_base_url <> ''"
                 " AND (report_lease_until IS NULL OR report_lease_until < %s) RETURNING *",
                 (now + seconds, tenant_id, now),
             ).fetchone())
 
     def release_lease(self, tenant_id: str) -> None:
-        with self.db.transaction() as conn:
+        with self.db.statement() as conn:
             conn.execute("UPDATE tenants SET report_lease_until = NULL WHERE id = %s", (tenant_id,))
 
     def unreported(self, tenant_id: str, limit: int) -> list[Row]:
