@@ -88,7 +88,12 @@ class Environment:
         }
         if spec.policy:
             policy_file = log_path.parent / f"{spec.name}.policy.json"
-            policy_file.write_text(json.dumps(spec.policy))
+            # Replaced whole, never truncated in place: environments of a function start at
+            # once, and one reading the file while another rewrote it read nothing (a failed
+            # cold start, 502 from the gateway).
+            partial = policy_file.with_name(f".{policy_file.name}.{uuid.uuid4().hex}")
+            partial.write_text(json.dumps(spec.policy))
+            os.replace(partial, policy_file)
             env["_LOCAL_LAMBDA_ROLE_POLICY"] = str(policy_file)
             env["_LOCAL_LAMBDA_ACCOUNT"] = spec.account
             if call_log is not None:
