@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import limits
@@ -34,6 +35,18 @@ log = logging.getLogger(__name__)
 UNREADABLE_ACCOUNT = ("the account's stored password cannot be decrypted with this deployment's "
                       "MAILPROXY_ENCRYPTION_KEY (stored under another key): set the key back, or save "
                       "the account's password again")
+
+
+class _LongLived(ThreadPoolExecutor):
+    """The runs' threads for blocking calls (the database, the suppression list): started once
+    per environment. asyncio.run gives each run a new default pool and joins it at the end, so
+    a tenant's run with one message started and stopped two or three threads."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None   # lives as long as the environment
+
+
+_THREADS = _LongLived(max_workers=8, thread_name_prefix="dispatch-io")
 
 
 def dispatch_tenant(
@@ -87,19 +100,20 @@ class _Run:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def execute(self) -> RunSummary:
+        asyncio.get_running_loop().set_default_executor(_THREADS)
         store = self.ports.dispatch
         tenant, accounts = await self._db(store.tenant_and_accounts, self.tenant_id)
         if tenant is None or not tenant["active"]:
             return self.summary
+        self.summary.reports_to = bool(tenant.get("client_base_url"))
         now = self.ports.now()
-        lease = self.ports.settings.claim_lease_seconds
         work = []
         try:
             for account in accounts:
-                # Another run sending for this account keeps it; its messages wait for it. A
-                # spent rate window keeps them waiting until it ends (services/throttle.py).
-                if throttle.held(account, now) or not await self._db(
-                        store.take_account_lease, self.tenant_id, account["id"], self.owner, now, lease):
+                # A spent rate window keeps its messages waiting until it ends
+                # (services/throttle.py). The claim takes the account's lease with it: another
+                # run sending for this account keeps it, and its messages wait for that run.
+                if throttle.held(account, now):
                     continue
                 claimed = await self._claim(account)
                 if claimed:

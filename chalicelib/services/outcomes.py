@@ -122,6 +122,7 @@ class RunSummary:
     released: int = 0
     more_due: bool = False
     outcomes: list[str] = field(default_factory=list)
+    reports_to: bool = True    # the tenant has a client application to report to
 
     def add(self, other: RunSummary) -> None:
         self.claimed += other.claimed
@@ -131,3 +132,4 @@ class RunSummary:
         self.released += other.released
         self.outcomes.extend(other.outcomes)
         self.more_due = other.more_due
+        self.reports_to = other.reports_to

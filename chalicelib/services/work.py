@@ -23,7 +23,9 @@ def process(ports: Ports, tenant_id: str, reasons: set[str], budget_seconds: flo
     summary = None
     if reasons - {REPORT_ONLY}:
         summary = dispatch_tenant(ports, tenant_id, budget_seconds=budget_seconds)
-    created = summary is not None and (summary.sent + summary.deferred + summary.errors) > 0
+    # A run that created events asks for a report, unless its tenant has nowhere to send one
+    # (then the report lease would be a statement for nothing after every run).
+    created = summary is not None and summary.reports_to and (summary.sent + summary.deferred + summary.errors) > 0
     report = None
     if created or reasons & _REPORT_REASONS:
         report = report_tenant(ports, tenant_id, dispatch=lambda: dispatch_tenant(ports, tenant_id))

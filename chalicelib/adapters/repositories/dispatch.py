@@ -28,13 +28,16 @@ class DispatchRepository(Repository):
     def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
         """The tenant (with the instance settings under ``instance``) and its accounts."""
         with self.db.statement() as conn:
-            tenant = conn.execute("SELECT * FROM tenants WHERE id = %s", (tenant_id,)).fetchone()
+            # The instance settings a message is built with ride along: one statement less a run.
+            tenant = conn.execute(
+                "SELECT t.*, (SELECT jsonb_build_object('bounce_enabled', i.bounce_enabled, 'bounce_return_path',"
+                " i.bounce_return_path) FROM instance_settings i WHERE i.id = 1) AS instance"
+                " FROM tenants t WHERE t.id = %s", (tenant_id,)).fetchone()
             accounts = conn.execute(
                 "SELECT * FROM accounts WHERE tenant_id = %s ORDER BY id", (tenant_id,)
             ).fetchall()
-            instance = conn.execute("SELECT * FROM instance_settings WHERE id = 1").fetchone()
         if tenant is not None:
-            tenant["instance"] = instance or {}
+            tenant["instance"] = tenant.get("instance") or {}
         return cast(TenantRow | None, tenant), cast(list[AccountRow], accounts)
 
     def flag_account(self, tenant_id: str, account_id: str, error: str) -> None:
@@ -43,15 +46,6 @@ class DispatchRepository(Repository):
         with self.db.statement() as conn:
             conn.execute("UPDATE accounts SET secret_error = %s WHERE tenant_id = %s AND id = %s"
                          " AND secret_error IS DISTINCT FROM %s", (error, tenant_id, account_id, error))
-
-    def take_account_lease(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int) -> bool:
-        with self.db.statement() as conn:
-            return conn.execute(
-                "UPDATE accounts SET dispatch_owner = %(owner)s, dispatch_lease_until = %(until)s"
-                " WHERE tenant_id = %(tenant)s AND id = %(account)s AND (dispatch_lease_until IS NULL"
-                " OR dispatch_lease_until < %(now)s OR dispatch_owner = %(owner)s) RETURNING id",
-                {"owner": owner, "until": now + lease, "tenant": tenant_id, "account": account_id, "now": now},
-            ).fetchone() is not None
 
     def release_account_leases(self, tenant_id: str, owner: str) -> None:
         with self.db.statement() as conn:
@@ -63,13 +57,22 @@ class DispatchRepository(Repository):
 
     def claim(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int, limit: int
               ) -> list[MessageRow]:
-        """Lease up to ``limit`` due messages of one account, in dispatch order."""
+        """Lease up to ``limit`` due messages of one account, in dispatch order, and the account
+        with them: one run sends for an account at a time, so it never sees more than
+        MAILPROXY_SMTP_CONNECTIONS connections, however many invocations run for its tenant.
+        Nothing is claimed while another run holds the account; the holder may renew."""
         with self.db.statement() as conn:
             rows = conn.execute(
                 f"""
-                WITH due AS (
+                WITH account AS (
+                    UPDATE accounts SET dispatch_owner = %(owner)s, dispatch_lease_until = %(now)s + %(lease)s
+                    WHERE tenant_id = %(tenant)s AND id = %(account)s AND (dispatch_lease_until IS NULL
+                      OR dispatch_lease_until < %(now)s OR dispatch_owner = %(owner)s)
+                    RETURNING id
+                ), due AS (
                     SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
                     WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {DUE}
+                      AND EXISTS (SELECT 1 FROM account)
                     ORDER BY {DISPATCH_ORDER_SQL}
                     LIMIT %(limit)s
                     FOR UPDATE OF m SKIP LOCKED
