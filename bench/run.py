@@ -231,7 +231,8 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mailproxy-bench-"))
     sink, other = Sink(tmp, "bench-sink"), Sink(tmp, "bench-sink-b")
-    pg = PostgresCluster(tmp / "pg", free_port(), preload="pg_stat_statements").start(fast=True)
+    counting = {"shared_preload_libraries": "pg_stat_statements"}   # statements per message
+    pg = PostgresCluster(tmp / "pg", free_port(), settings=counting).start(fast=True)
     stack = Stack(StackOptions(api_port=free_port(), aws=args.aws, aws_port=free_port(),
                                database_url=pg.url, maildev=False, schedule_tick=5,
                                queue_prefix="bench", log_dir=tmp))

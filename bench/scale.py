@@ -36,6 +36,7 @@ from bench.run import Sink, percentiles, pids
 from bench.scale_db import ScaleDatabase
 from bench.tenants import idle_cpu
 from chalicelib import limits
+from devstack.aws import LocalStack
 from devstack.postgres import PostgresCluster
 from devstack.procs import free_port, wait_until
 from devstack.stack import Stack, StackOptions
@@ -156,7 +157,14 @@ def judge(result: dict[str, Any]) -> list[tuple[str, Any, str, bool]]:
     def check(name: str, value: Any, target: str, ok: bool) -> None:
         checks.append((name, value, target, bool(ok) and value is not None))
 
-    stack = result["stack"]
+    stack = result.get("stack")
+    if stack is not None:
+        _judge_stack(stack, check)
+    _judge_database(result, check)
+    return checks
+
+
+def _judge_stack(stack: dict[str, Any], check: Any) -> None:
     check("create tenants x 2 accounts (s)", stack["create_total_s"], "<= 300", stack["create_total_s"] <= 300)
     check("idle CPU with tenants / empty", stack["idle_ratio"], "<= 2", (stack["idle_ratio"] or 99) <= 2)
     idle_p95 = stack["quiet_idle"].get("p95_ms")
@@ -164,6 +172,9 @@ def judge(result: dict[str, Any]) -> list[tuple[str, Any, str, bool]]:
     check("quiet tenants p95 under a backlog (ms)", busy_p95, f"<= 2 x idle ({idle_p95})",
           idle_p95 is not None and busy_p95 is not None and busy_p95 <= 2 * idle_p95
           and stack["quiet_during_backlog"]["delivered"] == stack["quiet_during_backlog"]["of"])
+
+
+def _judge_database(result: dict[str, Any], check: Any) -> None:
     sizes = result["database"]["sizes"]
     small, large = sizes[0], sizes[-1]
     run_limit = limits.RETENTION_TIMEOUT * 0.2
@@ -186,7 +197,6 @@ def judge(result: dict[str, Any]) -> list[tuple[str, Any, str, bool]]:
           metrics["largest_bytes"] <= limits.METRICS_ANSWER_BYTES)
     check("/metrics largest shard (s)", metrics["largest_shard_s"], f"<= {limits.API_TIMEOUT / 3:g}",
           metrics["largest_shard_s"] <= limits.API_TIMEOUT / 3)
-    return checks
 
 
 def main() -> int:
@@ -199,6 +209,7 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=300.0)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000, 10_000_000])
     parser.add_argument("--quick", action="store_true", help="a small trial: 300 tenants, 100k/300k messages")
+    parser.add_argument("--database-only", action="store_true", help="the database half alone")
     args = parser.parse_args()
     if args.quick:
         args.tenants, args.idle, args.quiet, args.backlog, args.sizes = 300, 10.0, 100, 2000, [100_000, 300_000]
@@ -206,6 +217,14 @@ def main() -> int:
     pg = PostgresCluster(tmp / "pg", free_port()).start(fast=True)
     started = time.perf_counter()
     result: dict[str, Any] = {"tenants": args.tenants, "sizes": args.sizes}
+    if args.database_only:
+        endpoint = LocalStack(free_port(), log_dir=tmp).start()
+        try:
+            result["database"] = database_half(args, pg, endpoint.url)
+        finally:
+            endpoint.stop()
+            pg.stop("immediate")
+        return finish(args, result, started)
     sink = Sink(tmp, "scale-sink")
     stack = Stack(StackOptions(api_port=free_port(), aws="localstack", aws_port=free_port(),
                                database_url=pg.create_database("stack"), maildev=False, schedule_tick=60,
@@ -222,6 +241,10 @@ def main() -> int:
         stack.stop()
         sink.proc.stop()
         pg.stop("immediate")
+    return finish(args, result, started)
+
+
+def finish(args: argparse.Namespace, result: dict[str, Any], started: float) -> int:
     result["minutes"] = round((time.perf_counter() - started) / 60, 1)
     checks = judge(result)
     result["targets"] = [{"figure": n, "value": v, "target": t, "met": ok} for n, v, t, ok in checks]
@@ -231,7 +254,8 @@ def main() -> int:
     met = sum(ok for *_, ok in checks)
     print(f"bench-scale: {met}/{len(checks)} targets met ({result['minutes']} min)")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / ("scale-quick.json" if args.quick else "scale.json")).write_text(json.dumps(result, indent=2) + "\n")
+    name = "scale-quick" if args.quick else "scale-database" if args.database_only else "scale"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

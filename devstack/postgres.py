@@ -30,10 +30,11 @@ def _bin(name: str) -> str:
 
 
 class PostgresCluster:
-    def __init__(self, datadir: Path, port: int, preload: str = "") -> None:
+    def __init__(self, datadir: Path, port: int, settings: dict[str, str] | None = None) -> None:
         self.datadir = Path(datadir)
         self.port = port
-        self.preload = preload   # shared_preload_libraries (the benches count statements)
+        # Server settings beyond ours (the benches: pg_stat_statements, memory like a real server's).
+        self.settings = settings or {}
         self.as_root = os.geteuid() == 0
         self.sockdir = self.datadir / "sock"
         self.fast = False
@@ -73,8 +74,8 @@ class PostgresCluster:
         self._run("mkdir", "-p", str(self.sockdir))
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.sockdir}"
         options += " -c max_connections=300"
-        if self.preload:
-            options += f" -c shared_preload_libraries={self.preload}"
+        for name, value in self.settings.items():
+            options += f" -c {name}={value}"
         if self.fast:
             # A throwaway cluster: durability buys nothing, speed does.
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
