@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from chalicelib import VERSION
+from chalicelib import VERSION, limits
 from chalicelib.adapters import assets
 from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
@@ -232,8 +232,17 @@ def command_log_export(call: Call) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ describing the API (7.6)
-_METRICS_DOC = {"/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)", "responses": {
-    "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}}}}
+_METRICS_DOC = {"/metrics": {"get": {
+    "summary": "Prometheus metrics (text exposition format)",
+    "parameters": [
+        {"name": "shards", "in": "query", "required": False, "description": "scrape in this many parts (default 1)",
+         "schema": {"type": "integer", "minimum": 1, "maximum": limits.METRICS_MAX_SHARDS}},
+        {"name": "shard", "in": "query", "required": False, "description": "which part, 0 to shards - 1",
+         "schema": {"type": "integer", "minimum": 0}}],
+    "responses": {
+        "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "400": {"description": "Too large for one answer: the detail names the shards that fit"},
+        "422": {"description": "shards or shard out of range"}}}}}
 
 
 @api("/openapi.json", ["GET"], OPEN)
