@@ -220,6 +220,14 @@ def pids(process: Process | None) -> list[int]:
     return [process.proc.pid] if process is not None and process.proc is not None else []
 
 
+def stack_meter(stack: Stack, pgdata: Path) -> CpuMeter:
+    """CPU of the local stack's components: the runner with its function environments, the API,
+    PostgreSQL and the AWS endpoint (the many-tenant benches)."""
+    return CpuMeter({"function runner": pids(stack.runner), "api": pids(stack.api),
+                     "postgresql": [postmaster_pid(pgdata)],
+                     "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None)})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)

@@ -31,8 +31,7 @@ from typing import Any
 
 import requests
 
-from bench.cpu import CpuMeter, postmaster_pid
-from bench.run import Sink, percentiles, pids
+from bench.run import Sink, percentiles, stack_meter
 from bench.scale_db import ScaleDatabase
 from bench.tenants import idle_cpu
 from chalicelib import limits
@@ -91,9 +90,7 @@ def stack_half(args: argparse.Namespace, stack: Stack, sink: Sink, pg: PostgresC
     out: dict[str, Any] = {}
     stack.start()
     api = Api(stack)
-    meter = CpuMeter({"function runner": pids(stack.runner), "api": pids(stack.api),
-                      "postgresql": [postmaster_pid(pg.pgdata)],
-                      "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None)})
+    meter = stack_meter(stack, pg.pgdata)
     # Warm-up, not measured: the first tick and a few dispatch environments.
     warm = f"warm-{run}"
     api.post("/tenant", {"id": warm})

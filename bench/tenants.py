@@ -28,8 +28,8 @@ from typing import Any
 
 import requests
 
-from bench.cpu import CpuMeter, postmaster_pid
-from bench.run import Sink, percentiles, pids
+from bench.cpu import CpuMeter
+from bench.run import Sink, percentiles, stack_meter
 from devstack.postgres import PostgresCluster
 from devstack.procs import free_port, wait_until
 from devstack.stack import Stack, StackOptions
@@ -61,11 +61,7 @@ def main() -> int:
     try:
         stack.start()
         session.headers["X-API-Token"] = stack.token
-        meter = CpuMeter({
-            "function runner": pids(stack.runner), "api": pids(stack.api),
-            "postgresql": [postmaster_pid(pg.pgdata)],
-            "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None),
-        })
+        meter = stack_meter(stack, pg.pgdata)
 
         def post(path: str, body: dict[str, Any]) -> None:
             answer = session.post(stack.api_url + path, json=body, timeout=120)

@@ -34,3 +34,8 @@ def deferral(exhausted: list[Window]) -> tuple[int, str]:
     """When to try again (start of the latest next window) and the reason text."""
     worst = max(exhausted, key=lambda w: w.end)
     return worst.end, f"rate limit exceeded ({REASON_LABEL[worst.kind]})"
+
+
+def held_metadata(now: int) -> dict[str, object]:
+    """The metadata of a rate-limit deferral's event, whichever path holds the message back."""
+    return {"rate_limited": True, "attempted_ts": now}

@@ -71,7 +71,8 @@ def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: str, heal: bool = F
             ports.dispatch.unmark_work(failed)
         except InfrastructureError as exc:   # the marks go stale and the tick replaces them
             log.warning("work marks not cleared: %s", exc)
-    return [t for t in targets if t not in set(failed)]
+    unsent = set(failed)
+    return [t for t in targets if t not in unsent]
 
 
 def _send_dedicated(ports: Ports, tenant_id: str, url: str, reason: str, heal: bool) -> bool | None:

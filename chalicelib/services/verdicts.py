@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.domain import metrics
 from chalicelib.domain.outcome import GiveUp, plan_failure
-from chalicelib.domain.rate import deferral
+from chalicelib.domain.rate import deferral, held_metadata
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow
 from chalicelib.errors import DeliveryError
@@ -46,7 +46,7 @@ class Verdicts:
             return
         until, reason = deferral(exhausted)
         event = {"type": "deferred", "ts": until, "description": reason,
-                 "metadata": {"rate_limited": True, "attempted_ts": self.ports.now()}}
+                 "metadata": held_metadata(self.ports.now())}
         await self.record(message, {"deferred_ts": until}, event, (metrics.DEFERRED, metrics.RATE_LIMITED))
         self.summary.deferred += 1
 

@@ -8,6 +8,7 @@ from typing import Any, cast
 from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, DUE, INSERT_EVENT, Repository, jsonb
 from chalicelib.domain import metrics
 from chalicelib.domain.messages import WHOLE_TENANT, dispatch_key
+from chalicelib.domain.rate import held_metadata
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 
@@ -189,7 +190,7 @@ class DispatchRepository(Repository):
         """
         params = {"tenant": tenant_id, "account": account_id, "now": now, "until": until,
                   "hold": None if reject else until, "reason": reason, "error": "rate_limit_exceeded",
-                  "metadata": jsonb({"rate_limited": True, "attempted_ts": now}), "names": names}
+                  "metadata": jsonb(held_metadata(now)), "names": names}
         with self.db.statement() as conn:
             row = conn.execute(sql, params).fetchone()
         return int(row["n"]) if row else 0
