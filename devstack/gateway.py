@@ -214,9 +214,15 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class _Server(ThreadingHTTPServer):
+    # API Gateway takes any number of connections at once; socketserver's backlog of 5 made
+    # clients with many threads see connections reset while the stand-in was busy.
+    request_queue_size = 256
+
+
 def serve(deployment: Deployment, port: int) -> ThreadingHTTPServer:
     handler = type("Handler", (_Handler,), {"gateway": Gateway.of(deployment)})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = _Server(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server
 

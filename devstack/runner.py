@@ -2,7 +2,8 @@
 
 It stands in for Lambda's event source mappings and EventBridge schedules, as the built
 template declares them (devstack.deployment): each mapped queue is polled by up to the
-mapping's MaximumConcurrency pollers, batches of up to its BatchSize (gathered for its
+mapping's MaximumConcurrency pollers (no more than the function's local environments),
+batches of up to its BatchSize (gathered for its
 batching window) go to the function in Lambda's SQS event shape, and only the records not
 named in ``batchItemFailures`` are deleted; a failed or timed-out invocation deletes none,
 so SQS makes them visible again after the queue's visibility timeout. A mapping onto a queue
@@ -193,7 +194,11 @@ class LocalRunner:
     def _start(self, url: str, mapping: QueueMapping) -> None:
         if url in self._pollers:
             return
-        pollers = [QueuePoller(self, url, mapping, i) for i in range(mapping.max_concurrency)]
+        # No more pollers than the function has environments here: in Lambda each poller's
+        # batch gets an environment of its own; a poller waiting for one would only hold its
+        # records out of the queue while they age.
+        count = min(mapping.max_concurrency, self.host(mapping.function).max_environments)
+        pollers = [QueuePoller(self, url, mapping, i) for i in range(count)]
         self._pollers[url] = pollers
         for poller in pollers:
             poller.start()
