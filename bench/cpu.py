@@ -14,8 +14,9 @@ from pathlib import Path
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds incl. reaped children) of one process, None if it is gone."""
+def _stat(pid: int, own: bool = False) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds incl. reaped children, or its own alone) of one process, None if
+    it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -23,7 +24,7 @@ def _stat(pid: int) -> tuple[int, float] | None:
     fields = raw[raw.rindex(")") + 2:].split()   # after "pid (comm) "
     ppid = int(fields[1])
     utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
-    return ppid, (utime + stime + cutime + cstime) / _TICK
+    return ppid, (utime + stime + (0 if own else cutime + cstime)) / _TICK
 
 
 def _table() -> dict[int, tuple[int, float]]:
@@ -60,16 +61,26 @@ def postmaster_pid(datadir: Path) -> int:
     return int((datadir / "postmaster.pid").read_text().split()[0])
 
 
+def own_cpu(roots: Mapping[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of each group's root processes alone (not their children)."""
+    return {name: sum(found[1] for pid in pids if (found := _stat(pid, own=True)) is not None)
+            for name, pids in roots.items()}
+
+
 class CpuMeter:
-    """CPU of each component between start() and stop()."""
+    """CPU of each component between start() and stop(); ``alone`` then holds what each
+    component's root process spent itself (the runner without its function environments)."""
 
     def __init__(self, roots: Mapping[str, list[int]]) -> None:
         self.roots = {k: v for k, v in roots.items() if v}
         self._start: dict[str, float] = {}
+        self._start_own: dict[str, float] = {}
+        self.alone: dict[str, float] = {}
 
     def start(self) -> None:
-        self._start = tree_cpu(self.roots)
+        self._start, self._start_own = tree_cpu(self.roots), own_cpu(self.roots)
 
     def stop(self) -> dict[str, float]:
-        end = tree_cpu(self.roots)
+        end, end_own = tree_cpu(self.roots), own_cpu(self.roots)
+        self.alone = {name: round(end_own[name] - self._start_own.get(name, 0.0), 3) for name in self.roots}
         return {name: round(end[name] - self._start.get(name, 0.0), 3) for name in self.roots}
