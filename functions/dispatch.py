@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -59,11 +60,13 @@ class _PerInvocation:
             logger.info("bounce poll", extra=result)
             self.done[key] = None
 
-    def serve(self, tenant_id: str, budget: float) -> None:
+    async def serve(self, tenant_id: str, budget: float) -> None:
         """One tenant's work (dispatch, then reports); its failure is kept for its records."""
         try:
-            logger.thread_safe_append_keys(tenant_id=tenant_id)   # on this run's lines, services' too
-            result = work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)
+            # On this run's lines, services' too: a context variable, so each tenant's task
+            # (and the threads it hands work to) carries its own.
+            logger.thread_safe_append_keys(tenant_id=tenant_id)
+            result = await work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)
             logger.info("work done", extra={
                 "tenant_id": tenant_id,
                 "sent": result.dispatch.sent if result.dispatch else 0,
@@ -77,16 +80,22 @@ class _PerInvocation:
             logger.thread_safe_remove_keys(["tenant_id"])
 
     def serve_all(self) -> None:
-        """Every tenant of the batch, in turn. A pooled batch holds up to ten tenants; each gets
-        an equal share of what is left, so a backlog yields (its run leaves a continuation
-        record) instead of holding the others back. Not at once: measured on two cores, serving
-        a batch's tenants in threads (each run with its own SMTP connections) cost ten tenants
-        40 % more dispatch CPU per message for a shorter tail only under a burst of new tenants
+        """Every tenant of the batch, side by side in one event loop: a pooled batch holds up
+        to ten tenants, and one after another the tenth waited for nine runs (under a burst
+        of new tenants on two cores, a second and more). Each may use BUDGET_SHARE of what
+        is left; a backlog then yields (its run leaves a continuation record). One loop, not
+        a thread per tenant: threads cost ten tenants 40 % more dispatch CPU per message
         (docs/benchmarks.md)."""
         tenants = [t for t in self.reasons if t not in self.done]
-        for position, tenant_id in enumerate(tenants):
-            remaining = self.context.get_remaining_time_in_millis() / 1000
-            self.serve(tenant_id, min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE / (len(tenants) - position)))
+        if not tenants:
+            return
+        remaining = self.context.get_remaining_time_in_millis() / 1000
+        budget = min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE)
+
+        async def together() -> None:
+            await asyncio.gather(*(self.serve(t, budget) for t in tenants))
+
+        asyncio.run(together())
 
     def handle(self, record: SQSRecord) -> None:
         body = json.loads(record.body)
@@ -96,7 +105,7 @@ class _PerInvocation:
         tenant_id = body["tenant_id"]
         if tenant_id not in self.done:   # a record serve_all could not read: served alone
             remaining = self.context.get_remaining_time_in_millis() / 1000
-            self.serve(tenant_id, min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE))
+            asyncio.run(self.serve(tenant_id, min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE)))
         failure = self.done[tenant_id]
         if failure is not None:
             # The record stays in the queue and comes back after the visibility timeout.

@@ -53,24 +53,30 @@ def dispatch_tenant(
     ports: Ports, tenant_id: str, owner: str | None = None,
     budget_seconds: float = 0.0,
 ) -> RunSummary:
+    """``serve`` from code that has no event loop (tests, a report run's re-dispatch)."""
+    return asyncio.run(serve(ports, tenant_id, owner, budget_seconds))
+
+
+async def serve(ports: Ports, tenant_id: str, owner: str | None = None, budget_seconds: float = 0.0) -> RunSummary:
     """Dispatch runs for one tenant, one after another while due messages remain and the
-    time budget lasts; then, if work is left, a new work record."""
+    time budget lasts; then, if work is left, a new work record. A coroutine, so that one
+    invocation serves its batch's tenants side by side in one event loop."""
     started = time.monotonic()
     total = RunSummary(tenant_id)
     while True:
         run = _Run(ports, tenant_id, owner, continue_until=started + budget_seconds)
-        summary = asyncio.run(run.execute())
+        summary = await run.execute()
         total.add(summary)
         in_budget = summary.claimed > 0 and time.monotonic() - started < budget_seconds
         if summary.more_due and in_budget:   # a full batch: more is likely behind it
             continue
         # The batches ran dry: the record is spent. Clear the tenant's mark, then look once
         # more (services/enqueue.py); what arrived meanwhile is served here or by a new record.
-        more = ports.dispatch.end_run(tenant_id, ports.now()) or summary.more_due
+        more = await run._db(ports.dispatch.end_run, tenant_id, ports.now()) or summary.more_due
         if not (more and in_budget):
             break
     if more:
-        enqueue(ports, [tenant_id], "continue")
+        await run._db(enqueue, ports, [tenant_id], "continue")
     return total
 
 

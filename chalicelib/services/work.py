@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from chalicelib.services.dispatch import RunSummary, dispatch_tenant
+from chalicelib import limits
+from chalicelib.services import dispatch
+from chalicelib.services.dispatch import RunSummary
 from chalicelib.services.enqueue import REPORT_ONLY
 from chalicelib.services.ports import Ports
 from chalicelib.services.reports import ReportResult, report_tenant
 
 # Reasons that ask for a report run even when the dispatch run created no events.
 _REPORT_REASONS = {REPORT_ONLY, "run-now"}
+# A report run is blocking work (HTTP to the client application, and a dispatch run of its own
+# when the client asks for one): its own threads, one per tenant a batch can hold, so that it
+# never waits for, or holds, the threads the dispatch runs use for the database.
+_REPORT_THREADS = ThreadPoolExecutor(max_workers=limits.BATCH_SIZE, thread_name_prefix="report")
 
 
 @dataclass
@@ -19,14 +28,17 @@ class WorkResult:
     report: ReportResult | None
 
 
-def process(ports: Ports, tenant_id: str, reasons: set[str], budget_seconds: float) -> WorkResult:
+async def process(ports: Ports, tenant_id: str, reasons: set[str], budget_seconds: float) -> WorkResult:
     summary = None
     if reasons - {REPORT_ONLY}:
-        summary = dispatch_tenant(ports, tenant_id, budget_seconds=budget_seconds)
+        summary = await dispatch.serve(ports, tenant_id, budget_seconds=budget_seconds)
     # A run that created events asks for a report, unless its tenant has nowhere to send one
     # (then the report lease would be a statement for nothing after every run).
     created = summary is not None and summary.reports_to and (summary.sent + summary.deferred + summary.errors) > 0
     report = None
     if created or reasons & _REPORT_REASONS:
-        report = report_tenant(ports, tenant_id, dispatch=lambda: dispatch_tenant(ports, tenant_id))
+        context = contextvars.copy_context()   # the run's log keys go along, as with to_thread
+        report = await asyncio.get_running_loop().run_in_executor(
+            _REPORT_THREADS, context.run, lambda: report_tenant(
+                ports, tenant_id, dispatch=lambda: dispatch.dispatch_tenant(ports, tenant_id)))
     return WorkResult(summary, report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, DUE, INSERT_EVENT, Repository, jsonb
@@ -27,19 +28,23 @@ _ACCOUNT_DUE = f"""EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = t.id
 
 class DispatchRepository(Repository):
     def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
-        """The tenant (with the instance settings under ``instance``) and its accounts."""
+        """The tenant (with the instance settings under ``instance``) and its accounts, in one
+        statement: every dispatch run starts here, for most of them with one message to send."""
         with self.db.statement() as conn:
-            # The instance settings a message is built with ride along: one statement less a run.
             tenant = conn.execute(
                 "SELECT t.*, (SELECT jsonb_build_object('bounce_enabled', i.bounce_enabled, 'bounce_return_path',"
-                " i.bounce_return_path) FROM instance_settings i WHERE i.id = 1) AS instance"
+                " i.bounce_return_path) FROM instance_settings i WHERE i.id = 1) AS instance,"
+                " (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]') FROM accounts a"
+                " WHERE a.tenant_id = t.id) AS accounts_json"
                 " FROM tenants t WHERE t.id = %s", (tenant_id,)).fetchone()
-            accounts = conn.execute(
-                "SELECT * FROM accounts WHERE tenant_id = %s ORDER BY id", (tenant_id,)
-            ).fetchall()
-        if tenant is not None:
-            tenant["instance"] = tenant.get("instance") or {}
-        return cast(TenantRow | None, tenant), cast(list[AccountRow], accounts)
+        if tenant is None:
+            return None, []
+        accounts = tenant.pop("accounts_json")
+        for account in accounts:   # as JSON, the timestamps came as ISO text
+            account["created_at"] = datetime.fromisoformat(account["created_at"])
+            account["updated_at"] = datetime.fromisoformat(account["updated_at"])
+        tenant["instance"] = tenant.get("instance") or {}
+        return cast(TenantRow, tenant), cast(list[AccountRow], accounts)
 
     def flag_account(self, tenant_id: str, account_id: str, error: str) -> None:
         """The account's stored secret cannot be read with this deployment's key (shown by

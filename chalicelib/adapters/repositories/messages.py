@@ -58,7 +58,8 @@ class MessageRepository(Repository):
         (it finished between the context read and this write) and is "already sent".
         """
         stored: set[Key] = set()
-        with self.db.transaction() as conn:
+        # One statement needs no transaction around it (two round trips fewer per submit).
+        with self.db.transaction() if rejections else self.db.statement() as conn:
             if rows:
                 cur = conn.execute(
                     """
