@@ -27,7 +27,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,35 @@ class Bench:
         return percentiles([self.single(make(i), sink) for i in range(count)])
 
 
+def start_environments(post: Callable[[str, dict[str, Any]], Any], sink: Sink, run: str,
+                       tenants: int = 100) -> None:
+    """Start every dispatch environment the local runner may start, before measuring: one
+    message for each of ``tenants`` tenants, sent by 16 clients, twice (the second round finds
+    the environments the first started). Cold starts are bench.cold_start's; on two cores
+    seven Python processes importing at once stalled everything for seconds (measured with
+    bench.tenants: one environment served alone for the burst's first 6.7 s)."""
+    def tenant(i: int) -> None:
+        post("/tenant", {"id": f"warm-{run}-{i}"})
+        post("/account", {"id": "sink", "tenant_id": f"warm-{run}-{i}", "host": "127.0.0.1",
+                          "port": sink.port, "use_tls": False})
+
+    def message(i: int, round_: int) -> None:
+        post("/commands/add-messages", {"messages": [{
+            "id": f"warm-{run}-{round_}-{i}", "tenant_id": f"warm-{run}-{i}", "account_id": "sink",
+            "from": "bench@example.com", "to": ["rcpt@example.com"], "subject": "Warm-up"}]})
+
+    def reached(count: int) -> bool:
+        return sink.count() >= count
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(tenant, range(tenants)))
+    for round_ in range(2):
+        expected = sink.count() + tenants
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(message, range(tenants), [round_] * tenants))
+        wait_until(partial(reached, expected), 120, "warm-up deliveries", interval=0.2)
+
+
 def fairness(bench: Bench, backlog: int, singles: int, other: Sink) -> dict[str, Any]:
     """Tenant fair-a drains a backlog while fair-b's single messages go out one by one."""
     bench.tenant("fair-a", bench.sink)
@@ -258,6 +289,7 @@ def main() -> int:
         bench.tenant("bench", sink)
         # Steady state: the functions' environments are started (cold starts are measured
         # on their own by bench.cold_start) before anything is measured.
+        start_environments(bench.post, sink, uuid.uuid4().hex[:6])
         # Two calls, as the measured run makes: its second work record arrives while the first
         # run goes on, and the tenant's mapping invokes a second environment (concurrency 2).
         bench.deliver([sample(90_000_000 + i) for i in range(200)], chunk_size=100)

@@ -23,14 +23,13 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from bench.cpu import CpuMeter
-from bench.run import Sink, percentiles, stack_meter
+from bench.run import Sink, percentiles, stack_meter, start_environments
 from devstack.postgres import PostgresCluster
 from devstack.procs import free_port, wait_until
 from devstack.stack import Stack, StackOptions
@@ -70,33 +69,8 @@ def main() -> int:
             answer = session.post(stack.api_url + path, json=body, timeout=120)
             answer.raise_for_status()
 
-        # Warm-up, not measured: the first tick, and every dispatch environment the burst will
-        # use (one message for each of --warm-tenants tenants, sent by 16 clients, so that the
-        # local runner starts its environments now). Cold starts are bench.cold_start's; here,
-        # seven Python processes importing at once on two cores would be the burst's first
-        # seven seconds (measured: one environment served alone until the others were up).
-        def warm_tenant(i: int) -> None:
-            tenant = f"warm-{run}-{i}"
-            post("/tenant", {"id": tenant})
-            post("/account", {"id": "sink", "tenant_id": tenant, "host": "127.0.0.1", "port": sink.port,
-                              "use_tls": False})
-
-        def warm_message(i: int, round_: int) -> None:
-            post("/commands/add-messages", {"messages": [{
-                "id": f"warm-{run}-{round_}-{i}", "tenant_id": f"warm-{run}-{i}", "account_id": "sink",
-                "from": "bench@example.com", "to": ["rcpt@example.com"], "subject": "Warm-up"}]})
-
-        def reached(count: int) -> bool:
-            return sink.count() >= count
-
-        warm_count = max(1, args.warm_tenants)
-        with ThreadPoolExecutor(16) as pool:
-            list(pool.map(warm_tenant, range(warm_count)))
-        for round_ in range(2):   # twice: the second round finds the environments the first started
-            expected = sink.count() + warm_count
-            with ThreadPoolExecutor(16) as pool:
-                list(pool.map(warm_message, range(warm_count), [round_] * warm_count))
-            wait_until(partial(reached, expected), 120, "warm-up deliveries", interval=0.2)
+        # Warm-up, not measured: the first tick, and every dispatch environment the burst will use.
+        start_environments(post, sink, run, args.warm_tenants)
         empty = idle_cpu(meter, args.idle)
 
         def create(i: int) -> float:
