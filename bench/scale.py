@@ -185,7 +185,8 @@ def _judge_database(result: dict[str, Any], check: Any) -> None:
               f"<= {tick_limit:g} (20 % of timeout)", large[f"{tick}_tick_s"] <= tick_limit)
         check(f"{tick} tick records per run", large[f"{tick}_tick_records"], f"= {limits.TICK_TENANTS}",
               large[f"{tick}_tick_records"] == min(limits.TICK_TENANTS, 10_000))
-    for figure in ("retention_ms_per_1000", "retry_tick_s", "reports_tick_s", "claim_50_ms", "page_100_ms"):
+    for figure in ("retention_ms_per_1000", "retry_tick_s", "reports_tick_s", "claim_50_ms", "page_100_ms",
+                   "deferred_claim_50_ms", "deferred_probe_ms"):
         ratio = round(large[figure] / small[figure], 2) if small[figure] else None
         check(f"{figure}: {large['messages']:,} vs {small['messages']:,}", ratio, "<= 2 (no growth with the table)",
               ratio is not None and ratio <= 2)

@@ -12,6 +12,9 @@ the work queue:
 - the retry tick with 10,000 due tenants, and the reports tick with 10,000 tenants: duration and
   work records sent (marks cleared between sizes, so each tick has the same work);
 - a claim of 50 messages of the largest tenant's account; a page of 100 of its messages;
+- an account whose backlog is deferred into the future (retries after an outage: a tenth of
+  the table's size, older than its 60 due messages): a claim of 50, and the "anything due?"
+  probe every run's end and every tick makes;
 - /metrics: how many shards the answer needs, the largest shard's size and time.
 The slope between 1 M and 10 M says whether a figure grows with the table.
 """
@@ -50,6 +53,11 @@ SEED_TENANTS = (
     # Every tenant has a due message from the start, so every tick has the same 10,000 due.
     "INSERT INTO messages (pk, tenant_id, id, account_id, payload, created_at)"
     " SELECT gen_random_uuid(), t.id, 'due-' || t.id, 'b', '{}'::jsonb, now() - interval '1 day' FROM tenants t",
+    # The outage tenant: 60 due messages behind a deferred backlog that grows with the table.
+    "INSERT INTO tenants (id, name, signing_secret_enc) VALUES ('outage', 'Outage', 'x')",
+    "INSERT INTO accounts (tenant_id, id, host, port) VALUES ('outage', 'a', '127.0.0.1', 9)",
+    "INSERT INTO messages (pk, tenant_id, id, account_id, payload)"
+    " SELECT gen_random_uuid(), 'outage', 'due-' || i, 'a', '{}'::jsonb FROM generate_series(1, 60) AS i",
     "INSERT INTO metric_counters (tenant_id, account_id, name, value)"
     " SELECT a.tenant_id, a.id, n.name, (random() * 1000)::bigint FROM accounts a"
     " CROSS JOIN unnest(%(names)s::text[]) AS n(name)",
@@ -169,8 +177,34 @@ class ScaleDatabase:
         admin = Principal(None)
         out["page_100_ms"] = _median_ms(
             lambda: messages.list_messages(ports, admin, "s00000", False, False, finding.read({"limit": "100"})), 9)
+        out.update(self._deferred_backlog())
         out["metrics"] = self._metrics()
         return out
+
+    def _deferred_backlog(self) -> dict[str, Any]:
+        """The outage tenant's deferred backlog grown to a tenth of the table; its claim and probe."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT count(*) AS n FROM messages WHERE tenant_id = 'outage'"
+                               " AND deferred_ts IS NOT NULL").fetchone()
+            have = int(row["n"]) if row else 0
+            conn.execute("SET LOCAL synchronous_commit = off")
+            conn.execute("INSERT INTO messages (pk, tenant_id, id, account_id, payload, created_at, deferred_ts,"
+                         " retry_count) SELECT gen_random_uuid(), 'outage', 'retry-' || i, 'a', '{}'::jsonb,"
+                         " now() - interval '2 days', %s, 1 FROM generate_series(%s, %s) AS i",
+                         (NOW + DAY, have, self.size // 10 - 1))
+        with self.db.statement() as conn:
+            conn.execute("VACUUM ANALYZE messages")
+
+        def claim() -> None:
+            got = self.ports.dispatch.claim("outage", "a", "bench-claim", self.ports.now(), 300, 50)
+            assert len(got) == 50, "the 60 due messages are found behind the deferred backlog"
+            with self.db.statement() as conn:
+                conn.execute("UPDATE messages SET claim_owner = NULL, claim_expires = NULL WHERE pk = ANY (%s)",
+                             ([m["pk"] for m in got],))
+
+        return {"deferred_backlog": max(have, self.size // 10),
+                "deferred_claim_50_ms": _median_ms(claim, 9),
+                "deferred_probe_ms": _median_ms(lambda: self.ports.dispatch.has_due("outage", self.ports.now()), 9)}
 
     def _metrics(self) -> dict[str, Any]:
         started = time.perf_counter()

@@ -60,3 +60,19 @@ def test_a_full_batch_is_followed_by_the_next_in_the_same_run_while_the_budget_l
     summary = dispatch_tenant(world.ports, world.tenant_id, budget_seconds=60)
     assert summary.sent == 7 and not summary.more_due
     assert sorted(world.sink.ids()) == sorted(m["id"] for m in messages)
+
+
+def test_a_claim_finds_the_due_messages_behind_a_backlog_deferred_into_the_future(world: World) -> None:
+    """Migration 015: the due messages come from two indexes (never deferred, and deferred by
+    when they become due), merged in dispatch order; the future ones are never claimed."""
+    now = world.ports.now()
+    later = [world.message(deferred_ts=now + 3600) for _ in range(5)]
+    retried = world.message(deferred_ts=now - 10, priority=3)
+    urgent, normal = world.message(priority=0), world.message(priority=2)
+    world.submit(*later, retried, urgent, normal)
+    assert world.ports.dispatch.has_due(world.tenant_id, now)
+    claimed = world.ports.dispatch.claim(world.tenant_id, world.account_id, "me", now, 60, 10)
+    assert [m["id"] for m in claimed] == [urgent["id"], normal["id"], retried["id"]]
+    assert not world.ports.dispatch.has_due(world.tenant_id, now), "what is left is due in an hour"
+    in_an_hour = world.ports.dispatch.claim(world.tenant_id, world.account_id, "later", now + 3600, 60, 10)
+    assert {m["id"] for m in later} <= {m["id"] for m in in_an_hour}

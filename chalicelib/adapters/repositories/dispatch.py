@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, DUE, INSERT_EVENT, Repository, jsonb
+from chalicelib.adapters.repositories.base import (
+    DEFERRED_DUE,
+    DISPATCH_ORDER_SQL,
+    DUE,
+    INSERT_EVENT,
+    READY,
+    Repository,
+    jsonb,
+)
 from chalicelib.domain import metrics
 from chalicelib.domain.messages import WHOLE_TENANT, dispatch_key
 from chalicelib.domain.rate import held_metadata
@@ -18,12 +26,15 @@ OUTCOME_COLUMNS = {"status": "text", "sent_ts": "bigint", "error": "text", "erro
                    "last_error": "text", "retry_count": "integer", "deferred_ts": "bigint"}
 
 
-# A tenant ``t`` has an account, not held by its rate limit, with a due message: one probe of
-# the claim's index per account, so a held account's backlog is never read. Leaves the account
-# clause open for a caller's condition on ``a``; close it with ")".
+# A tenant ``t`` has an account, not held by its rate limit, with a due message: a probe of
+# each of migration 015's two indexes per account, so neither a held account's backlog nor
+# one deferred into the future is ever read. Leaves the account clause open for a caller's
+# condition on ``a``; close it with ")".
 _ACCOUNT_DUE = f"""EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = t.id
     AND (a.rate_held_until IS NULL OR a.rate_held_until <= %(now)s)
-    AND EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id AND {DUE})"""
+    AND (EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id AND {READY})
+      OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id
+                 AND {DEFERRED_DUE}))"""
 
 
 class DispatchRepository(Repository):
@@ -63,8 +74,9 @@ class DispatchRepository(Repository):
 
     def claim(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int, limit: int
               ) -> list[MessageRow]:
-        """Lease up to ``limit`` due messages of one account, in dispatch order, and the account
-        with them: one run sends for an account at a time, so it never sees more than
+        """Lease up to ``limit`` due messages of one account, in dispatch order (of the deferred
+        ones that are due, the ``limit`` due first are the candidates), and the account with
+        them: one run sends for an account at a time, so it never sees more than
         MAILPROXY_SMTP_CONNECTIONS connections, however many invocations run for its tenant.
         Nothing is claimed while another run holds the account; the holder may renew."""
         with self.db.statement() as conn:
@@ -75,10 +87,22 @@ class DispatchRepository(Repository):
                     WHERE tenant_id = %(tenant)s AND id = %(account)s AND (dispatch_lease_until IS NULL
                       OR dispatch_lease_until < %(now)s OR dispatch_owner = %(owner)s)
                     RETURNING id
+                ), candidates AS (
+                    -- The first ``limit`` of each index's half (base.READY, base.DEFERRED_DUE):
+                    -- what is read follows the batch, never the account's backlog.
+                    (SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
+                     WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {READY}
+                       AND EXISTS (SELECT 1 FROM account)
+                     ORDER BY {DISPATCH_ORDER_SQL} LIMIT %(limit)s)
+                    UNION ALL
+                    (SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
+                     WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {DEFERRED_DUE}
+                       AND EXISTS (SELECT 1 FROM account)
+                     ORDER BY m.deferred_ts LIMIT %(limit)s)
                 ), due AS (
-                    SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
-                    WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {DUE}
-                      AND EXISTS (SELECT 1 FROM account)
+                    SELECT m.pk FROM messages m JOIN candidates c ON c.pk = m.pk
+                    JOIN tenants t ON t.id = m.tenant_id
+                    WHERE {DUE}
                     ORDER BY {DISPATCH_ORDER_SQL}
                     LIMIT %(limit)s
                     FOR UPDATE OF m SKIP LOCKED
