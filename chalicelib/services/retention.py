@@ -11,13 +11,21 @@ from chalicelib.services.ports import Ports
 DAY = 86400
 
 
-def _drain(step: Callable[[], int], deadline: float) -> int:
-    """Repeat a batch until one comes back short or the deadline passes."""
-    total = 0
+# Of a run's budget, what messages may use; rejections and the bookkeeping get the rest (each
+# at least one batch, so that a deployment whose messages fill every run still prunes them).
+MESSAGES_SHARE = 0.8
+
+
+def drain(step: Callable[[], int], deadline: float, clock: Callable[[], float] = time.monotonic) -> int:
+    """Repeat a batch until one comes back short, or until the next would end past the deadline
+    (guessed from the longest so far): a run ends within its budget, not one batch after it."""
+    total, longest = 0, 0.0
     while True:
+        started = clock()
         removed = step()
+        longest = max(longest, clock() - started)
         total += removed
-        if removed < limits.RETENTION_BATCH or time.monotonic() >= deadline:
+        if removed < limits.RETENTION_BATCH or clock() + longest >= deadline:
             return total
 
 
@@ -25,11 +33,13 @@ def apply(ports: Ports, tenant_id: str | None = None, threshold: int | None = No
           budget_seconds: float = limits.RETENTION_BUDGET) -> int:
     """Remove what retention allows (each tenant's retention_days, or ``threshold`` seconds),
     batch by batch until done or ``budget_seconds`` pass; returns the messages removed."""
-    now, deadline, batch = ports.now(), time.monotonic() + budget_seconds, limits.RETENTION_BATCH
+    started, now, batch = time.monotonic(), ports.now(), limits.RETENTION_BATCH
+    deadline = started + budget_seconds
     store = ports.retention
-    removed = _drain(lambda: store.remove_messages(now, batch, tenant_id, threshold), deadline)
-    _drain(lambda: store.remove_rejections(now, batch, tenant_id, threshold), deadline)
+    removed = drain(lambda: store.remove_messages(now, batch, tenant_id, threshold),
+                     started + budget_seconds * MESSAGES_SHARE)
+    drain(lambda: store.remove_rejections(now, batch, tenant_id, threshold), deadline)
     if tenant_id is None:
-        _drain(lambda: store.prune_bookkeeping(now - limits.COMMAND_LOG_DAYS * DAY,
+        drain(lambda: store.prune_bookkeeping(now - limits.COMMAND_LOG_DAYS * DAY,
                                                now - limits.RATE_WINDOW_DAYS * DAY, batch), deadline)
     return removed
