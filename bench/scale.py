@@ -31,7 +31,7 @@ from typing import Any
 
 import requests
 
-from bench.run import Sink, percentiles, stack_meter
+from bench.run import Sink, percentiles, stack_meter, start_environments
 from bench.scale_db import ScaleDatabase
 from bench.tenants import idle_cpu
 from chalicelib import limits
@@ -71,10 +71,10 @@ def burst(api: Api, sink: Sink, tenants: list[str], label: str, threads: int, de
         submitted = list(pool.map(send, tenants))
     arrived: dict[str, float] = {}
 
+    wanted = {mail_id for mail_id, _ in submitted}
+
     def all_arrived() -> bool:
-        for mail_id, _ in submitted:
-            if mail_id not in arrived and (t := sink.arrival(mail_id)) is not None:
-                arrived[mail_id] = t
+        arrived.update((k, t) for k, t in sink.arrivals().items() if k in wanted)
         return len(arrived) == len(submitted)
 
     try:
@@ -91,14 +91,9 @@ def stack_half(args: argparse.Namespace, stack: Stack, sink: Sink, pg: PostgresC
     stack.start()
     api = Api(stack)
     meter = stack_meter(stack, pg.pgdata)
-    # Warm-up, not measured: the first tick and a few dispatch environments.
-    warm = f"warm-{run}"
-    api.post("/tenant", {"id": warm})
-    api.post("/account", {"id": "a", "tenant_id": warm, "host": "127.0.0.1", "port": sink.port, "use_tls": False})
-    before = sink.count()
-    for i in range(40):
-        api.post("/commands/add-messages", {"messages": [message(warm, f"warm-{run}-{i}")]})
-    wait_until(lambda: sink.count() - before >= 40, 120, "warm-up deliveries", interval=0.2)
+    # Warm-up, not measured: the first tick and every dispatch environment (cold starts are
+    # bench.cold_start's; here they were most of the quiet tenants' idle latency).
+    start_environments(api.post, sink, run)
     out["idle_cpu_s_empty"] = idle_cpu(meter, args.idle)
 
     tenants = [f"s{run}-{i}" for i in range(args.tenants)]
@@ -185,8 +180,8 @@ def _judge_database(result: dict[str, Any], check: Any) -> None:
               f"<= {tick_limit:g} (20 % of timeout)", large[f"{tick}_tick_s"] <= tick_limit)
         check(f"{tick} tick records per run", large[f"{tick}_tick_records"], f"= {limits.TICK_TENANTS}",
               large[f"{tick}_tick_records"] == min(limits.TICK_TENANTS, 10_000))
-    for figure in ("retention_ms_per_1000", "retry_tick_s", "reports_tick_s", "claim_50_ms", "page_100_ms",
-                   "deferred_claim_50_ms", "deferred_probe_ms"):
+    for figure in ("retention_ms_per_1000", "retry_tick_s", "reports_tick_s", "claim_50_best_ms",
+                   "page_100_best_ms", "deferred_claim_50_best_ms", "deferred_probe_best_ms"):
         ratio = round(large[figure] / small[figure], 2) if small[figure] else None
         check(f"{figure}: {large['messages']:,} vs {small['messages']:,}", ratio, "<= 2 (no growth with the table)",
               ratio is not None and ratio <= 2)

@@ -1,7 +1,8 @@
 """An aiosmtpd sink in its own process: counts messages, records arrival times by mail id.
 
 Run: python -m bench.sink --smtp-port P --http-port Q
-GET /stats -> {"count": n}; GET /arrival/<mail id> -> {"t": unix seconds} or 404.
+GET /stats -> {"count": n}; GET /arrival/<mail id> -> {"t": unix seconds} or 404;
+GET /arrivals -> {mail id: unix seconds} of every message so far.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def main() -> None:
         def do_GET(self) -> None:
             if self.path == "/stats":
                 body: dict[str, object] | None = {"count": counter.count}
+            elif self.path == "/arrivals":
+                with counter.lock:
+                    body = dict(counter.arrivals)
             else:
                 t = counter.arrivals.get(self.path.rsplit("/", 1)[-1])
                 body = None if t is None else {"t": t}
