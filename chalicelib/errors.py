@@ -27,6 +27,7 @@
     │   ├── AttachmentFailure       an attachment could not be had (services/attachments)
     │   └── LargeFileRejected       over the tenant's limit, action "reject" (services/large_files)
     ├── KeyRefused                  a tenant's DKIM key cannot sign (a 422 naming dkim.private_key)
+    ├── UnreadableRecord            a work record's body this code cannot read (domain/work_records)
     └── DeliveryError               one SMTP attempt failed; carries code and temporariness
 
 Only InfrastructureError means "ours, retry later"; a TargetError is the tenant's (or the
@@ -117,6 +118,12 @@ class QueueError(InfrastructureError):
 
 class QueueMissing(QueueError):
     pass
+
+
+class UnreadableRecord(MailProxyError):
+    """A work record's body this code cannot read: not JSON, or naming neither a tenant nor a
+    known kind of system work (its SQS message fails, and after its retries goes to the
+    dead-letter queue)."""
 
 
 class TargetError(MailProxyError):

@@ -137,13 +137,6 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
     return dataclasses.replace(ports, **overrides) if overrides else ports
 
 
-def close_ports(ports: Ports) -> None:
-    """Close the database pool behind ``ports`` (tests, and the migration function)."""
-    database = ports.database
-    if isinstance(database, Database):
-        database.close()
-
-
 def get_ports() -> Ports:
     global _ports
     with _lock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,7 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalicelib import limits
 from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
-from chalicelib.domain.work_records import BOUNCE_POLL
+from chalicelib.domain import work_records
+from chalicelib.domain.work_records import Reason, SystemKind, SystemWork, TenantWork, UnreadableRecord, WorkRecord
 from chalicelib.services import work
 from chalicelib.wiring import get_ports
 
@@ -29,28 +29,31 @@ BUDGET_SHARE = 0.5
 MAX_BUDGET_SECONDS = float(limits.DISPATCH_BUDGET)
 
 
-def _reasons(event: dict[str, Any]) -> dict[str, set[str]]:
-    """Every reason each tenant's records give, so that one run serves them all."""
-    found: dict[str, set[str]] = {}
+def _read(event: dict[str, Any]) -> dict[str, WorkRecord | UnreadableRecord]:
+    """Each record of the batch, by SQS message id, read once (domain/work_records.py)."""
+    read: dict[str, WorkRecord | UnreadableRecord] = {}
     for raw in event.get("Records", []):
         try:
-            body = json.loads(raw["body"])
-            if "tenant_id" in body:
-                found.setdefault(body["tenant_id"], set()).add(body.get("reason", "submit"))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return found
+            read[raw["messageId"]] = work_records.decode(raw["body"])
+        except UnreadableRecord as exc:
+            read[raw["messageId"]] = exc
+    return read
 
 
 class _PerInvocation:
     """Several work records for one tenant in one batch cause one run."""
 
-    def __init__(self, context: LambdaContext, reasons: dict[str, set[str]]) -> None:
+    def __init__(self, context: LambdaContext, records: dict[str, WorkRecord | UnreadableRecord]) -> None:
         self.done: dict[str, BaseException | None] = {}
         self.context = context
-        self.reasons = reasons
+        self.records = records
+        # Every reason each tenant's records give, so that one run serves them all.
+        self.reasons: dict[str, set[Reason]] = {}
+        for record in records.values():
+            if isinstance(record, TenantWork):
+                self.reasons.setdefault(record.tenant_id, set()).add(record.reason)
 
-    def system(self, kind: str) -> None:
+    def system(self, kind: SystemKind) -> None:
         key = f"system:{kind}"
         if key not in self.done:
             # Imported here: a bounce poll is rare, its parsers need not load with every start.
@@ -66,7 +69,7 @@ class _PerInvocation:
             # On this run's lines, services' too: a context variable, so each tenant's task
             # (and the threads it hands work to) carries its own.
             logger.thread_safe_append_keys(tenant_id=tenant_id)
-            result = await work.process(get_ports(), tenant_id, self.reasons.get(tenant_id, {"submit"}), budget)
+            result = await work.process(get_ports(), tenant_id, self.reasons[tenant_id], budget)
             logger.info("work done", extra={
                 "tenant_id": tenant_id,
                 "sent": result.dispatch.sent if result.dispatch else 0,
@@ -82,10 +85,10 @@ class _PerInvocation:
     def serve_all(self) -> None:
         """Every tenant of the batch, side by side in one event loop: a pooled batch holds up
         to ten tenants, and one after another the tenth waited for nine runs (under a burst
-        of new tenants on two cores, a second and more). Each may use BUDGET_SHARE of what
-        is left; a backlog then yields (its run leaves a continuation record). One loop, not
-        a thread per tenant: threads cost ten tenants 40 % more dispatch CPU per message
-        (docs/benchmarks.md)."""
+        of new tenants on two cores, a second and more; three at a time measured worse than
+        all at once). Each may use BUDGET_SHARE of what is left; a backlog then yields (its
+        run leaves a continuation record). One loop, not a thread per tenant: threads cost
+        ten tenants 40 % more dispatch CPU per message."""
         tenants = [t for t in self.reasons if t not in self.done]
         if not tenants:
             return
@@ -98,15 +101,13 @@ class _PerInvocation:
         asyncio.run(together())
 
     def handle(self, record: SQSRecord) -> None:
-        body = json.loads(record.body)
-        if body.get("kind") == BOUNCE_POLL:
-            self.system(BOUNCE_POLL)
+        read = self.records[record.message_id]
+        if isinstance(read, UnreadableRecord):
+            raise read   # a batch item failure: after its retries, the dead-letter queue
+        if isinstance(read, SystemWork):
+            self.system(read.kind)
             return
-        tenant_id = body["tenant_id"]
-        if tenant_id not in self.done:   # a record serve_all could not read: served alone
-            remaining = self.context.get_remaining_time_in_millis() / 1000
-            asyncio.run(self.serve(tenant_id, min(MAX_BUDGET_SECONDS, remaining * BUDGET_SHARE)))
-        failure = self.done[tenant_id]
+        failure = self.done[read.tenant_id]   # serve_all served every tenant of the batch
         if failure is not None:
             # The record stays in the queue and comes back after the visibility timeout.
             raise failure
@@ -117,7 +118,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # A processor per invocation: it holds the batch's results, and the local runner
     # may invoke this handler from several threads at once.
     processor = BatchProcessor(event_type=EventType.SQS)
-    run = _PerInvocation(context, _reasons(event))
+    run = _PerInvocation(context, _read(event))
     run.serve_all()
     return dict(process_partial_response(
         event=event, record_handler=run.handle, processor=processor, context=context

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,19 @@ from devstack.postgres import PostgresCluster
 from devstack.procs import free_port
 from tests.support.echo import EchoServer
 from tests.support.smtp import SmtpSink
+
+TIERS = ("unit", "functional", "integration", "e2e", "chaos")
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked with its tier, the folder it lives in (``-m unit`` selects the unit
+    tier): ``pytestmark`` in a conftest.py marks nothing, pytest reads it from test modules."""
+    for item in items:
+        parts = item.path.resolve().relative_to(_TESTS).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")

@@ -13,6 +13,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import limits
+from chalicelib.domain import work_records
+from chalicelib.domain.work_records import SystemWork, TenantWork
 from chalicelib.errors import QueueError, QueueMissing
 
 log = logging.getLogger(__name__)
@@ -179,21 +181,13 @@ class TenantQueues:
                 # A queue left behind holds only claim checks; the tenant row is gone.
                 log.warning("could not delete queue %s: %s", url, exc)
 
-    def url_for(self, tenant_id: str) -> str:
-        try:
-            return str(
-                self._sqs.get_queue_url(QueueName=queue_name(self._prefix, tenant_id))["QueueUrl"]
-            )
-        except (BotoCoreError, ClientError) as exc:
-            raise QueueError(f"no queue for tenant: {exc}") from exc
-
-    def notify(self, queue_url: str | None, tenant_id: str, reason: str) -> None:
+    def notify(self, queue_url: str | None, record: TenantWork) -> None:
         """Send one work record naming the tenant, to its dedicated queue or (None) to the pool;
         the dispatcher claims from the database."""
         url = queue_url or self.work_url()
-        entry: dict[str, Any] = {"MessageBody": json.dumps({"tenant_id": tenant_id, "reason": reason})}
+        entry: dict[str, Any] = {"MessageBody": work_records.encode(record)}
         if queue_url is None:
-            entry["MessageGroupId"] = group_id(tenant_id)
+            entry["MessageGroupId"] = group_id(record.tenant_id)
         try:
             self._sqs.send_message(QueueUrl=url, **entry)
         except ClientError as exc:
@@ -203,7 +197,7 @@ class TenantQueues:
         except BotoCoreError as exc:
             raise QueueError(f"cannot enqueue work for tenant: {exc}") from exc
 
-    def notify_pool(self, records: list[tuple[str, str]]) -> list[str]:
+    def notify_pool(self, records: list[TenantWork]) -> list[str]:
         """Work records for pooled tenants, ten to a SendMessageBatch call, each with its tenant
         as message group; returns the tenants whose record was not sent (the next tick's).
         A tick's thousands of records go out over SEND_THREADS calls at a time: one after
@@ -215,16 +209,16 @@ class TenantQueues:
         with ThreadPoolExecutor(min(SEND_THREADS, len(chunks))) as pool:
             return [t for failed in pool.map(lambda c: self._send_chunk(c, url), chunks) for t in failed]
 
-    def _send_chunk(self, chunk: list[tuple[str, str]], url: str | None = None) -> list[str]:
-        entries = [{"Id": str(i), "MessageGroupId": group_id(tenant_id),
-                    "MessageBody": json.dumps({"tenant_id": tenant_id, "reason": reason})}
-                   for i, (tenant_id, reason) in enumerate(chunk)]
+    def _send_chunk(self, chunk: list[TenantWork], url: str | None = None) -> list[str]:
+        entries = [{"Id": str(i), "MessageGroupId": group_id(record.tenant_id),
+                    "MessageBody": work_records.encode(record)}
+                   for i, record in enumerate(chunk)]
         try:
             answer = self._sqs.send_message_batch(QueueUrl=url or self.work_url(), Entries=entries)
         except (BotoCoreError, ClientError, QueueError) as exc:
             log.warning("work records not sent (%d tenants): %s", len(chunk), exc)
-            return [tenant_id for tenant_id, _ in chunk]
-        return [chunk[int(f["Id"])][0] for f in answer.get("Failed", [])]
+            return [record.tenant_id for record in chunk]
+        return [chunk[int(f["Id"])].tenant_id for f in answer.get("Failed", [])]
 
     def work_url(self) -> str:
         """The pool's queue: the template's (its URL in the settings), else looked up by name
@@ -257,9 +251,9 @@ class TenantQueues:
             return self._system_url
         return self._owned_queue(system_queue_name(self._prefix), "the system queue")
 
-    def notify_system(self, kind: str) -> None:
+    def notify_system(self, record: SystemWork) -> None:
         try:
-            self._sqs.send_message(QueueUrl=self.system_url(), MessageBody=json.dumps({"kind": kind}))
+            self._sqs.send_message(QueueUrl=self.system_url(), MessageBody=work_records.encode(record))
         except (BotoCoreError, ClientError) as exc:
             raise QueueError(f"cannot enqueue system work: {exc}") from exc
 

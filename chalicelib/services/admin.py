@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.domain import answers, defaults, schemas
 from chalicelib.domain.records import Row, drop_nulls, iso
-from chalicelib.domain.work_records import BOUNCE_POLL
+from chalicelib.domain.work_records import SystemKind, SystemWork
 from chalicelib.errors import BusinessRuleError, InfrastructureError
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports
@@ -52,7 +52,7 @@ def reload_bounce(ports: Ports, principal: Principal) -> Row:
         # queue; should the send fail, the next tick finds the poll due anyway.
         ports.bounces.poll_now()
         try:
-            ports.queues.notify_system(BOUNCE_POLL)
+            ports.queues.notify_system(SystemWork(SystemKind.BOUNCE_POLL))
         except InfrastructureError as exc:
             log.warning("bounce poll request not queued; the next tick covers it: %s", exc)
     return {"ok": True}

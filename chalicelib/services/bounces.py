@@ -11,8 +11,9 @@ from chalicelib.domain.bounces import Bounce, parse, start_uid
 from chalicelib.domain.feedback import Complaint, parse_complaint
 from chalicelib.domain.records import Row
 from chalicelib.domain.targets import MailboxTarget
+from chalicelib.domain.work_records import Reason
 from chalicelib.errors import MailboxError
-from chalicelib.services.enqueue import REPORT_ONLY, enqueue
+from chalicelib.services.enqueue import enqueue
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -123,5 +124,5 @@ def poll(ports: Ports, force: bool = False) -> Row:
         log.warning("bounce poll failed: %s", exc)
         ports.bounces.finish_poll(None, None, next_poll, False)
         return {"polled": False, "error": str(exc)}
-    enqueue(ports, sorted(tenants), REPORT_ONLY)
+    enqueue(ports, sorted(tenants), Reason.REPORT)
     return {"polled": True, "bounces": recorded, "complaints": complaints}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.records import Row
+from chalicelib.domain.work_records import Reason
 from chalicelib.errors import BusinessRuleError, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.enqueue import enqueue
@@ -39,7 +40,7 @@ def activate(ports: Ports, principal: Principal, tenant_id: str, batch_code: str
         raise BusinessRuleError(
             "tenant not found or cannot activate single batch from full suspension"
         )
-    enqueue(ports, [tenant_id], "activate", heal=True)
+    enqueue(ports, [tenant_id], Reason.ACTIVATE, heal=True)
     return _answer(ports, tenant_id, batch, result["suspended_batches"])
 
 
@@ -52,9 +53,9 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
             raise tenant_not_found(target)
         # A named tenant gets a report request now, even an empty one.
         ports.reports.reset_sync(target)
-        enqueue(ports, [target], "run-now", heal=True)
+        enqueue(ports, [target], Reason.RUN_NOW, heal=True)
     else:
         every = ports.tenants.list_all()
-        enqueue(ports, [t["id"] for t in every], "run-now", heal=True,
-              known={t["id"]: t.get("queue_url") for t in every})
+        enqueue(ports, [t["id"] for t in every], Reason.RUN_NOW, heal=True,
+                queue_urls={t["id"]: t.get("queue_url") for t in every})
     return {"ok": True}

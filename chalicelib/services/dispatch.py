@@ -21,6 +21,7 @@ from chalicelib.domain import metrics
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 from chalicelib.domain.suppression import ALL_SUPPRESSED
 from chalicelib.domain.targets import SmtpTarget
+from chalicelib.domain.work_records import Reason
 from chalicelib.errors import DeliveryError, InfrastructureError, SecretUnreadable
 from chalicelib.services import compose, throttle
 from chalicelib.services.enqueue import enqueue
@@ -49,10 +50,7 @@ class _LongLived(ThreadPoolExecutor):
 _THREADS = _LongLived(max_workers=8, thread_name_prefix="dispatch-io")
 
 
-def dispatch_tenant(
-    ports: Ports, tenant_id: str, owner: str | None = None,
-    budget_seconds: float = 0.0,
-) -> RunSummary:
+def dispatch_tenant(ports: Ports, tenant_id: str, owner: str | None = None, budget_seconds: float = 0.0) -> RunSummary:
     """``serve`` from code that has no event loop (tests, a report run's re-dispatch)."""
     return asyncio.run(serve(ports, tenant_id, owner, budget_seconds))
 
@@ -76,7 +74,7 @@ async def serve(ports: Ports, tenant_id: str, owner: str | None = None, budget_s
         if not (more and in_budget):
             break
     if more:
-        await run._db(enqueue, ports, [tenant_id], "continue")
+        await run._db(enqueue, ports, [tenant_id], Reason.CONTINUE)
     return total
 
 

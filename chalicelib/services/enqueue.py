@@ -13,15 +13,11 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from chalicelib import limits
+from chalicelib.domain.work_records import DEDUPED, Reason, TenantWork
 from chalicelib.errors import InfrastructureError, QueueMissing
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
-
-REPORT_ONLY = "report"
-# Reasons whose record may be skipped when the tenant already has one outstanding: its run
-# will claim whatever they were sent for.
-_DEDUPED = frozenset({"submit", "tick", "continue"})
 
 
 def stale_after(ports: Ports) -> int:
@@ -31,34 +27,35 @@ def stale_after(ports: Ports) -> int:
     return min(limits.WORK_RECORD_STALE, ports.settings.claim_lease_seconds)
 
 
-def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: str, heal: bool = False,
-            known: Mapping[str, str | None] | None = None) -> list[str]:
+def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: Reason, heal: bool = False,
+            queue_urls: Mapping[str, str | None] | None = None) -> list[str]:
     """Send a work record for each tenant that needs one; returns the tenants sent for.
     Failures are logged and left to the next tick.
 
     A pooled tenant's (no queue of its own) goes to the work queue, ten to a call; a dedicated
     tenant's to its own queue. With ``heal`` (the API and the retry tick, whose roles may
     provision queues) a dedicated tenant whose queue has gone (deleted, or an AWS endpoint
-    that restarted empty) gets it back, with its mapping. ``known``: queue URLs the caller has
-    already read, by tenant (None: pooled).
+    that restarted empty) gets it back, with its mapping. ``queue_urls``: the tenants' queues as
+    the caller has already read them (None: pooled), so that they are not read again.
     """
     targets = list(dict.fromkeys(tenant_ids))
-    if reason != REPORT_ONLY and targets:
-        stale = stale_after(ports) if reason in _DEDUPED else None
+    if reason is not Reason.REPORT and targets:
+        stale = stale_after(ports) if reason in DEDUPED else None
         targets = ports.dispatch.mark_work(targets, ports.now(), stale)
-    pooled: list[tuple[str, str]] = []
+    pooled: list[TenantWork] = []
     failed: list[str] = []
     for tenant_id in targets:
-        if known is not None and tenant_id in known:
-            url = known[tenant_id]
+        if queue_urls is not None and tenant_id in queue_urls:
+            url = queue_urls[tenant_id]
         else:
             row = ports.tenants.get(tenant_id)
             if row is None:
                 continue
             url = row.get("queue_url")
-        sent = _send_dedicated(ports, tenant_id, url, reason, heal) if url is not None else None
+        record = TenantWork(tenant_id, reason)
+        sent = _send_dedicated(ports, record, url, heal) if url is not None else None
         if sent is None:
-            pooled.append((tenant_id, reason))
+            pooled.append(record)
         elif not sent:
             failed.append(tenant_id)
     if pooled:
@@ -66,7 +63,7 @@ def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: str, heal: bool = F
         if lost:
             log.warning("work records of %d pooled tenants not sent; the next tick covers them", len(lost))
             failed.extend(lost)
-    if failed and reason != REPORT_ONLY:
+    if failed and reason is not Reason.REPORT:
         try:
             ports.dispatch.unmark_work(failed)
         except InfrastructureError as exc:   # the marks go stale and the tick replaces them
@@ -75,21 +72,21 @@ def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: str, heal: bool = F
     return [t for t in targets if t not in unsent]
 
 
-def _send_dedicated(ports: Ports, tenant_id: str, url: str, reason: str, heal: bool) -> bool | None:
+def _send_dedicated(ports: Ports, record: TenantWork, url: str, heal: bool) -> bool | None:
     """True: sent; False: not sent; None: the queue has gone and this caller may not make it
     again (the reports tick, the bounce poll), so the record goes to the pool, whose
     dispatcher serves any tenant: reports never wait for a queue to come back."""
     try:
         try:
-            ports.queues.notify(url, tenant_id, reason)
+            ports.queues.notify(url, record)
         except QueueMissing:
             if not heal:
-                log.warning("queue of tenant %s is missing: its work goes to the pool", tenant_id)
+                log.warning("queue of tenant %s is missing: its work goes to the pool", record.tenant_id)
                 return None
-            log.warning("queue of tenant %s is missing: provisioning it again", tenant_id)
-            url, dlq = ports.queues.create(tenant_id)
-            ports.tenants.set_queue_urls(tenant_id, url, dlq)
-            ports.queues.notify(url, tenant_id, reason)
+            log.warning("queue of tenant %s is missing: provisioning it again", record.tenant_id)
+            url, dlq = ports.queues.create(record.tenant_id)
+            ports.tenants.set_queue_urls(record.tenant_id, url, dlq)
+            ports.queues.notify(url, record)
         return True
     except InfrastructureError as exc:
         log.warning("work record not sent; the next tick covers it: %s", exc)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import limits
+from chalicelib.domain.work_records import Reason
 from chalicelib.services import retention
-from chalicelib.services.enqueue import REPORT_ONLY, enqueue, stale_after
+from chalicelib.services.enqueue import enqueue, stale_after
 from chalicelib.services.ports import Ports
 
 SCHEDULER_BEAT = "scheduler"
@@ -23,8 +24,8 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     due = ports.dispatch.tenants_with_due(ports.now(), stale_after(ports), limits.TICK_TENANTS)
     # The statement named each tenant's queue (None: the pool): no read per tenant, and the
     # pool's records go out ten to a call. Tenants beyond the bound are the next tick's first.
-    sent = enqueue(ports, [row["id"] for row in due], "tick", heal=True,
-                   known={row["id"]: row.get("queue_url") for row in due})
+    sent = enqueue(ports, [row["id"] for row in due], Reason.TICK, heal=True,
+                   queue_urls={row["id"]: row.get("queue_url") for row in due})
     return {"enqueued": sent}
 
 
@@ -32,8 +33,8 @@ def reports_tick(ports: Ports) -> dict[str, Any]:
     """Queue a report run for every tenant with entries past their backoff or an empty sync
     due; the run itself happens in the tenant's own dispatch invocation."""
     due = ports.reports.tenants_due(ports.clock(), ports.settings.report_interval, limits.TICK_TENANTS)
-    sent = enqueue(ports, [row["id"] for row in due], REPORT_ONLY,
-                   known={row["id"]: row.get("queue_url") for row in due})
+    sent = enqueue(ports, [row["id"] for row in due], Reason.REPORT,
+                   queue_urls={row["id"]: row.get("queue_url") for row in due})
     return {"enqueued": sent}
 
 

@@ -9,6 +9,7 @@ from chalicelib.domain import schemas
 from chalicelib.domain.messages import parse_priority, precheck, stored_payload
 from chalicelib.domain.mime import envelope
 from chalicelib.domain.records import Row
+from chalicelib.domain.work_records import Reason
 from chalicelib.errors import BusinessRuleError
 from chalicelib.services.auth import Principal
 from chalicelib.services.enqueue import enqueue
@@ -38,6 +39,7 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
 
     now = ports.now()
     rows: list[Row] = []
+    position: dict[tuple[str, str], int] = {}   # each stored row's place in the request
     rejected: list[tuple[int, Row, str]] = []
     owed: list[Row] = []
     for cand in candidates:
@@ -53,6 +55,7 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
                 owed.append({"tenant_id": msg["tenant_id"], "id": msg["id"],
                              "error_ts": now, "error": reason})
             continue
+        position[(msg["tenant_id"], msg["id"])] = cand.index
         priority = parse_priority(msg.get("priority"), default_priority)
         payload, secrets = stored_payload(msg, priority)
         rows.append({
@@ -67,9 +70,9 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
     stored = ports.messages.store(rows, owed)
     for row in rows:
         if (row["tenant_id"], row["id"]) not in stored:
-            rejected.append((-1, row, "already sent"))
+            rejected.append((position[(row["tenant_id"], row["id"])], row, "already sent"))
     # The queues are known from the context read: no second read of the tenants.
-    enqueue(ports, sorted({t for t, _ in stored}), "submit", heal=True, known=tenants)
+    enqueue(ports, sorted({t for t, _ in stored}), Reason.SUBMIT, heal=True, queue_urls=tenants)
 
     rejected_out = []
     for _, msg, reason in sorted(rejected, key=lambda r: r[0]):

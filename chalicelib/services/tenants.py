@@ -8,6 +8,7 @@ from chalicelib.domain import defaults, schemas, suppression
 from chalicelib.domain.records import Row, tenant_info
 from chalicelib.domain.rows import TenantRow
 from chalicelib.domain.tokens import key_hash, new_token
+from chalicelib.domain.work_records import Reason
 from chalicelib.errors import RequestValidationError, tenant_not_found
 from chalicelib.services import signing
 from chalicelib.services.auth import Principal
@@ -114,11 +115,11 @@ def _isolate(ports: Ports, tenant_id: str, row: TenantRow, wanted: str | None) -
     if wanted == "dedicated" and not current:
         url, dlq = ports.queues.create(tenant_id)
         ports.tenants.set_queue_urls(tenant_id, url, dlq)
-        enqueue(ports, [tenant_id], "run-now", known={tenant_id: url})
+        enqueue(ports, [tenant_id], Reason.RUN_NOW, queue_urls={tenant_id: url})
     elif wanted == "pool" and current:
         ports.tenants.set_queue_urls(tenant_id, None, None)
         ports.queues.delete(current, row.get("dlq_url"))
-        enqueue(ports, [tenant_id], "run-now", known={tenant_id: None})
+        enqueue(ports, [tenant_id], Reason.RUN_NOW, queue_urls={tenant_id: None})
 
 
 def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> Row:

@@ -8,14 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from chalicelib import limits
+from chalicelib.domain.work_records import REPORTING, Reason
 from chalicelib.services import dispatch
 from chalicelib.services.dispatch import RunSummary
-from chalicelib.services.enqueue import REPORT_ONLY
 from chalicelib.services.ports import Ports
 from chalicelib.services.reports import ReportResult, report_tenant
 
-# Reasons that ask for a report run even when the dispatch run created no events.
-_REPORT_REASONS = {REPORT_ONLY, "run-now"}
 # A report run is blocking work (HTTP to the client application, and a dispatch run of its own
 # when the client asks for one): its own threads, one per tenant a batch can hold, so that it
 # never waits for, or holds, the threads the dispatch runs use for the database.
@@ -28,15 +26,15 @@ class WorkResult:
     report: ReportResult | None
 
 
-async def process(ports: Ports, tenant_id: str, reasons: set[str], budget_seconds: float) -> WorkResult:
+async def process(ports: Ports, tenant_id: str, reasons: set[Reason], budget_seconds: float) -> WorkResult:
     summary = None
-    if reasons - {REPORT_ONLY}:
+    if reasons - {Reason.REPORT}:
         summary = await dispatch.serve(ports, tenant_id, budget_seconds=budget_seconds)
     # A run that created events asks for a report, unless its tenant has nowhere to send one
     # (then the report lease would be a statement for nothing after every run).
     created = summary is not None and summary.reports_to and (summary.sent + summary.deferred + summary.errors) > 0
     report = None
-    if created or reasons & _REPORT_REASONS:
+    if created or reasons & REPORTING:
         context = contextvars.copy_context()   # the run's log keys go along, as with to_thread
         report = await asyncio.get_running_loop().run_in_executor(
             _REPORT_THREADS, context.run, lambda: report_tenant(

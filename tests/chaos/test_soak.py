@@ -32,7 +32,10 @@ from tests.support.factories import account_payload, message_payload, tenant_pay
 from tests.support.polling import eventually
 from tests.support.smtp import Behaviour, SmtpSink
 
-pytestmark = pytest.mark.chaos
+# Its own waits add up past the suite's 300 s (load, 180 s of faults, 300 s for every message
+# to be final, 120 s for every report): a limit of its own, so that a slow soak fails with
+# what it was waiting for, not with pytest-timeout's stack dump.
+pytestmark = pytest.mark.timeout(1200)
 
 MESSAGES = int(os.environ.get("MAILPROXY_CHAOS_MESSAGES", "2400"))
 TENANTS, ACCOUNTS = 3, 2

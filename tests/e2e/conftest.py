@@ -14,8 +14,6 @@ from tests.support.api import ApiClient
 from tests.support.dev_stack import Catcher, DevStack, start_dev, stop_dev
 from tests.support.echo import EchoServer
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture(scope="session")
 def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:

@@ -18,8 +18,6 @@ from tests.support.factories import account_payload, tenant_payload
 from tests.support.smtp import SmtpSink
 from tests.support.world import ADMIN, World
 
-pytestmark = pytest.mark.functional
-
 
 @pytest.fixture(scope="session")
 def functional_db(pg: PostgresCluster) -> str:

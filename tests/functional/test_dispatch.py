@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from chalicelib.domain.work_records import TenantWork
 from chalicelib.services import control
 from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
@@ -165,10 +166,9 @@ def test_outcome_of_a_stale_lease_holder_is_not_recorded(world: World) -> None:
     msg = world.message()
     world.submit(msg)
     [row] = world.ports.dispatch.claim(world.tenant_id, world.account_id, "old", 0, 1, 10)
-    recorded = world.ports.dispatch.record_outcome(
-        pk=row["pk"], owner="someone-else", changes={"status": "sent"}, event={"type": "sent", "ts": 1},
-        metrics=("sent",))
-    assert recorded is False
+    recorded = world.ports.dispatch.record_outcomes("someone-else", [
+        {"pk": str(row["pk"]), "status": "sent", "event": {"type": "sent", "ts": 1}, "metrics": ["sent"]}])
+    assert not recorded
     assert world.row(msg["id"])["status"] == "pending"
 
 
@@ -308,8 +308,8 @@ class _BrokenQueues:
         from chalicelib.errors import QueueError
         raise QueueError("SQS unavailable")
 
-    def notify_pool(self, records: list[tuple[str, str]]) -> list[str]:
-        return [tenant_id for tenant_id, _ in records]   # as the adapter answers when SQS fails
+    def notify_pool(self, records: list[TenantWork]) -> list[str]:
+        return [record.tenant_id for record in records]   # as the adapter answers when SQS fails
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)

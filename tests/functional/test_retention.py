@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from chalicelib import limits
+from chalicelib.domain import finding
 from chalicelib.domain.rate import Window
 from chalicelib.services import retention
 from chalicelib.services.dispatch import dispatch_tenant
@@ -31,7 +32,7 @@ def _sent(world: World, count: int) -> list[str]:
 
 
 def _ids(world: World) -> set[str]:
-    return {r["id"] for r in world.ports.messages.list_for(world.tenant_id, False)}
+    return {r["id"] for r in world.ports.messages.find(world.tenant_id, False, finding.read({}), None)}
 
 
 def _later(world: World, seconds: int) -> World:

@@ -12,6 +12,7 @@ import pytest
 
 from chalicelib import limits
 from chalicelib.adapters.queues import EventSourceMappings, TenantQueues, queue_name, system_queue_name
+from chalicelib.domain.work_records import Reason, SystemKind, SystemWork
 from chalicelib.errors import QueueError
 from chalicelib.services import enqueue, tenants
 from chalicelib.services.dispatch import dispatch_tenant
@@ -61,10 +62,10 @@ def test_the_system_queue_made_by_the_template_is_used_as_it_is(moto_server: Mot
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": limits.MAX_RECEIVE_COUNT})})[
         "QueueUrl"]
     handed = TenantQueues(sqs, prefix, limits.QUEUE_VISIBILITY_TIMEOUT, system_queue_url=owned)
-    handed.notify_system("bounce-poll")
+    handed.notify_system(SystemWork(SystemKind.BOUNCE_POLL))
     looked_up = TenantQueues(sqs, prefix, limits.QUEUE_VISIBILITY_TIMEOUT)
     assert looked_up.system_url() == owned
-    looked_up.notify_system("bounce-poll")
+    looked_up.notify_system(SystemWork(SystemKind.BOUNCE_POLL))
     received = sqs.receive_message(QueueUrl=owned, MaxNumberOfMessages=10)["Messages"]
     assert [json.loads(m["Body"]) for m in received] == [{"kind": "bounce-poll"}] * 2
 
@@ -101,7 +102,7 @@ def test_a_report_for_a_dedicated_tenant_whose_queue_has_gone_goes_to_the_pool(w
     assert row is not None
     world.ports.queues._sqs.delete_queue(QueueUrl=row["queue_url"])  # type: ignore[attr-defined]
     drain_pool(world.ports)
-    enqueue.enqueue(world.ports, [world.tenant_id], enqueue.REPORT_ONLY)   # as the reports tick does
+    enqueue.enqueue(world.ports, [world.tenant_id], Reason.REPORT)   # as the reports tick does
     assert [r["reason"] for r in _pool_records(world.ports, world.tenant_id)] == ["report"]
 
 
@@ -119,7 +120,7 @@ def test_a_new_tenant_is_a_row_in_the_pool_with_no_queue_of_its_own(ports: Ports
         assert sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []) == before
         assert tenants.get(ports, ADMIN, payload["id"])["isolation"] == "pool"
         drain_pool(ports)
-        enqueue.enqueue(ports, [payload["id"]], "submit")
+        enqueue.enqueue(ports, [payload["id"]], Reason.SUBMIT)
         assert _pool_records(ports, payload["id"]) == [
             {"tenant_id": payload["id"], "reason": "submit", "group": payload["id"]}]
     finally:
@@ -166,7 +167,7 @@ def test_ticks_send_the_pools_records_ten_to_a_call(ports: Ports) -> None:
 
         sqs.send_message_batch = counted
         try:
-            enqueue.enqueue(ports, [p["id"] for p in made], "tick", known={p["id"]: None for p in made})
+            enqueue.enqueue(ports, [p["id"] for p in made], Reason.TICK, queue_urls={p["id"]: None for p in made})
         finally:
             sqs.send_message_batch = original
         assert sorted(calls, reverse=True) == [10, 10, 3]

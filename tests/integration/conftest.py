@@ -16,8 +16,6 @@ from tests.support.dev_stack import local_stack_options
 from tests.support.smtp import SmtpSink
 from tests.support.tenants import TenantFactory, TenantHandle
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="session")
 def stack(pg: PostgresCluster, moto_server: MotoServer,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from chalicelib.domain import finding
 from chalicelib.services import submit
 from chalicelib.services.auth import Principal
 from chalicelib.services.dispatch import dispatch_tenant
@@ -46,7 +47,8 @@ class World:
         return self.row(msg["id"])
 
     def row(self, msg_id: str) -> dict[str, Any]:
-        rows = [r for r in self.ports.messages.list_for(self.tenant_id, False) if r["id"] == msg_id]
+        rows = [r for r in self.ports.messages.find(self.tenant_id, False, finding.read({}), None)
+                if r["id"] == msg_id]
         assert rows, f"message {msg_id} not found"
         return rows[0]
 

@@ -224,11 +224,6 @@ class DispatchRepository(Repository):
             row = conn.execute(sql, params).fetchone()
         return int(row["n"]) if row else 0
 
-    def record_outcome(self, *, pk: Any, owner: str, changes: Row, event: Row, metrics: Sequence[str]) -> bool:
-        """One attempt's outcome (see record_outcomes)."""
-        rows = [{**changes, "pk": str(pk), "event": event, "metrics": list(metrics)}]
-        return bool(self.record_outcomes(owner, rows))
-
     def record_outcomes(self, owner: str, outcomes: Sequence[Row]) -> set[str]:
         """Apply many attempts' outcomes in one statement: each row's changes, its event, and
         the counters summed per account. Returns the pks recorded: only the lease holder may

@@ -131,22 +131,6 @@ class MessageRepository(Repository):
         with self.db.statement() as conn:
             return conn.execute(sql, params).fetchall()
 
-    def list_for(self, tenant_id: str, active_only: bool) -> list[Row]:
-        sql = """
-            SELECT m.*, t.name AS tenant_name, t.suspended_batches, a.rate_held_until,
-                   (SELECT CASE WHEN count(*) > 0 AND count(*) = count(e.reported_ts)
-                                THEN max(e.reported_ts) END
-                      FROM events e WHERE e.message_pk = m.pk) AS reported_ts
-            FROM messages m JOIN tenants t ON t.id = m.tenant_id
-            LEFT JOIN accounts a ON a.tenant_id = m.tenant_id AND a.id = m.account_id
-            WHERE m.tenant_id = %s
-        """
-        if active_only:
-            sql += " AND m.status = 'pending'"
-        sql += f" ORDER BY {DISPATCH_ORDER_SQL}"
-        with self.db.transaction() as conn:
-            return conn.execute(sql, (tenant_id,)).fetchall()
-
     def events_of(self, pks: Sequence[Any]) -> list[Row]:
         if not pks:
             return []
