@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -217,6 +218,7 @@ def main() -> int:
         finally:
             endpoint.stop()
             pg.stop("immediate")
+            shutil.rmtree(tmp / "pg", ignore_errors=True)   # 8 GB at 10 M messages; the logs stay
         return finish(args, result, started)
     sink = Sink(tmp, "scale-sink")
     stack = Stack(StackOptions(api_port=free_port(), aws="localstack", aws_port=free_port(),
@@ -234,6 +236,7 @@ def main() -> int:
         stack.stop()
         sink.proc.stop()
         pg.stop("immediate")
+        shutil.rmtree(tmp / "pg", ignore_errors=True)
     return finish(args, result, started)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -157,6 +158,7 @@ def main() -> int:
         stack.stop()
         sink.proc.stop()
         pg.stop()
+        shutil.rmtree(tmp / "pg", ignore_errors=True)   # the logs stay
     return 0
 
 
