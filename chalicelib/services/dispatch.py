@@ -70,11 +70,11 @@ async def serve(ports: Ports, tenant_id: str, owner: str | None = None, budget_s
             continue
         # The batches ran dry: the record is spent. Clear the tenant's mark, then look once
         # more (services/enqueue.py); what arrived meanwhile is served here or by a new record.
-        more = await run._db(ports.dispatch.end_run, tenant_id, ports.now()) or summary.more_due
+        more = await asyncio.to_thread(ports.dispatch.end_run, tenant_id, ports.now()) or summary.more_due
         if not (more and in_budget):
             break
     if more:
-        await run._db(enqueue, ports, [tenant_id], Reason.CONTINUE)
+        await asyncio.to_thread(enqueue, ports, [tenant_id], Reason.CONTINUE)
     return total
 
 
