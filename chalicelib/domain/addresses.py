@@ -81,6 +81,7 @@ def _one(item: str, blanked: str) -> str | None:
     return address_problem(found)
 
 
+@lru_cache(maxsize=4096)   # a batch repeats its From (and often its To): parsed once
 def mailbox_problem(value: str) -> str | None:
     """One address with an optional display name (``Name <local@domain>``), as ``from``,
     ``return_path`` and a suppression are read: the address part must be valid."""
@@ -89,6 +90,7 @@ def mailbox_problem(value: str) -> str | None:
     return _one(value, _blank_quotes(value))
 
 
+@lru_cache(maxsize=4096)   # a batch repeats its From (and often its To): parsed once
 def single_address_problem(value: str) -> str | None:
     """One address where no v1 per-message reason applies (a suppression, the unsubscribe
     mailto, the bounce return path): empty, control characters and line breaks refused too."""
@@ -99,6 +101,7 @@ def single_address_problem(value: str) -> str | None:
     return _one(value, _blank_quotes(value))
 
 
+@lru_cache(maxsize=4096)   # a batch repeats its From (and often its To): parsed once
 def mailbox_list_problem(value: str) -> str | None:
     """One item of a recipient field: one or more comma-separated addresses, each as
     ``mailbox_problem`` reads it, and the same ones the envelope will find (domain/mime.py)."""
