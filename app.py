@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Response
 
 from chalicelib import VERSION, limits
 from chalicelib.adapters import assets

@@ -114,7 +114,7 @@ class QueuePoller(threading.Thread):
         deadline = time.monotonic() + self.mapping.window
         batch: list[dict[str, Any]] = []
         while len(batch) < wanted:
-            got = self.sqs.receive_message(
+            got: list[Any] = self.sqs.receive_message(
                 QueueUrl=self.url, MaxNumberOfMessages=min(10, wanted - len(batch)),
                 WaitTimeSeconds=self.runner.wait_seconds, AttributeNames=["All"], MessageAttributeNames=["All"],
             ).get("Messages", [])

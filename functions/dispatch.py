@@ -13,7 +13,8 @@ from chalicelib import limits
 from chalicelib.adapters.logs import json_logger
 from chalicelib.config import get_settings
 from chalicelib.domain import work_records
-from chalicelib.domain.work_records import Reason, SystemKind, SystemWork, TenantWork, UnreadableRecord, WorkRecord
+from chalicelib.domain.work_records import Reason, SystemKind, SystemWork, TenantWork, WorkRecord
+from chalicelib.errors import UnreadableRecord
 from chalicelib.services import work
 from chalicelib.wiring import get_ports
 

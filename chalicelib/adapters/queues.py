@@ -8,7 +8,7 @@ import json
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -16,6 +16,13 @@ from chalicelib import limits
 from chalicelib.domain import work_records
 from chalicelib.domain.work_records import SystemWork, TenantWork
 from chalicelib.errors import QueueError, QueueMissing
+
+if TYPE_CHECKING:   # the stubs are a development dependency (requirements-dev.txt)
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +68,8 @@ class EventSourceMappings:
     its own MaximumConcurrency, so one tenant's backlog never starves another; and each
     tenant gets alarms on its dead-letter queue and on the age of its oldest work record."""
 
-    def __init__(self, lambda_client: Any, function_arn: str, concurrency: int,
-                 cloudwatch: Any | None = None, *, batch_size: int = limits.BATCH_SIZE,
+    def __init__(self, lambda_client: LambdaClient, function_arn: str, concurrency: int,
+                 cloudwatch: CloudWatchClient | None = None, *, batch_size: int = limits.BATCH_SIZE,
                  batching_window: int = limits.BATCHING_WINDOW, alarm_topic_arn: str | None = None) -> None:
         self._lambda = lambda_client
         self._function = function_arn
@@ -109,7 +116,7 @@ class EventSourceMappings:
 
 
 class TenantQueues:
-    def __init__(self, sqs: Any, prefix: str, visibility_timeout: int,
+    def __init__(self, sqs: SQSClient, prefix: str, visibility_timeout: int,
                  mappings: EventSourceMappings | None = None, system_queue_url: str | None = None,
                  work_queue_url: str | None = None) -> None:
         self._sqs = sqs
@@ -145,7 +152,7 @@ class TenantQueues:
         made.append(url)
         return url, self._arn(url)
 
-    def _attributes(self, dlq_arn: str) -> dict[str, str]:
+    def _attributes(self, dlq_arn: str) -> dict[QueueAttributeNameType, str]:
         return {
             "VisibilityTimeout": str(self._visibility),
             "MessageRetentionPeriod": str(limits.QUEUE_RETENTION),
@@ -210,9 +217,9 @@ class TenantQueues:
             return [t for failed in pool.map(lambda c: self._send_chunk(c, url), chunks) for t in failed]
 
     def _send_chunk(self, chunk: list[TenantWork], url: str | None = None) -> list[str]:
-        entries = [{"Id": str(i), "MessageGroupId": group_id(record.tenant_id),
-                    "MessageBody": work_records.encode(record)}
-                   for i, record in enumerate(chunk)]
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "MessageGroupId": group_id(record.tenant_id), "MessageBody": work_records.encode(record)}
+            for i, record in enumerate(chunk)]
         try:
             answer = self._sqs.send_message_batch(QueueUrl=url or self.work_url(), Entries=entries)
         except (BotoCoreError, ClientError, QueueError) as exc:

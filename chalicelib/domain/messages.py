@@ -109,7 +109,7 @@ _PAYLOAD_KEYS = (
 )
 
 
-def stored_payload(message: Mapping[str, Any], priority: int) -> tuple[dict[str, Any], dict]:
+def stored_payload(message: Mapping[str, Any], priority: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """The payload kept for the message (known keys, nulls dropped, priority as int) and the
     attachment secrets that must be stored encrypted instead, keyed by attachment index."""
     payload = {k: message[k] for k in _PAYLOAD_KEYS if message.get(k) is not None}

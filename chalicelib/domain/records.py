@@ -101,7 +101,7 @@ def _deferred_until(row: Row) -> int | None:
     deferred, held_until = row.get("deferred_ts"), row.get("rate_held_until")
     if deferred is not None and held_until is not None and row["status"] == "pending":
         return max(int(deferred), int(held_until))
-    return deferred  # type: ignore[no-any-return]
+    return deferred
 
 
 def message_record(row: Row, history: list[Row] | None) -> Row:

@@ -13,6 +13,7 @@ a unit test compares the two over generated bodies."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import fastjsonschema
@@ -115,7 +116,7 @@ def _names(value: Any) -> str:
 
 # What each failed keyword says: built from the schema only, never from the submitted value
 # (which may be a secret: a client_auth token, an attachment password).
-_MESSAGES = {
+_MESSAGES: dict[str, Callable[[Any], str]] = {
     "type": lambda v: f"Input should be of type {_names(v)}",
     "anyOf": lambda v: "Input does not match any allowed form",
     "enum": lambda v: f"Input should be one of {', '.join(repr(x) for x in v)}",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalicelib.domain import signing
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import TenantRow
-from chalicelib.errors import RequestValidationError
+from chalicelib.errors import KeyRefused, RequestValidationError
 from chalicelib.services.ports import Ports
 
 
@@ -28,7 +28,7 @@ def stored_config(ports: Ports, new: Row | None, stored: Row | None) -> Row | No
         return {**stored, "domain": new["domain"].lower(), "selector": new["selector"]}
     try:
         key = signing.load(pem, algorithm)
-    except signing.KeyRefused as exc:
+    except KeyRefused as exc:
         raise _refused("private_key", str(exc)) from None
     return {"domain": new["domain"].lower(), "selector": new["selector"], "algorithm": algorithm,
             "dns_record": key.dns_record, "private_key_enc": ports.cipher.encrypt(key.private.decode())}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from chalicelib import limits
 from chalicelib.domain.work_records import REPORTING, Reason
 from chalicelib.services import dispatch
-from chalicelib.services.dispatch import RunSummary
+from chalicelib.services.outcomes import RunSummary
 from chalicelib.services.ports import Ports
 from chalicelib.services.reports import ReportResult, report_tenant
 

@@ -81,7 +81,8 @@ def _install_iam(policy_file: str, call_log: str | None) -> None:
     import botocore.client
     import botocore.exceptions
 
-    original = botocore.client.BaseClient._make_api_call
+    # A private method the stubs do not declare: every client call goes through it.
+    original = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
     role = (os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY"))
     endpoint = (os.environ.get("AWS_ENDPOINT_URL") or "").rstrip("/")
     region = os.environ.get("AWS_REGION", "us-east-1")
@@ -109,7 +110,7 @@ def _install_iam(policy_file: str, call_log: str | None) -> None:
                                "(the role in the template does not allow it)"}}, operation)
         return original(self, operation, params)
 
-    botocore.client.BaseClient._make_api_call = checked  # type: ignore[method-assign]
+    botocore.client.BaseClient._make_api_call = checked  # type: ignore[attr-defined]
 
 
 def die_with_parent() -> None:
