@@ -56,6 +56,7 @@ dev: deps package
 # (devstack, infra, bench, the CLI) to the checks in pyproject.toml.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy --strict app.py chalicelib functions
 

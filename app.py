@@ -32,7 +32,7 @@ from chalicelib.wiring import get_ports
 app = Chalice(app_name="mail-proxy")
 # Cold start: read and check the configuration now, so bad values stop start-up.
 get_settings()
-log = json_logger("mail-proxy-api")   # JSON lines, one access line per request
+log = json_logger("mail-proxy-api")  # JSON lines, one access line per request
 api = Routes(app, log)
 
 
@@ -54,8 +54,7 @@ def metrics() -> Response:
     except InfrastructureError as exc:
         log.error("metrics unavailable: %s", exc)
         return error_response(503, "Service temporarily unavailable")
-    return Response(body=text, status_code=200,
-                    headers={"Content-Type": observability.CONTENT_TYPE})
+    return Response(body=text, status_code=200, headers={"Content-Type": observability.CONTENT_TYPE})
 
 
 @api("/status", ["GET"], TENANT)
@@ -84,14 +83,28 @@ def add_messages(call: Call) -> dict[str, Any]:
     return submit.add_messages(call.ports, call.principal, call.body)
 
 
-@api("/commands/delete-messages", ["POST"], TENANT, body="optional", command="deleteMessages",
-     schema=schemas.DELETE_MESSAGES, query=("tenant_id!",))
+@api(
+    "/commands/delete-messages",
+    ["POST"],
+    TENANT,
+    body="optional",
+    command="deleteMessages",
+    schema=schemas.DELETE_MESSAGES,
+    query=("tenant_id!",),
+)
 def delete_messages(call: Call) -> dict[str, Any]:
     return messages.delete_messages(call.ports, call.principal, call.tenant_query(), call.body)
 
 
-@api("/commands/cleanup-messages", ["POST"], TENANT, body="required", command="cleanupMessages",
-     schema=schemas.CLEANUP, query=("tenant_id!",))
+@api(
+    "/commands/cleanup-messages",
+    ["POST"],
+    TENANT,
+    body="required",
+    command="cleanupMessages",
+    schema=schemas.CLEANUP,
+    query=("tenant_id!",),
+)
 def cleanup_messages(call: Call) -> dict[str, Any]:
     return messages.cleanup_messages(call.ports, call.principal, call.tenant_query(), call.body)
 
@@ -113,14 +126,29 @@ def delete_account(call: Call) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ messages (3.4)
-@api("/messages", ["GET"], TENANT, query=("tenant_id!", "active_only", "include_history", "limit", "cursor", "status",
-                                          "batch_code", "account_id", "since", "until", "q"))
+@api(
+    "/messages",
+    ["GET"],
+    TENANT,
+    query=(
+        "tenant_id!",
+        "active_only",
+        "include_history",
+        "limit",
+        "cursor",
+        "status",
+        "batch_code",
+        "account_id",
+        "since",
+        "until",
+        "q",
+    ),
+)
 def list_messages(call: Call) -> dict[str, Any]:
     tenant_id = call.tenant_query()
     active_only = parse_bool("active_only", call.q("active_only"), False)
     history = parse_bool("include_history", call.q("include_history"), False)
-    return messages.list_messages(call.ports, call.principal, tenant_id, active_only, history,
-                                  finding.read(call.query))
+    return messages.list_messages(call.ports, call.principal, tenant_id, active_only, history, finding.read(call.query))
 
 
 @api("/messages/{message_id}", ["GET"], TENANT, query=("tenant_id!",))
@@ -232,17 +260,34 @@ def command_log_export(call: Call) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ describing the API (7.6)
-_METRICS_DOC = {"/metrics": {"get": {
-    "summary": "Prometheus metrics (text exposition format)",
-    "parameters": [
-        {"name": "shards", "in": "query", "required": False, "description": "scrape in this many parts (default 1)",
-         "schema": {"type": "integer", "minimum": 1, "maximum": limits.METRICS_MAX_SHARDS}},
-        {"name": "shard", "in": "query", "required": False, "description": "which part, 0 to shards - 1",
-         "schema": {"type": "integer", "minimum": 0}}],
-    "responses": {
-        "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
-        "400": {"description": "Too large for one answer: the detail names the shards that fit"},
-        "422": {"description": "shards or shard out of range"}}}}}
+_METRICS_DOC = {
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics (text exposition format)",
+            "parameters": [
+                {
+                    "name": "shards",
+                    "in": "query",
+                    "required": False,
+                    "description": "scrape in this many parts (default 1)",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": limits.METRICS_MAX_SHARDS},
+                },
+                {
+                    "name": "shard",
+                    "in": "query",
+                    "required": False,
+                    "description": "which part, 0 to shards - 1",
+                    "schema": {"type": "integer", "minimum": 0},
+                },
+            ],
+            "responses": {
+                "200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                "400": {"description": "Too large for one answer: the detail names the shards that fit"},
+                "422": {"description": "shards or shard out of range"},
+            },
+        }
+    }
+}
 
 
 @api("/openapi.json", ["GET"], OPEN)
@@ -260,10 +305,13 @@ def docs(call: Call) -> Response:
 
 def _asset(name: str) -> Response:
     text = assets.read(name)
-    if text is None:   # a tree with neither the package nor its build dependencies
+    if text is None:  # a tree with neither the package nor its build dependencies
         return Response(body="not packaged", status_code=404, headers={"Content-Type": "text/plain"})
-    return Response(body=text, status_code=200, headers={
-        "Content-Type": openapi.SWAGGER_ASSETS[name], "Cache-Control": "public, max-age=86400"})
+    return Response(
+        body=text,
+        status_code=200,
+        headers={"Content-Type": openapi.SWAGGER_ASSETS[name], "Cache-Control": "public, max-age=86400"},
+    )
 
 
 @api("/docs/swagger-ui.css", ["GET"], OPEN, media="text/css")

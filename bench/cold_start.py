@@ -29,8 +29,13 @@ print("COLD", elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def probe(code: str) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(code=code)], capture_output=True, text=True,
-                         check=True, env={"PATH": "/usr/bin:/bin", "MAILPROXY_API_TOKEN": "bench"}).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(code=code)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "MAILPROXY_API_TOKEN": "bench"},
+    ).stdout
     # The entry points may log at import (JSON lines on stdout): the figures are the marked line.
     _, elapsed, peak = next(line for line in out.splitlines() if line.startswith("COLD ")).split()
     return float(elapsed), float(peak) / 1024  # ru_maxrss is KiB on Linux

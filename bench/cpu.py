@@ -21,7 +21,7 @@ def _stat(pid: int, own: bool = False) -> tuple[int, float] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = raw[raw.rindex(")") + 2:].split()   # after "pid (comm) "
+    fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
     ppid = int(fields[1])
     utime, stime, cutime, cstime = (int(x) for x in fields[11:15])
     return ppid, (utime + stime + (0 if own else cutime + cstime)) / _TICK
@@ -63,8 +63,10 @@ def postmaster_pid(datadir: Path) -> int:
 
 def own_cpu(roots: Mapping[str, list[int]]) -> dict[str, float]:
     """CPU seconds so far of each group's root processes alone (not their children)."""
-    return {name: sum(found[1] for pid in pids if (found := _stat(pid, own=True)) is not None)
-            for name, pids in roots.items()}
+    return {
+        name: sum(found[1] for pid in pids if (found := _stat(pid, own=True)) is not None)
+        for name, pids in roots.items()
+    }
 
 
 class CpuMeter:

@@ -32,7 +32,7 @@ from devstack.postgres import PostgresCluster
 from devstack.procs import free_port
 
 ADMIN = Principal(None)
-RECIPIENTS = 50_000   # distinct addresses: each appears in N / 50,000 messages
+RECIPIENTS = 50_000  # distinct addresses: each appears in N / 50,000 messages
 
 FILL = """
 INSERT INTO messages (pk, tenant_id, id, account_id, priority, batch_code, payload, status,
@@ -53,8 +53,9 @@ FROM generate_series(1, %(n)s) AS i
 def _fill(db: Database, tenant: str, n: int) -> None:
     with db.transaction() as conn:
         conn.execute("INSERT INTO tenants (id, name, signing_secret_enc) VALUES (%s, %s, 'x')", (tenant, tenant))
-        conn.execute("INSERT INTO accounts (tenant_id, id, host, port) VALUES (%s, 'main', 'smtp.example.com', 587)",
-                     (tenant,))
+        conn.execute(
+            "INSERT INTO accounts (tenant_id, id, host, port) VALUES (%s, 'main', 'smtp.example.com', 587)", (tenant,)
+        )
         conn.execute(FILL, {"t": tenant, "n": n, "r": RECIPIENTS})
 
 
@@ -66,8 +67,11 @@ def _timed(call: Callable[[], dict[str, Any]], repeat: int) -> dict[str, Any]:
         # As the route does: a listing carries the JSON it was measured with.
         body = answer.text if isinstance(answer, Serialized) else json.dumps(answer)
         times.append(time.perf_counter() - started)
-    return {**percentiles(times, digits=2),
-            "records": len(answer.get("messages", [answer.get("message")])), "bytes": len(body)}
+    return {
+        **percentiles(times, digits=2),
+        "records": len(answer.get("messages", [answer.get("message")])),
+        "bytes": len(body),
+    }
 
 
 def main() -> int:
@@ -86,15 +90,18 @@ def main() -> int:
         with db.transaction() as conn:
             conn.execute("ANALYZE")
         filled = time.perf_counter() - started
-        ports = build_ports(load_settings({"DATABASE_URL": pg.url, "MAILPROXY_API_TOKEN": "bench",
-                                           "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}))
+        ports = build_ports(
+            load_settings(
+                {"DATABASE_URL": pg.url, "MAILPROXY_API_TOKEN": "bench", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+            )
+        )
 
         def page(**query: str) -> Callable[[], dict[str, Any]]:
             return lambda: messages.list_messages(ports, ADMIN, "big", False, False, finding.read(query))
 
         deep = page(limit="100")
         cursor = None
-        for _ in range(50):   # 50 pages in: the cursor, not an offset, finds the place
+        for _ in range(50):  # 50 pages in: the cursor, not an offset, finds the place
             cursor = deep()["next_cursor"]
         figures = {
             "first page of 100": _timed(page(limit="100"), args.repeat),
@@ -103,19 +110,34 @@ def main() -> int:
             "status=pending, page of 100": _timed(page(limit="100", status="pending"), args.repeat),
             "status=deferred, page of 100": _timed(page(limit="100", status="deferred"), args.repeat),
             "since/until one day, page of 100": _timed(
-                page(limit="100", since=str(1700000000 + args.messages // 2),
-                     until=str(1700000000 + args.messages // 2 + 86400)), args.repeat),
+                page(
+                    limit="100",
+                    since=str(1700000000 + args.messages // 2),
+                    until=str(1700000000 + args.messages // 2 + 86400),
+                ),
+                args.repeat,
+            ),
             "one message with its timeline": _timed(
-                lambda: messages.get_message(ports, ADMIN, "big", f"m{args.messages // 2}"), args.repeat),
+                lambda: messages.get_message(ports, ADMIN, "big", f"m{args.messages // 2}"), args.repeat
+            ),
             "unpaged v1 answer (cut at MAILPROXY_MAX_LIST)": _timed(page(), max(3, args.repeat // 10)),
         }
-        result = {"messages": args.messages, "neighbour": args.messages // 5, "fill_seconds": round(filled, 1),
-                  "max_list": ports.settings.max_list, "figures": figures}
-        print(f"\nfinding messages: tenant with {args.messages:,} messages (+ a neighbour with "
-              f"{args.messages // 5:,}), filled in {filled:.0f} s")
+        result = {
+            "messages": args.messages,
+            "neighbour": args.messages // 5,
+            "fill_seconds": round(filled, 1),
+            "max_list": ports.settings.max_list,
+            "figures": figures,
+        }
+        print(
+            f"\nfinding messages: tenant with {args.messages:,} messages (+ a neighbour with "
+            f"{args.messages // 5:,}), filled in {filled:.0f} s"
+        )
         for name, f in figures.items():
-            print(f"  {name:<48} p50 {f['p50_ms']:>8.2f} ms  p95 {f['p95_ms']:>8.2f} ms  "
-                  f"{f['records']:>6} records  {f['bytes'] / 1024:>8.1f} KiB")
+            print(
+                f"  {name:<48} p50 {f['p50_ms']:>8.2f} ms  p95 {f['p95_ms']:>8.2f} ms  "
+                f"{f['records']:>6} records  {f['bytes'] / 1024:>8.1f} KiB"
+            )
         results = Path(__file__).parent / "results"
         results.mkdir(exist_ok=True)
         (results / f"finding-{args.messages}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -50,8 +50,11 @@ class Sink:
     def __init__(self, tmp: Path, name: str) -> None:
         self.port, http_port = free_port(), free_port()
         self.http = f"http://127.0.0.1:{http_port}"
-        self.proc = Process(name, [sys.executable, "-m", "bench.sink", "--smtp-port", str(self.port),
-                                   "--http-port", str(http_port)], log_dir=tmp).start()
+        self.proc = Process(
+            name,
+            [sys.executable, "-m", "bench.sink", "--smtp-port", str(self.port), "--http-port", str(http_port)],
+            log_dir=tmp,
+        ).start()
         wait_until(lambda: port_open(self.port) and self.count() == 0, 30, name)
 
     def count(self) -> int:
@@ -68,9 +71,15 @@ class Sink:
 
 
 def sample(i: int, tenant: str = "bench", account: str = "sink") -> dict[str, Any]:
-    return {"id": f"bench-{i}-{uuid.uuid4().hex[:6]}", "tenant_id": tenant, "account_id": account,
-            "from": "Bench <bench@example.com>", "to": ["rcpt@example.com"], "subject": f"Benchmark message {i}",
-            "body": "Lorem ipsum dolor sit amet. " * 20}
+    return {
+        "id": f"bench-{i}-{uuid.uuid4().hex[:6]}",
+        "tenant_id": tenant,
+        "account_id": account,
+        "from": "Bench <bench@example.com>",
+        "to": ["rcpt@example.com"],
+        "subject": f"Benchmark message {i}",
+        "body": "Lorem ipsum dolor sit amet. " * 20,
+    }
 
 
 async def raw_baseline(port: int, count: int, connections: int) -> float:
@@ -95,8 +104,11 @@ def percentiles(values: list[float], digits: int = 1) -> dict[str, float]:
     """p50, p95 and max in ms of durations in seconds."""
     values = sorted(values)
     p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-    return {"p50_ms": round(statistics.median(values) * 1000, digits), "p95_ms": round(p95 * 1000, digits),
-            "max_ms": round(values[-1] * 1000, digits)}
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, digits),
+        "p95_ms": round(p95 * 1000, digits),
+        "max_ms": round(values[-1] * 1000, digits),
+    }
 
 
 class Bench:
@@ -113,8 +125,9 @@ class Bench:
 
     def tenant(self, tenant_id: str, sink: Sink) -> None:
         self.post("/tenant", {"id": tenant_id, "name": tenant_id})
-        self.post("/account", {"id": "sink", "tenant_id": tenant_id, "host": "127.0.0.1", "port": sink.port,
-                               "use_tls": False})
+        self.post(
+            "/account", {"id": "sink", "tenant_id": tenant_id, "host": "127.0.0.1", "port": sink.port, "use_tls": False}
+        )
 
     def statements(self) -> int:
         """Statements the database has run (pg_stat_statements), this count's own included."""
@@ -131,16 +144,18 @@ class Bench:
         self.meter.start()
         started = time.perf_counter()
         for chunk in range(0, len(messages), chunk_size):
-            self.post("/commands/add-messages", {"messages": messages[chunk:chunk + chunk_size]})
+            self.post("/commands/add-messages", {"messages": messages[chunk : chunk + chunk_size]})
         submitted = time.perf_counter() - started
         wait_until(lambda: self.sink.count() - before >= len(messages), 3600, "all deliveries", interval=0.05)
         elapsed = time.perf_counter() - started
         cpu = self.meter.stop()
         ran = self.statements() - statements
-        return {"delivered_per_s": round(len(messages) / elapsed, 1),
-                "statements_per_message": round(ran / len(messages), 2),
-                "enqueue_per_s": round(len(messages) / submitted, 1),
-                "cpu_ms_per_message": {k: round(v / len(messages) * 1000, 3) for k, v in cpu.items()}}
+        return {
+            "delivered_per_s": round(len(messages) / elapsed, 1),
+            "statements_per_message": round(ran / len(messages), 2),
+            "enqueue_per_s": round(len(messages) / submitted, 1),
+            "cpu_ms_per_message": {k: round(v / len(messages) * 1000, 3) for k, v in cpu.items()},
+        }
 
     def single(self, message: dict[str, Any], sink: Sink) -> float:
         t0 = time.time()
@@ -160,22 +175,36 @@ class Bench:
         return percentiles([self.single(make(i), sink) for i in range(count)])
 
 
-def start_environments(post: Callable[[str, dict[str, Any]], Any], sink: Sink, run: str,
-                       tenants: int = 100) -> None:
+def start_environments(post: Callable[[str, dict[str, Any]], Any], sink: Sink, run: str, tenants: int = 100) -> None:
     """Start every dispatch environment the local runner may start, before measuring: one
     message for each of ``tenants`` tenants, sent by 16 clients, twice (the second round finds
     the environments the first started). Cold starts are bench.cold_start's; on two cores
     seven Python processes importing at once stalled everything for seconds (measured with
     bench.tenants: one environment served alone for the burst's first 6.7 s)."""
+
     def tenant(i: int) -> None:
         post("/tenant", {"id": f"warm-{run}-{i}"})
-        post("/account", {"id": "sink", "tenant_id": f"warm-{run}-{i}", "host": "127.0.0.1",
-                          "port": sink.port, "use_tls": False})
+        post(
+            "/account",
+            {"id": "sink", "tenant_id": f"warm-{run}-{i}", "host": "127.0.0.1", "port": sink.port, "use_tls": False},
+        )
 
     def message(i: int, round_: int) -> None:
-        post("/commands/add-messages", {"messages": [{
-            "id": f"warm-{run}-{round_}-{i}", "tenant_id": f"warm-{run}-{i}", "account_id": "sink",
-            "from": "bench@example.com", "to": ["rcpt@example.com"], "subject": "Warm-up"}]})
+        post(
+            "/commands/add-messages",
+            {
+                "messages": [
+                    {
+                        "id": f"warm-{run}-{round_}-{i}",
+                        "tenant_id": f"warm-{run}-{i}",
+                        "account_id": "sink",
+                        "from": "bench@example.com",
+                        "to": ["rcpt@example.com"],
+                        "subject": "Warm-up",
+                    }
+                ]
+            },
+        )
 
     def reached(count: int) -> bool:
         return sink.count() >= count
@@ -195,8 +224,10 @@ def fairness(bench: Bench, backlog: int, singles: int, other: Sink) -> dict[str,
     bench.tenant("fair-b", other)
     before = bench.sink.count()
     for chunk in range(0, backlog, 1000):
-        bench.post("/commands/add-messages",
-                   {"messages": [sample(i, "fair-a") for i in range(chunk, min(backlog, chunk + 1000))]})
+        bench.post(
+            "/commands/add-messages",
+            {"messages": [sample(i, "fair-a") for i in range(chunk, min(backlog, chunk + 1000))]},
+        )
     wait_until(lambda: bench.sink.count() - before >= 200, 120, "backlog draining")
     during = bench.latencies(singles, lambda i: sample(50_000_000 + i, "fair-b"), other)
     left = backlog - (bench.sink.count() - before)
@@ -204,8 +235,9 @@ def fairness(bench: Bench, backlog: int, singles: int, other: Sink) -> dict[str,
     return {"backlog": backlog, "backlog_left_after_singles": left, "other_tenant_latency": during}
 
 
-def rounds(bench: Bench, sink: Sink, messages: int, count: int,
-           make: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
+def rounds(
+    bench: Bench, sink: Sink, messages: int, count: int, make: Callable[[int], dict[str, Any]]
+) -> dict[str, Any]:
     """The host's speed drifts within seconds (a shared machine): the baseline is measured
     right before each measured run, on the same sink, ``count`` times; the round with the
     median ratio is reported, with every round's ratio beside it."""
@@ -216,8 +248,9 @@ def rounds(bench: Bench, sink: Sink, messages: int, count: int,
         # dispatcher that cost nothing, as a share of the baseline.
         raw3 = asyncio.run(raw_baseline(sink.port, messages, 3))
         run = bench.deliver([make(r * 1_000_000 + i) for i in range(messages)])
-        run.update(raw_per_s=round(raw, 1), ratio=round(run["delivered_per_s"] / raw, 3),
-                   raw_3conn_ratio=round(raw3 / raw, 3))
+        run.update(
+            raw_per_s=round(raw, 1), ratio=round(run["delivered_per_s"] / raw, 3), raw_3conn_ratio=round(raw3 / raw, 3)
+        )
         runs.append(run)
     runs.sort(key=lambda run: run["ratio"])
     middle = dict(runs[len(runs) // 2])
@@ -232,22 +265,22 @@ def report(result: dict[str, Any]) -> None:
     fair = result["fairness"]["other_tenant_latency"]
     idle = result["idle_latency"]
     print(f"""
-Mail Proxy benchmark ({result['messages']} messages, AWS endpoint: {result['aws']})
+Mail Proxy benchmark ({result["messages"]} messages, AWS endpoint: {result["aws"]})
   raw aiosmtplib, 8 conns    {raw:8.1f} msg/s  (same sink, right before the median round: its baseline)
                              all raw runs: {", ".join(f"{r:.0f}" for r in result["raw_runs_per_s"])} msg/s
-  one tenant, end to end     {one['delivered_per_s']:8.1f} msg/s  ratio {one['ratio']:.3f} (median; rounds \
+  one tenant, end to end     {one["delivered_per_s"]:8.1f} msg/s  ratio {one["ratio"]:.3f} (median; rounds \
 {", ".join(f"{r:.3f}" for r in one["ratios"])})
-  ten tenants, 1 account     {many['delivered_per_s']:8.1f} msg/s  ratio {many['ratio']:.3f} (median; rounds \
+  ten tenants, 1 account     {many["delivered_per_s"]:8.1f} msg/s  ratio {many["ratio"]:.3f} (median; rounds \
 {", ".join(f"{r:.3f}" for r in many["ratios"])})
-  raw aiosmtplib, 3 conns    ratio {one['raw_3conn_ratio']:.3f} to 8 (the connections one account may use)
-  enqueue (1,000 per call)   {one['enqueue_per_s']:8.1f} msg/s  while dispatch runs
+  raw aiosmtplib, 3 conns    ratio {one["raw_3conn_ratio"]:.3f} to 8 (the connections one account may use)
+  enqueue (1,000 per call)   {one["enqueue_per_s"]:8.1f} msg/s  while dispatch runs
   CPU per delivered message (one tenant), per component:
 {cpu}
-  database statements per delivered message: one tenant {one['statements_per_message']:.2f}, ten tenants \
-{many['statements_per_message']:.2f}
-  add -> SMTP, idle stack    p50 {idle['p50_ms']:.0f} ms, p95 {idle['p95_ms']:.0f} ms
-  other tenant during a {result['fairness']['backlog']:,} backlog: p50 {fair['p50_ms']:.0f} ms, \
-p95 {fair['p95_ms']:.0f} ms, max {fair['max_ms']:.0f} ms
+  database statements per delivered message: one tenant {one["statements_per_message"]:.2f}, ten tenants \
+{many["statements_per_message"]:.2f}
+  add -> SMTP, idle stack    p50 {idle["p50_ms"]:.0f} ms, p95 {idle["p95_ms"]:.0f} ms
+  other tenant during a {result["fairness"]["backlog"]:,} backlog: p50 {fair["p50_ms"]:.0f} ms, \
+p95 {fair["p95_ms"]:.0f} ms, max {fair["max_ms"]:.0f} ms
 """)
     print(json.dumps(result))
 
@@ -259,9 +292,14 @@ def pids(process: Process | None) -> list[int]:
 def stack_meter(stack: Stack, pgdata: Path) -> CpuMeter:
     """CPU of the local stack's components: the runner with its function environments, the API,
     PostgreSQL and the AWS endpoint (the many-tenant benches)."""
-    return CpuMeter({"function runner": pids(stack.runner), "api": pids(stack.api),
-                     "postgresql": [postmaster_pid(pgdata)],
-                     "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None)})
+    return CpuMeter(
+        {
+            "function runner": pids(stack.runner),
+            "api": pids(stack.api),
+            "postgresql": [postmaster_pid(pgdata)],
+            "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None),
+        }
+    )
 
 
 def main() -> int:
@@ -269,27 +307,39 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--aws", default="localstack", choices=["localstack", "moto"])
     parser.add_argument("--latency-samples", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="raw baseline then Mail Proxy, this many times; the median ratio is kept")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="raw baseline then Mail Proxy, this many times; the median ratio is kept"
+    )
     parser.add_argument("--backlog", type=int, default=20000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mailproxy-bench-"))
     sink, other = Sink(tmp, "bench-sink"), Sink(tmp, "bench-sink-b")
-    counting = {"shared_preload_libraries": "pg_stat_statements"}   # statements per message
+    counting = {"shared_preload_libraries": "pg_stat_statements"}  # statements per message
     pg = PostgresCluster(tmp / "pg", free_port(), settings=counting).start(fast=True)
-    stack = Stack(StackOptions(api_port=free_port(), aws=args.aws, aws_port=free_port(),
-                               database_url=pg.url, maildev=False, schedule_tick=5,
-                               queue_prefix="bench", log_dir=tmp))
+    stack = Stack(
+        StackOptions(
+            api_port=free_port(),
+            aws=args.aws,
+            aws_port=free_port(),
+            database_url=pg.url,
+            maildev=False,
+            schedule_tick=5,
+            queue_prefix="bench",
+            log_dir=tmp,
+        )
+    )
     try:
         raw_before = asyncio.run(raw_baseline(sink.port, args.messages, 8))
         stack.start()
-        meter = CpuMeter({
-            "dispatch (function runner)": pids(stack.runner),
-            "api (gateway + function)": pids(stack.api),
-            "postgresql": [postmaster_pid(pg.pgdata)],
-            "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None),
-            "smtp sink": pids(sink.proc),
-        })
+        meter = CpuMeter(
+            {
+                "dispatch (function runner)": pids(stack.runner),
+                "api (gateway + function)": pids(stack.api),
+                "postgresql": [postmaster_pid(pg.pgdata)],
+                "aws endpoint": pids(stack.endpoint.proc if stack.endpoint else None),
+                "smtp sink": pids(sink.proc),
+            }
+        )
         bench = Bench(stack, sink, meter, pg.url)
         bench.tenant("bench", sink)
         # Steady state: the functions' environments are started (cold starts are measured
@@ -304,16 +354,22 @@ def main() -> int:
         tenants = [f"bench-{t}" for t in range(10)]
         for tenant in tenants:
             bench.tenant(tenant, sink)
-        bench.deliver([sample(91_000_000 + i, tenants[i % 10]) for i in range(200)])   # steady state
+        bench.deliver([sample(91_000_000 + i, tenants[i % 10]) for i in range(200)])  # steady state
         many = rounds(bench, sink, args.messages, args.rounds, lambda i: sample(i, tenants[i % 10]))
         raw_after = asyncio.run(raw_baseline(sink.port, args.messages, 8))
         idle = bench.latencies(args.latency_samples, lambda i: sample(10_000_000 + i), sink)
         raw_rate = one["raw_per_s"]
         raws = [raw_before, *one["raw_rounds_per_s"], *many["raw_rounds_per_s"], raw_after]
-        result = {"messages": args.messages, "aws": args.aws, "raw_aiosmtplib_8conn_per_s": round(raw_rate, 1),
-                  "raw_runs_per_s": [round(r, 1) for r in raws],
-                  "one_tenant": one, "ten_tenants": many, "idle_latency": idle,
-                  "fairness": fairness(bench, args.backlog, args.latency_samples, other)}
+        result = {
+            "messages": args.messages,
+            "aws": args.aws,
+            "raw_aiosmtplib_8conn_per_s": round(raw_rate, 1),
+            "raw_runs_per_s": [round(r, 1) for r in raws],
+            "one_tenant": one,
+            "ten_tenants": many,
+            "idle_latency": idle,
+            "fairness": fairness(bench, args.backlog, args.latency_samples, other),
+        }
         report(result)
         results = Path(__file__).parent / "results"
         results.mkdir(exist_ok=True)

@@ -56,12 +56,19 @@ class Api:
 
 
 def message(tenant: str, mail_id: str) -> dict[str, Any]:
-    return {"id": mail_id, "tenant_id": tenant, "account_id": "a", "from": "bench@example.com",
-            "to": ["rcpt@example.com"], "subject": "Scale"}
+    return {
+        "id": mail_id,
+        "tenant_id": tenant,
+        "account_id": "a",
+        "from": "bench@example.com",
+        "to": ["rcpt@example.com"],
+        "subject": "Scale",
+    }
 
 
 def burst(api: Api, sink: Sink, tenants: list[str], label: str, threads: int, deadline: float) -> dict[str, Any]:
     """One message for each tenant, submitted at once; add -> SMTP per message."""
+
     def send(tenant: str) -> tuple[str, float]:
         mail_id = f"{label}-{tenant}"
         sent_at = time.time()
@@ -103,8 +110,10 @@ def stack_half(args: argparse.Namespace, stack: Stack, sink: Sink, pg: PostgresC
         started = time.perf_counter()
         api.post("/tenant", {"id": tenant, "name": tenant})
         for account in ("a", "b"):
-            api.post("/account", {"id": account, "tenant_id": tenant, "host": "127.0.0.1", "port": sink.port,
-                                  "use_tls": False})
+            api.post(
+                "/account",
+                {"id": account, "tenant_id": tenant, "host": "127.0.0.1", "port": sink.port, "use_tls": False},
+            )
         return time.perf_counter() - started
 
     started = time.perf_counter()
@@ -116,17 +125,22 @@ def stack_half(args: argparse.Namespace, stack: Stack, sink: Sink, pg: PostgresC
     empty, busy = sum(out["idle_cpu_s_empty"].values()), sum(out["idle_cpu_s_with_tenants"].values())
     out["idle_ratio"] = round(busy / empty, 2) if empty else None
 
-    quiet = tenants[1:args.quiet + 1]
+    quiet = tenants[1 : args.quiet + 1]
     out["quiet_idle"] = burst(api, sink, quiet, f"idle-{run}", args.threads, args.deadline)
     drainer = tenants[0]
     before = sink.count()
     for chunk in range(0, args.backlog, 1000):
-        api.post("/commands/add-messages", {"messages": [
-            message(drainer, f"backlog-{run}-{i}") for i in range(chunk, min(args.backlog, chunk + 1000))]})
+        api.post(
+            "/commands/add-messages",
+            {
+                "messages": [
+                    message(drainer, f"backlog-{run}-{i}") for i in range(chunk, min(args.backlog, chunk + 1000))
+                ]
+            },
+        )
     wait_until(lambda: sink.count() - before >= 200, 300, "the backlog draining", interval=0.2)
     out["quiet_during_backlog"] = burst(api, sink, quiet, f"busy-{run}", args.threads, args.deadline)
-    out["backlog_left_after_quiet"] = args.backlog - (sink.count() - before - out["quiet_during_backlog"]
-                                                      ["delivered"])
+    out["backlog_left_after_quiet"] = args.backlog - (sink.count() - before - out["quiet_during_backlog"]["delivered"])
     return out
 
 
@@ -162,35 +176,76 @@ def _judge_stack(stack: dict[str, Any], check: Any) -> None:
     check("idle CPU with tenants / empty", stack["idle_ratio"], "<= 2", (stack["idle_ratio"] or 99) <= 2)
     idle_p95 = stack["quiet_idle"].get("p95_ms")
     busy_p95 = stack["quiet_during_backlog"].get("p95_ms")
-    check("quiet tenants p95 under a backlog (ms)", busy_p95, f"<= 2 x idle ({idle_p95})",
-          idle_p95 is not None and busy_p95 is not None and busy_p95 <= 2 * idle_p95
-          and stack["quiet_during_backlog"]["delivered"] == stack["quiet_during_backlog"]["of"])
+    check(
+        "quiet tenants p95 under a backlog (ms)",
+        busy_p95,
+        f"<= 2 x idle ({idle_p95})",
+        idle_p95 is not None
+        and busy_p95 is not None
+        and busy_p95 <= 2 * idle_p95
+        and stack["quiet_during_backlog"]["delivered"] == stack["quiet_during_backlog"]["of"],
+    )
 
 
 def _judge_database(result: dict[str, Any], check: Any) -> None:
     sizes = result["database"]["sizes"]
     small, large = sizes[0], sizes[-1]
     run_limit = limits.RETENTION_TIMEOUT * 0.2
-    check("retention rows per one-minute run", large.get("retention_run_rows"), ">= 7,000",
-          (large.get("retention_run_rows") or 0) >= 7000)
-    check("retention run (s)", large.get("retention_run_s"), f"<= {run_limit:g} (20 % of timeout)",
-          (large.get("retention_run_s") or 1e9) <= run_limit + 1)
+    check(
+        "retention rows per one-minute run",
+        large.get("retention_run_rows"),
+        ">= 7,000",
+        (large.get("retention_run_rows") or 0) >= 7000,
+    )
+    check(
+        "retention run (s)",
+        large.get("retention_run_s"),
+        f"<= {run_limit:g} (20 % of timeout)",
+        (large.get("retention_run_s") or 1e9) <= run_limit + 1,
+    )
     tick_limit = limits.SCHEDULED_TIMEOUT * 0.2
     for tick in ("retry", "reports"):
-        check(f"{tick} tick, {large['messages']:,} messages (s)", large[f"{tick}_tick_s"],
-              f"<= {tick_limit:g} (20 % of timeout)", large[f"{tick}_tick_s"] <= tick_limit)
-        check(f"{tick} tick records per run", large[f"{tick}_tick_records"], f"= {limits.TICK_TENANTS}",
-              large[f"{tick}_tick_records"] == min(limits.TICK_TENANTS, 10_000))
-    for figure in ("retention_ms_per_1000", "retry_tick_s", "reports_tick_s", "claim_50_best_ms",
-                   "page_100_best_ms", "deferred_claim_50_best_ms", "deferred_probe_best_ms"):
+        check(
+            f"{tick} tick, {large['messages']:,} messages (s)",
+            large[f"{tick}_tick_s"],
+            f"<= {tick_limit:g} (20 % of timeout)",
+            large[f"{tick}_tick_s"] <= tick_limit,
+        )
+        check(
+            f"{tick} tick records per run",
+            large[f"{tick}_tick_records"],
+            f"= {limits.TICK_TENANTS}",
+            large[f"{tick}_tick_records"] == min(limits.TICK_TENANTS, 10_000),
+        )
+    for figure in (
+        "retention_ms_per_1000",
+        "retry_tick_s",
+        "reports_tick_s",
+        "claim_50_best_ms",
+        "page_100_best_ms",
+        "deferred_claim_50_best_ms",
+        "deferred_probe_best_ms",
+    ):
         ratio = round(large[figure] / small[figure], 2) if small[figure] else None
-        check(f"{figure}: {large['messages']:,} vs {small['messages']:,}", ratio, "<= 2 (no growth with the table)",
-              ratio is not None and ratio <= 2)
+        check(
+            f"{figure}: {large['messages']:,} vs {small['messages']:,}",
+            ratio,
+            "<= 2 (no growth with the table)",
+            ratio is not None and ratio <= 2,
+        )
     metrics = large["metrics"]
-    check("/metrics largest answer (bytes)", metrics["largest_bytes"], f"<= {limits.METRICS_ANSWER_BYTES:,}",
-          metrics["largest_bytes"] <= limits.METRICS_ANSWER_BYTES)
-    check("/metrics largest shard (s)", metrics["largest_shard_s"], f"<= {limits.API_TIMEOUT / 3:g}",
-          metrics["largest_shard_s"] <= limits.API_TIMEOUT / 3)
+    check(
+        "/metrics largest answer (bytes)",
+        metrics["largest_bytes"],
+        f"<= {limits.METRICS_ANSWER_BYTES:,}",
+        metrics["largest_bytes"] <= limits.METRICS_ANSWER_BYTES,
+    )
+    check(
+        "/metrics largest shard (s)",
+        metrics["largest_shard_s"],
+        f"<= {limits.API_TIMEOUT / 3:g}",
+        metrics["largest_shard_s"] <= limits.API_TIMEOUT / 3,
+    )
 
 
 def main() -> int:
@@ -218,18 +273,27 @@ def main() -> int:
         finally:
             endpoint.stop()
             pg.stop("immediate")
-            shutil.rmtree(tmp / "pg", ignore_errors=True)   # 8 GB at 10 M messages; the logs stay
+            shutil.rmtree(tmp / "pg", ignore_errors=True)  # 8 GB at 10 M messages; the logs stay
         return finish(args, result, started)
     sink = Sink(tmp, "scale-sink")
-    stack = Stack(StackOptions(api_port=free_port(), aws="localstack", aws_port=free_port(),
-                               database_url=pg.create_database("stack"), maildev=False, schedule_tick=60,
-                               queue_prefix="benchscale-stack", log_dir=tmp))
+    stack = Stack(
+        StackOptions(
+            api_port=free_port(),
+            aws="localstack",
+            aws_port=free_port(),
+            database_url=pg.create_database("stack"),
+            maildev=False,
+            schedule_tick=60,
+            queue_prefix="benchscale-stack",
+            log_dir=tmp,
+        )
+    )
     try:
         print(f"bench-scale: the stack with {args.tenants:,} tenants x 2 accounts", flush=True)
         result["stack"] = stack_half(args, stack, sink, pg)
         print(json.dumps(result["stack"]), flush=True)
         if stack.runner is not None:
-            stack.runner.stop()   # the database half keeps only the AWS endpoint of the stack
+            stack.runner.stop()  # the database half keeps only the AWS endpoint of the stack
         print(f"bench-scale: the database at {', '.join(f'{s:,}' for s in args.sizes)} messages", flush=True)
         result["database"] = database_half(args, pg, stack.aws_url)
     finally:

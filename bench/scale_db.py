@@ -40,7 +40,7 @@ from chalicelib.services.scheduler import reports_tick, retry_tick
 from chalicelib.wiring import build_ports
 
 TENANTS = 10_000
-BIG = 10            # tenants s00000..s00009 hold 80 % of the messages
+BIG = 10  # tenants s00000..s00009 hold 80 % of the messages
 NOW = int(time.time())
 DAY = 86400
 
@@ -94,8 +94,9 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def _timed(out: dict[str, Any], name: str, call: Callable[[], Any], repeat: int = 9,
-           after: Callable[[Any], None] | None = None) -> None:
+def _timed(
+    out: dict[str, Any], name: str, call: Callable[[], Any], repeat: int = 9, after: Callable[[Any], None] | None = None
+) -> None:
     """``name``: the median of ``repeat`` calls, and ``name`` with _best: the fastest, which the
     slope between sizes is judged on (the host's speed drifts by a third within minutes; the
     fastest call is what the statement itself costs)."""
@@ -104,7 +105,7 @@ def _timed(out: dict[str, Any], name: str, call: Callable[[], Any], repeat: int 
         started = time.perf_counter()
         result = call()
         times.append(time.perf_counter() - started)
-        if after is not None:   # untimed: what puts things back for the next call
+        if after is not None:  # untimed: what puts things back for the next call
             after(result)
     out[name] = _ms(statistics.median(times))
     out[name.replace("_ms", "_best_ms")] = _ms(min(times))
@@ -112,14 +113,25 @@ def _timed(out: dict[str, Any], name: str, call: Callable[[], Any], repeat: int 
 
 class ScaleDatabase:
     def __init__(self, database_url: str, aws_url: str) -> None:
-        for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench"),
-                            ("AWS_DEFAULT_REGION", "us-east-1")):
+        for name, value in (
+            ("AWS_ACCESS_KEY_ID", "bench"),
+            ("AWS_SECRET_ACCESS_KEY", "bench"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ):
             os.environ.setdefault(name, value)
         self.db = Database(database_url)
         self.db.migrate()
-        self.ports: Ports = build_ports(load_settings({
-            "DATABASE_URL": database_url, "AWS_ENDPOINT_URL": aws_url, "MAILPROXY_API_TOKEN": "bench",
-            "MAILPROXY_QUEUE_PREFIX": "benchscale", "MAILPROXY_ENCRYPTION_KEY": "bench-scale-key"}))
+        self.ports: Ports = build_ports(
+            load_settings(
+                {
+                    "DATABASE_URL": database_url,
+                    "AWS_ENDPOINT_URL": aws_url,
+                    "MAILPROXY_API_TOKEN": "bench",
+                    "MAILPROXY_QUEUE_PREFIX": "benchscale",
+                    "MAILPROXY_ENCRYPTION_KEY": "bench-scale-key",
+                }
+            )
+        )
         self.size = 0
 
     def seed_tenants(self) -> float:
@@ -138,8 +150,10 @@ class ScaleDatabase:
             stop = min(to, self.size + step)
             with self.db.transaction() as conn:
                 conn.execute("SET LOCAL synchronous_commit = off")
-                conn.execute(SEED_MESSAGES, {"start": self.size, "stop": stop, "big": BIG, "tenants": TENANTS,
-                                             "old": NOW - 10 * DAY})
+                conn.execute(
+                    SEED_MESSAGES,
+                    {"start": self.size, "stop": stop, "big": BIG, "tenants": TENANTS, "old": NOW - 10 * DAY},
+                )
             self.size = stop
         with self.db.statement() as conn:
             conn.execute("VACUUM ANALYZE messages")
@@ -148,8 +162,10 @@ class ScaleDatabase:
 
     def _fresh_marks(self) -> None:
         with self.db.statement() as conn:
-            conn.execute("UPDATE tenants SET work_outstanding = false, work_sent_ts = NULL,"
-                         " last_sync_ts = NULL, report_next_attempt_ts = NULL")
+            conn.execute(
+                "UPDATE tenants SET work_outstanding = false, work_sent_ts = NULL,"
+                " last_sync_ts = NULL, report_next_attempt_ts = NULL"
+            )
 
     def measure(self, whole_retention_run: bool) -> dict[str, Any]:
         ports = self.ports
@@ -178,8 +194,11 @@ class ScaleDatabase:
 
         _timed(out, "claim_50_ms", claim, after=self._give_back)
         admin = Principal(None)
-        _timed(out, "page_100_ms", lambda: messages.list_messages(
-            ports, admin, "s00000", False, False, finding.read({"limit": "100"})))
+        _timed(
+            out,
+            "page_100_ms",
+            lambda: messages.list_messages(ports, admin, "s00000", False, False, finding.read({"limit": "100"})),
+        )
         out.update(self._deferred_backlog())
         out["metrics"] = self._metrics()
         return out
@@ -187,14 +206,17 @@ class ScaleDatabase:
     def _deferred_backlog(self) -> dict[str, Any]:
         """The outage tenant's deferred backlog grown to a tenth of the table; its claim and probe."""
         with self.db.transaction() as conn:
-            row = conn.execute("SELECT count(*) AS n FROM messages WHERE tenant_id = 'outage'"
-                               " AND deferred_ts IS NOT NULL").fetchone()
+            row = conn.execute(
+                "SELECT count(*) AS n FROM messages WHERE tenant_id = 'outage' AND deferred_ts IS NOT NULL"
+            ).fetchone()
             have = int(row["n"]) if row else 0
             conn.execute("SET LOCAL synchronous_commit = off")
-            conn.execute("INSERT INTO messages (pk, tenant_id, id, account_id, payload, created_at, deferred_ts,"
-                         " retry_count) SELECT gen_random_uuid(), 'outage', 'retry-' || i, 'a', '{}'::jsonb,"
-                         " now() - interval '2 days', %s, 1 FROM generate_series(%s::int, %s::int) AS i",
-                         (NOW + DAY, have, self.size // 10 - 1))
+            conn.execute(
+                "INSERT INTO messages (pk, tenant_id, id, account_id, payload, created_at, deferred_ts,"
+                " retry_count) SELECT gen_random_uuid(), 'outage', 'retry-' || i, 'a', '{}'::jsonb,"
+                " now() - interval '2 days', %s, 1 FROM generate_series(%s::int, %s::int) AS i",
+                (NOW + DAY, have, self.size // 10 - 1),
+            )
         with self.db.statement() as conn:
             conn.execute("VACUUM ANALYZE messages")
 
@@ -211,15 +233,17 @@ class ScaleDatabase:
     def _give_back(self, claimed: list[Any]) -> None:
         """A measured claim's messages, due again, by primary key."""
         with self.db.statement() as conn:
-            conn.execute("UPDATE messages SET claim_owner = NULL, claim_expires = NULL WHERE pk = ANY (%s)",
-                         ([m["pk"] for m in claimed],))
+            conn.execute(
+                "UPDATE messages SET claim_owner = NULL, claim_expires = NULL WHERE pk = ANY (%s)",
+                ([m["pk"] for m in claimed],),
+            )
 
     def _metrics(self) -> dict[str, Any]:
         started = time.perf_counter()
         try:
             metrics_text(self.ports)
             shards = 1
-        except BusinessRuleError as exc:   # the answer names the shards that fit
+        except BusinessRuleError as exc:  # the answer names the shards that fit
             shards = int(str(exc).split("shards=")[1].split("&")[0])
         refused_ms = _ms(time.perf_counter() - started)
         sizes, times = [], []
@@ -227,9 +251,14 @@ class ScaleDatabase:
             started = time.perf_counter()
             sizes.append(len(metrics_text(self.ports, shard, shards).encode()))
             times.append(time.perf_counter() - started)
-        return {"shards": shards, "largest_bytes": max(sizes), "total_bytes": sum(sizes),
-                "largest_shard_s": round(max(times), 2), "weighing_ms": refused_ms,
-                "limit_bytes": limits.METRICS_ANSWER_BYTES}
+        return {
+            "shards": shards,
+            "largest_bytes": max(sizes),
+            "total_bytes": sum(sizes),
+            "largest_shard_s": round(max(times), 2),
+            "weighing_ms": refused_ms,
+            "limit_bytes": limits.METRICS_ANSWER_BYTES,
+        }
 
     def close(self) -> None:
         self.db.close()

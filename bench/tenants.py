@@ -40,7 +40,7 @@ TARGETS = {"create_total_s": 60.0, "idle_ratio": 2.0, "first_message_p95_ms": 10
 
 def idle_cpu(meter: CpuMeter, seconds: float) -> dict[str, float]:
     meter.start()
-    time.sleep(seconds)   # the measurement itself: what the stack spends doing nothing
+    time.sleep(seconds)  # the measurement itself: what the stack spends doing nothing
     return {k: round(v, 2) for k, v in meter.stop().items()}
 
 
@@ -50,15 +50,29 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--idle", type=float, default=30.0)
     parser.add_argument("--deadline", type=float, default=120.0)
-    parser.add_argument("--warm-tenants", type=int, default=100,
-                        help="tenants whose messages start the dispatch environments before measuring")
+    parser.add_argument(
+        "--warm-tenants",
+        type=int,
+        default=100,
+        help="tenants whose messages start the dispatch environments before measuring",
+    )
     parser.add_argument("--aws", default="localstack", choices=["localstack", "moto"])
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="mailproxy-bench-tenants-"))
     sink = Sink(tmp, "bench-sink")
     pg = PostgresCluster(tmp / "pg", free_port()).start(fast=True)
-    stack = Stack(StackOptions(api_port=free_port(), aws=args.aws, aws_port=free_port(), database_url=pg.url,
-                               maildev=False, schedule_tick=60, queue_prefix="benchten", log_dir=tmp))
+    stack = Stack(
+        StackOptions(
+            api_port=free_port(),
+            aws=args.aws,
+            aws_port=free_port(),
+            database_url=pg.url,
+            maildev=False,
+            schedule_tick=60,
+            queue_prefix="benchten",
+            log_dir=tmp,
+        )
+    )
     session = requests.Session()
     run = uuid.uuid4().hex[:6]
     try:
@@ -78,8 +92,10 @@ def main() -> int:
             started = time.perf_counter()
             tenant = f"t{run}-{i}"
             post("/tenant", {"id": tenant, "name": tenant})
-            post("/account", {"id": "sink", "tenant_id": tenant, "host": "127.0.0.1", "port": sink.port,
-                              "use_tls": False})
+            post(
+                "/account",
+                {"id": "sink", "tenant_id": tenant, "host": "127.0.0.1", "port": sink.port, "use_tls": False},
+            )
             return time.perf_counter() - started
 
         started = time.perf_counter()
@@ -90,8 +106,18 @@ def main() -> int:
 
         def send(i: int) -> tuple[str, float]:
             message_id = f"first-{run}-{i}"
-            body = {"messages": [{"id": message_id, "tenant_id": f"t{run}-{i}", "account_id": "sink",
-                                  "from": "bench@example.com", "to": ["rcpt@example.com"], "subject": "First"}]}
+            body = {
+                "messages": [
+                    {
+                        "id": message_id,
+                        "tenant_id": f"t{run}-{i}",
+                        "account_id": "sink",
+                        "from": "bench@example.com",
+                        "to": ["rcpt@example.com"],
+                        "subject": "First",
+                    }
+                ]
+            }
             sent_at = time.time()
             post("/commands/add-messages", body)
             return message_id, sent_at
@@ -103,8 +129,9 @@ def main() -> int:
             submitted = list(pool.map(send, range(args.tenants)))
         submit_s = time.time() - burst_started
         try:
-            wait_until(lambda: sink.count() - before >= args.tenants, args.deadline, "every first message",
-                       interval=0.2)
+            wait_until(
+                lambda: sink.count() - before >= args.tenants, args.deadline, "every first message", interval=0.2
+            )
         except TimeoutError:
             pass
         burst_cpu = meter.stop()
@@ -118,26 +145,33 @@ def main() -> int:
                 last_arrival = max(last_arrival, arrived)
         empty_total, busy_total = sum(empty.values()), sum(busy.values())
         result = {
-            "tenants": args.tenants, "threads": args.threads, "aws": args.aws, "idle_seconds": args.idle,
-            "create_total_s": round(created, 1), "create_per_tenant": percentiles(per_tenant),
-            "idle_cpu_s_empty": empty, "idle_cpu_s_with_tenants": busy,
+            "tenants": args.tenants,
+            "threads": args.threads,
+            "aws": args.aws,
+            "idle_seconds": args.idle,
+            "create_total_s": round(created, 1),
+            "create_per_tenant": percentiles(per_tenant),
+            "idle_cpu_s_empty": empty,
+            "idle_cpu_s_with_tenants": busy,
             "idle_ratio": round(busy_total / empty_total, 2) if empty_total else None,
-            "first_messages_delivered": len(latencies), "first_message_latency": percentiles(latencies)
-            if latencies else None,
+            "first_messages_delivered": len(latencies),
+            "first_message_latency": percentiles(latencies) if latencies else None,
             # Where the CPU went while the first messages went out: ms per message, per component.
             "first_message_cpu_ms": {k: round(v / args.tenants * 1000, 2) for k, v in burst_cpu.items()},
             # Of which the root processes alone: the runner's pollers, the gateway (not their
             # function environments), PostgreSQL's postmaster, the endpoint's main process.
-            "first_message_cpu_ms_roots_alone": {k: round(v / args.tenants * 1000, 2)
-                                                 for k, v in meter.alone.items()},
+            "first_message_cpu_ms_roots_alone": {k: round(v / args.tenants * 1000, 2) for k, v in meter.alone.items()},
             # The burst's shape: a latency that grows along the submissions is a throughput
             # deficit; a flat one is a fixed delay somewhere on the path.
-            "submit_s": round(submit_s, 2), "last_delivery_s": round(last_arrival - burst_started, 2),
-            "p50_ms_by_tenth_of_submissions": [round(sorted(t)[len(t) // 2] * 1000) if t else None
-                                               for t in by_tenth],
+            "submit_s": round(submit_s, 2),
+            "last_delivery_s": round(last_arrival - burst_started, 2),
+            "p50_ms_by_tenth_of_submissions": [round(sorted(t)[len(t) // 2] * 1000) if t else None for t in by_tenth],
         }
-        checks = [("create_total_s", result["create_total_s"]), ("idle_ratio", result["idle_ratio"]),
-                  ("first_message_p95_ms", (result["first_message_latency"] or {}).get("p95_ms"))]
+        checks = [
+            ("create_total_s", result["create_total_s"]),
+            ("idle_ratio", result["idle_ratio"]),
+            ("first_message_p95_ms", (result["first_message_latency"] or {}).get("p95_ms")),
+        ]
         met = 0
         for name, value in checks:
             ok = value is not None and value <= TARGETS[name]
@@ -146,10 +180,11 @@ def main() -> int:
         print(f"delivered {len(latencies)}/{args.tenants} first messages within {args.deadline:g}s")
         print(f"CPU ms per first message: {result['first_message_cpu_ms']}")
         print(f"of which the root processes alone: {result['first_message_cpu_ms_roots_alone']}")
-        print(f"submitted in {result['submit_s']} s, last delivered at {result['last_delivery_s']} s; p50 ms by "
-              f"tenth of submissions: {result['p50_ms_by_tenth_of_submissions']}")
-        print(f"idle CPU s over {args.idle:g}s: empty {empty_total:.2f} {empty}; with tenants "
-              f"{busy_total:.2f} {busy}")
+        print(
+            f"submitted in {result['submit_s']} s, last delivered at {result['last_delivery_s']} s; p50 ms by "
+            f"tenth of submissions: {result['p50_ms_by_tenth_of_submissions']}"
+        )
+        print(f"idle CPU s over {args.idle:g}s: empty {empty_total:.2f} {empty}; with tenants {busy_total:.2f} {busy}")
         print(f"bench-tenants: {met}/{len(checks)} targets met")
         results = Path(__file__).parent / "results"
         results.mkdir(exist_ok=True)
@@ -158,7 +193,7 @@ def main() -> int:
         stack.stop()
         sink.proc.stop()
         pg.stop()
-        shutil.rmtree(tmp / "pg", ignore_errors=True)   # the logs stay
+        shutil.rmtree(tmp / "pg", ignore_errors=True)  # the logs stay
     return 0
 
 

@@ -71,8 +71,8 @@ class Settings:
     max_body_bytes: int = 5 * 1024 * 1024
     # The API's public URL: one-click unsubscribe links point at it (extension 7.3).
     public_url: str | None = None
-    max_list: int = 10_000   # an unpaged GET /messages answers at most this many (7.5)
-    outbound_allow: str = ""   # MAILPROXY_OUTBOUND_ALLOW as given (outbound is its parsed form)
+    max_list: int = 10_000  # an unpaged GET /messages answers at most this many (7.5)
+    outbound_allow: str = ""  # MAILPROXY_OUTBOUND_ALLOW as given (outbound is its parsed form)
     key_derived: bool = False  # no key was set: derived from the admin token (warned where used)
 
     @property
@@ -87,7 +87,8 @@ def _number(setting: Setting, raw: str) -> float:
         value: float = int(raw) if integer else float(raw)
     except ValueError:
         raise ConfigurationError(
-            f"{setting.env} must be {'an integer' if integer else 'a number'}, got {raw!r}") from None
+            f"{setting.env} must be {'an integer' if integer else 'a number'}, got {raw!r}"
+        ) from None
     if value != value or value in (float("inf"), float("-inf")):
         raise ConfigurationError(f"{setting.env} must be a finite number, got {raw!r}")
     _in_range(setting, value, raw)
@@ -172,9 +173,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         values["encryption_key"] = derive_key(values["api_token"])
         values["key_derived"] = True
     values["encryption_key"] = values["encryption_key"] or ""
-    return Settings(**values, outbound_allow=allow.strip(),
-                    aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-                    aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1")
+    return Settings(
+        **values,
+        outbound_allow=allow.strip(),
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
 
 
 def derive_key(api_token: str | None) -> str:

@@ -158,9 +158,10 @@ class KeyRefused(MailProxyError, ValueError):
 class DeliveryError(MailProxyError):
     """One failed SMTP attempt; ``temporary`` decides between retry and error."""
 
-    def __init__(self, message: str, *, code: int | None, temporary: bool,
-                 refused: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: int | None, temporary: bool, refused: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.temporary = temporary
-        self.refused = refused   # every recipient refused: each one's reply
+        self.refused = refused  # every recipient refused: each one's reply

@@ -36,8 +36,14 @@ OPEN, TENANT, ADMIN = "open", "tenant", "admin"
 # Chalice answers 415 itself for types outside this list; we accept them all and answer
 # API v1's own 415 for anything that is not JSON.
 _ANY_TYPE = [
-    "application/json", "text/plain", "text/html", "text/xml", "application/xml",
-    "application/x-www-form-urlencoded", "multipart/form-data", "application/octet-stream",
+    "application/json",
+    "text/plain",
+    "text/html",
+    "text/xml",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/octet-stream",
 ]
 
 
@@ -67,16 +73,20 @@ def refusal(body: Any) -> str:
     except (ValueError, KeyError, TypeError):
         return ""
     if isinstance(detail, list):
-        return "; ".join(".".join(str(p) for p in e.get("loc", [])) + f": {e.get('type')}"
-                         for e in detail[:10] if isinstance(e, dict))
-    if isinstance(detail, dict):   # add-messages: nothing queued
+        return "; ".join(
+            ".".join(str(p) for p in e.get("loc", [])) + f": {e.get('type')}"
+            for e in detail[:10]
+            if isinstance(e, dict)
+        )
+    if isinstance(detail, dict):  # add-messages: nothing queued
         return f"{len(detail.get('rejected') or [])} message(s) rejected"
     return str(detail)[:200]
 
 
 def error_response(status: int, detail: Any) -> Response:
-    return Response(body=json.dumps({"detail": detail}), status_code=status,
-                    headers={"Content-Type": "application/json"})
+    return Response(
+        body=json.dumps({"detail": detail}), status_code=status, headers={"Content-Type": "application/json"}
+    )
 
 
 def _json_body(request: Request, required: bool) -> Any:
@@ -91,9 +101,7 @@ def _json_body(request: Request, required: bool) -> Any:
         raise UnsupportedMediaError(f"Unsupported media type: {media}")
     if not raw.strip():
         if required:
-            raise RequestValidationError(
-                [{"loc": ["body"], "msg": "Field required", "type": "missing"}]
-            )
+            raise RequestValidationError([{"loc": ["body"], "msg": "Field required", "type": "missing"}])
         return {}
     return json_input.parse_body(raw)
 
@@ -121,9 +129,9 @@ class RouteDoc:
     summary: str
     body: str
     schema: dict[str, Any] | None
-    query: tuple[str, ...]   # "name!" = required
+    query: tuple[str, ...]  # "name!" = required
     command: str | None
-    media: str = "application/json"   # what a 200 carries
+    media: str = "application/json"  # what a 200 carries
 
 
 class Routes:
@@ -142,8 +150,16 @@ class Routes:
         return request
 
     def __call__(
-        self, path: str, methods: list[str], access: str, *, body: str = "none", command: str | None = None,
-        schema: dict[str, Any] | None = None, query: tuple[str, ...] = (), media: str = "application/json",
+        self,
+        path: str,
+        methods: list[str],
+        access: str,
+        *,
+        body: str = "none",
+        command: str | None = None,
+        schema: dict[str, Any] | None = None,
+        query: tuple[str, ...] = (),
+        media: str = "application/json",
     ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
         """Register a route: authenticate, parse, call the handler, map errors in one place.
 
@@ -151,16 +167,17 @@ class Routes:
         (names, "name!" when required) and ``media`` (of its answers) only describe the route in
         /openapi.json.
         """
+
         def register(handler: Callable[[Call], Any]) -> Callable[..., Response]:
             summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().splitlines()[0]
-            self.docs.extend(RouteDoc(path, m, access, summary, body, schema, query, command, media)
-                             for m in methods)
+            self.docs.extend(RouteDoc(path, m, access, summary, body, schema, query, command, media) for m in methods)
             return self._register(path, methods, access, body, command, handler)
 
         return register
 
-    def _register(self, path: str, methods: list[str], access: str, body: str, command: str | None,
-                  handler: Callable[[Call], Any]) -> Callable[..., Response]:
+    def _register(
+        self, path: str, methods: list[str], access: str, body: str, command: str | None, handler: Callable[[Call], Any]
+    ) -> Callable[..., Response]:
         @functools.wraps(handler)
         def view(**params: str) -> Response:
             started = time.perf_counter()
@@ -169,8 +186,12 @@ class Routes:
             self.log.append_keys(request_id=request_id, tenant_id=None)
             response = self._answer(request, params, access, body, command, handler)
             # One access line per request: what was asked, for whom, the answer, how long.
-            line = {"method": request.method, "route": path, "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
+            line = {
+                "method": request.method,
+                "route": path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            }
             if 400 <= response.status_code < 500:
                 line["why"] = refusal(response.body)
             self.log.info("request", extra=line)
@@ -181,8 +202,15 @@ class Routes:
         self.methods.setdefault(path, set()).update(methods)
         return view
 
-    def _answer(self, request: Request, params: dict[str, str], access: str, body: str, command: str | None,
-                handler: Callable[[Call], Any]) -> Response:
+    def _answer(
+        self,
+        request: Request,
+        params: dict[str, str],
+        access: str,
+        body: str,
+        command: str | None,
+        handler: Callable[[Call], Any],
+    ) -> Response:
         call: Call | None = None
         try:
             ports = get_ports()
@@ -209,8 +237,7 @@ class Routes:
                 _log_command(call, command, 200)
             # A listing measured against Lambda's limit carries its JSON already.
             body = result.text if isinstance(result, Serialized) else json.dumps(result)
-            return Response(body=body, status_code=200,
-                            headers={"Content-Type": "application/json"})
+            return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})
         except RequestValidationError as exc:
             return error_response(exc.status_code, exc.detail)
         except ApiError as exc:
@@ -230,7 +257,6 @@ class Routes:
         except Exception:
             self.log.exception("unhandled error")
             return error_response(500, "Internal Server Error")
-
 
     def answer_405(self, extra: dict[str, set[str]]) -> None:
         """Known paths answer other methods with API v1's 405 rather than the gateway's

@@ -61,15 +61,15 @@ QUEUE_RETENTION = 4 * 24 * 3600
 
 # Event source mappings (tenant queues and the system queue).
 BATCH_SIZE = 10
-BATCHING_WINDOW = 0        # s: dispatch at once; a window only adds latency here
-TENANT_CONCURRENCY = 2     # MaximumConcurrency of each dedicated tenant's mapping (AWS minimum: 2)
+BATCHING_WINDOW = 0  # s: dispatch at once; a window only adds latency here
+TENANT_CONCURRENCY = 2  # MaximumConcurrency of each dedicated tenant's mapping (AWS minimum: 2)
 # The pooled path (every tenant without a dedicated queue): one mapping onto the work queue.
 # Reserved concurrency keeps the API answering whatever dispatch does; the defaults fit an
 # account with AWS's default 1,000 concurrent executions (700 stay unreserved).
-WORK_CONCURRENCY = 50      # MaximumConcurrency of the work queue's mapping
-DISPATCH_RESERVED = 200    # the dispatch function's reserved concurrency (pool + system + dedicated)
-API_RESERVED = 100         # the API function's reserved concurrency
-SYSTEM_CONCURRENCY = 2     # and of the system queue's (bounce polls)
+WORK_CONCURRENCY = 50  # MaximumConcurrency of the work queue's mapping
+DISPATCH_RESERVED = 200  # the dispatch function's reserved concurrency (pool + system + dedicated)
+API_RESERVED = 100  # the API function's reserved concurrency
+SYSTEM_CONCURRENCY = 2  # and of the system queue's (bounce polls)
 
 # A claimed message's lease must outlive any invocation that could still be sending it.
 CLAIM_LEASE = 300
@@ -104,14 +104,17 @@ def database_budget(*, pool_size: int, reserved: dict[str, int], max_acu: float)
     clients = pool_size * (sum(reserved.values()) + UNRESERVED_DB_CLIENTS)
     backends = min(int(max_acu * DB_CONNECTIONS_PER_ACU), DB_MAX_CONNECTIONS) * PROXY_MAX_CONNECTIONS_PERCENT // 100
     if clients > backends:
-        return [f"{clients} database connections at full concurrency (pool {pool_size} x "
-                f"{sum(reserved.values()) + UNRESERVED_DB_CLIENTS} environments) exceed the proxy's "
-                f"{backends} at {max_acu} ACU: raise DatabaseMaxCapacity or lower the pool or reservations"]
+        return [
+            f"{clients} database connections at full concurrency (pool {pool_size} x "
+            f"{sum(reserved.values()) + UNRESERVED_DB_CLIENTS} environments) exceed the proxy's "
+            f"{backends} at {max_acu} ACU: raise DatabaseMaxCapacity or lower the pool or reservations"
+        ]
     return []
 
 
-def rules(*, function_timeouts: dict[str, int], mappings: list[tuple[int, int, int]],
-          claim_lease: int, budget: int) -> list[str]:
+def rules(
+    *, function_timeouts: dict[str, int], mappings: list[tuple[int, int, int]], claim_lease: int, budget: int
+) -> list[str]:
     """The AWS (and our own) rules between the numbers; returns what is broken.
 
     ``mappings``: (queue visibility timeout, function timeout, batch size) per event source

@@ -62,21 +62,27 @@ class _Lazy:
         return self._adapter()(*args, **kwargs)
 
 
-if TYPE_CHECKING:   # what _Lazy builds still implements its port (checked by mypy only)
+if TYPE_CHECKING:  # what _Lazy builds still implements its port (checked by mypy only)
     from chalicelib.adapters.http import HttpClient
     from chalicelib.adapters.imap import ImapMailboxes
     from chalicelib.adapters.smtp import SmtpConnector
     from chalicelib.services import ports as _p
 
     def _conforms(s: Settings) -> tuple[_p.SmtpConnector, _p.HttpClient, _p.MailboxOpener]:
-        return SmtpConnector(s.smtp_connect_timeout, s.smtp_timeout, s.outbound), HttpClient(s.outbound), \
-            ImapMailboxes()
+        return (
+            SmtpConnector(s.smtp_connect_timeout, s.smtp_timeout, s.outbound),
+            HttpClient(s.outbound),
+            ImapMailboxes(),
+        )
 
 
 def resolve_secrets(settings: Settings) -> Settings:
     """Fill the settings that Secrets Manager holds (in AWS); unchanged elsewhere."""
-    arns = {"api_token": settings.api_token_secret_arn, "encryption_key": settings.encryption_key_secret_arn,
-            "database_url": settings.database_secret_arn}
+    arns = {
+        "api_token": settings.api_token_secret_arn,
+        "encryption_key": settings.encryption_key_secret_arn,
+        "database_url": settings.database_secret_arn,
+    }
     wanted = {field: arn for field, arn in arns.items() if arn and not getattr(settings, field)}
     if not wanted:
         return settings
@@ -101,8 +107,10 @@ def database_url(secret: str, host: str | None, dbname: str) -> str:
     if not target:
         raise ConfigurationError("the database secret names no host and MAILPROXY_DATABASE_HOST is unset")
     port = creds.get("port") or 5432
-    return (f"postgresql://{quote(str(user), safe='')}:{quote(str(password), safe='')}@{target}:{port}/"
-            f"{quote(dbname, safe='')}?sslmode=require")
+    return (
+        f"postgresql://{quote(str(user), safe='')}:{quote(str(password), safe='')}@{target}:{port}/"
+        f"{quote(dbname, safe='')}?sslmode=require"
+    )
 
 
 def build_ports(settings: Settings, **overrides: Any) -> Ports:
@@ -113,25 +121,52 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
         raise ConfigurationError("DATABASE_URL is required")
     db = Database(settings.database_url, max_size=settings.db_pool_size)
     queues = TenantQueues(
-        aws.client("sqs", settings), settings.queue_prefix, settings.visibility_timeout,
+        aws.client("sqs", settings),
+        settings.queue_prefix,
+        settings.visibility_timeout,
         mappings=EventSourceMappings(
-            aws.client("lambda", settings), settings.dispatch_function_arn, settings.tenant_concurrency,
-            aws.client("cloudwatch", settings), batch_size=settings.tenant_batch_size,
-            batching_window=settings.tenant_batching_window, alarm_topic_arn=settings.alarm_topic_arn)
-        if settings.dispatch_function_arn else None,
-        system_queue_url=settings.system_queue_url, work_queue_url=settings.work_queue_url,
+            aws.client("lambda", settings),
+            settings.dispatch_function_arn,
+            settings.tenant_concurrency,
+            aws.client("cloudwatch", settings),
+            batch_size=settings.tenant_batch_size,
+            batching_window=settings.tenant_batching_window,
+            alarm_topic_arn=settings.alarm_topic_arn,
+        )
+        if settings.dispatch_function_arn
+        else None,
+        system_queue_url=settings.system_queue_url,
+        work_queue_url=settings.work_queue_url,
     )
     # Built field by field so that mypy checks every adapter against its protocol.
     ports = Ports(
-        settings=settings, tenants=TenantRepository(db), keys=KeyRepository(db), accounts=AccountRepository(db),
-        messages=MessageRepository(db), dispatch=DispatchRepository(db), rates=RateRepository(db),
-        reports=ReportRepository(db), retention=RetentionRepository(db), instance=InstanceRepository(db),
-        bounces=BounceRepository(db), audit=AuditRepository(db), metrics=MetricRepository(db),
-        suppressions=SuppressionRepository(db), feedback=FeedbackRepository(db), database=db,
-        queues=queues, cipher=_cipher(settings),
-        smtp=_Lazy("chalicelib.adapters.smtp", "SmtpConnector", settings.smtp_connect_timeout,
-                   settings.smtp_timeout, settings.outbound),
-        http=_Lazy("chalicelib.adapters.http", "HttpClient", settings.outbound), storage=S3Storage(),
+        settings=settings,
+        tenants=TenantRepository(db),
+        keys=KeyRepository(db),
+        accounts=AccountRepository(db),
+        messages=MessageRepository(db),
+        dispatch=DispatchRepository(db),
+        rates=RateRepository(db),
+        reports=ReportRepository(db),
+        retention=RetentionRepository(db),
+        instance=InstanceRepository(db),
+        bounces=BounceRepository(db),
+        audit=AuditRepository(db),
+        metrics=MetricRepository(db),
+        suppressions=SuppressionRepository(db),
+        feedback=FeedbackRepository(db),
+        database=db,
+        queues=queues,
+        cipher=_cipher(settings),
+        smtp=_Lazy(
+            "chalicelib.adapters.smtp",
+            "SmtpConnector",
+            settings.smtp_connect_timeout,
+            settings.smtp_timeout,
+            settings.outbound,
+        ),
+        http=_Lazy("chalicelib.adapters.http", "HttpClient", settings.outbound),
+        storage=S3Storage(),
         mailboxes=_Lazy("chalicelib.adapters.imap", "ImapMailboxes"),
     )
     return dataclasses.replace(ports, **overrides) if overrides else ports
@@ -162,6 +197,8 @@ def ports_in_use(ports: Ports) -> Iterator[Ports]:
 def _cipher(settings: Settings) -> Cipher:
     if settings.key_derived:
         # Said where secrets are sealed or opened, not by functions that never touch one.
-        log.warning("MAILPROXY_ENCRYPTION_KEY is not set: secrets at rest use a key derived from the admin "
-                    "token, so changing the token makes them unreadable; set MAILPROXY_ENCRYPTION_KEY")
+        log.warning(
+            "MAILPROXY_ENCRYPTION_KEY is not set: secrets at rest use a key derived from the admin "
+            "token, so changing the token makes them unreadable; set MAILPROXY_ENCRYPTION_KEY"
+        )
     return Cipher(settings.encryption_key)

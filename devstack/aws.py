@@ -20,8 +20,12 @@ class MotoServer:
     def __init__(self, port: int, log_dir: Path | None = None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = Process("moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
-                                     "-p", str(port)], env=dict(os.environ), log_dir=log_dir)
+        self.proc = Process(
+            "moto",
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            env=dict(os.environ),
+            log_dir=log_dir,
+        )
 
     def start(self) -> MotoServer:
         self.proc.start()
@@ -71,8 +75,9 @@ class LocalStack:
             # condition is false (our optional database) and fails; the legacy engine does not.
             "PROVIDER_OVERRIDE_CLOUDFORMATION": "engine-legacy",
         }
-        self.proc = Process("localstack", [str(python), "-m", "localstack.runtime.main"],
-                            env=env, cwd=self.workdir, log_dir=log_dir)
+        self.proc = Process(
+            "localstack", [str(python), "-m", "localstack.runtime.main"], env=env, cwd=self.workdir, log_dir=log_dir
+        )
 
     def start(self) -> LocalStack:
         self.proc.start()

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from devstack.procs import ROOT
 
@@ -60,8 +60,8 @@ class Context:
     region: str = "us-east-1"
     account: str = "000000000000"
     stack: str = "mail-proxy-local"
-    refs: dict[str, Any] = field(default_factory=dict)          # logical id -> Ref value
-    attributes: dict[str, Any] = field(default_factory=dict)    # "Logical.Attr" -> value
+    refs: dict[str, Any] = field(default_factory=dict)  # logical id -> Ref value
+    attributes: dict[str, Any] = field(default_factory=dict)  # "Logical.Attr" -> value
 
 
 class Template:
@@ -101,9 +101,15 @@ class Template:
     # ------------------------------------------------------------ intrinsics
     def _pseudo(self, name: str) -> Any:
         c = self.ctx
-        return {"AWS::Region": c.region, "AWS::AccountId": c.account, "AWS::StackName": c.stack,
-                "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": NO_VALUE,
-                "AWS::StackId": f"arn:aws:cloudformation:{c.region}:{c.account}:stack/{c.stack}/local"}[name]
+        return {
+            "AWS::Region": c.region,
+            "AWS::AccountId": c.account,
+            "AWS::StackName": c.stack,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": NO_VALUE,
+            "AWS::StackId": f"arn:aws:cloudformation:{c.region}:{c.account}:stack/{c.stack}/local",
+        }[name]
 
     def ref(self, name: str) -> Any:
         if name.startswith("AWS::"):
@@ -147,38 +153,40 @@ class Template:
         return re.sub(r"\$\{([^}]+)\}", one, text)
 
     def resolve(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return _each(value, self.resolve)
-        if len(value) == 1:
-            (key, args), = value.items()
-            if key == "Ref":
-                return self.ref(args)
-            if key == "Fn::GetAtt":
-                logical, attribute = args if isinstance(args, list) else args.split(".", 1)
-                return self.getatt(logical, attribute)
-            if key == "Fn::Sub":
-                return self._sub(args)
-            if key == "Fn::If":
-                name, yes, no = args
-                return self.resolve(yes if self.condition(name) else no)
-            if key == "Condition":
-                return self.condition(args)
-            if key == "Fn::Equals":
-                a, b = (self.resolve(x) for x in args)
-                return str(a) == str(b)
-            if key == "Fn::Not":
-                return not self.resolve(args[0])
-            if key == "Fn::And":
-                return all(self.resolve(x) for x in args)
-            if key == "Fn::Or":
-                return any(self.resolve(x) for x in args)
-            if key == "Fn::Join":
-                return str(args[0]).join(str(x) for x in self.resolve(args[1]))
-            if key == "Fn::Split":
-                return str(self.resolve(args[1])).split(args[0])
-            if key == "Fn::Select":
-                return self.resolve(args[1])[int(self.resolve(args[0]))]
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, args),) = value.items()
+            intrinsic = self._INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, args)
         return _each(value, self.resolve)
+
+    def _getatt(self, args: Any) -> Any:
+        logical, attribute = args if isinstance(args, list) else args.split(".", 1)
+        return self.getatt(logical, attribute)
+
+    def _if(self, args: Any) -> Any:
+        name, yes, no = args
+        return self.resolve(yes if self.condition(name) else no)
+
+    def _equals(self, args: Any) -> bool:
+        a, b = (self.resolve(x) for x in args)
+        return str(a) == str(b)
+
+    # The intrinsic functions the template uses, each as CloudFormation evaluates it.
+    _INTRINSICS: ClassVar[dict[str, Callable[[Template, Any], Any]]] = {
+        "Ref": lambda t, args: t.ref(args),
+        "Fn::GetAtt": _getatt,
+        "Fn::Sub": lambda t, args: t._sub(args),
+        "Fn::If": _if,
+        "Condition": lambda t, args: t.condition(args),
+        "Fn::Equals": _equals,
+        "Fn::Not": lambda t, args: not t.resolve(args[0]),
+        "Fn::And": lambda t, args: all(t.resolve(x) for x in args),
+        "Fn::Or": lambda t, args: any(t.resolve(x) for x in args),
+        "Fn::Join": lambda t, args: str(args[0]).join(str(x) for x in t.resolve(args[1])),
+        "Fn::Split": lambda t, args: str(t.resolve(args[1])).split(args[0]),
+        "Fn::Select": lambda t, args: t.resolve(args[1])[int(t.resolve(args[0]))],
+    }
 
     # ------------------------------------------------------------ views
     def of_type(self, *types: str) -> dict[str, dict[str, Any]]:

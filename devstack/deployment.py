@@ -37,11 +37,11 @@ STAGE = "api"
 
 @dataclass
 class QueueMapping:
-    function: str            # logical id of the function the queue feeds
+    function: str  # logical id of the function the queue feeds
     batch_size: int
     window: int
     max_concurrency: int
-    queue_url: str | None = None      # one queue, or every queue whose name has this prefix
+    queue_url: str | None = None  # one queue, or every queue whose name has this prefix
     name_prefix: str | None = None
 
 
@@ -72,9 +72,14 @@ class Deployment:
         return FunctionSpec(**self.functions[logical])
 
     def host(self, logical: str, max_environments: int = 4) -> FunctionHost:
-        return FunctionHost(self.spec(logical), Path(self.task_root), Path(self.log_dir),
-                            max_environments=max_environments, extra_env=self.extra_env,
-                            call_log=Path(self.call_log))
+        return FunctionHost(
+            self.spec(logical),
+            Path(self.task_root),
+            Path(self.log_dir),
+            max_environments=max_environments,
+            extra_env=self.extra_env,
+            call_log=Path(self.call_log),
+        )
 
     def queue_mappings(self) -> list[QueueMapping]:
         return [QueueMapping(**m) for m in self.mappings]
@@ -83,10 +88,12 @@ class Deployment:
 def _clients(endpoint: str, region: str) -> dict[str, Any]:
     # The local endpoint's credentials (test/test unless set), as the functions get them.
     env = aws_env(endpoint)
-    session = boto3.session.Session(region_name=region, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-    return {name: session.client(name, endpoint_url=endpoint)
-            for name in ("sqs", "secretsmanager", "s3", "sns", "sts")}
+    session = boto3.session.Session(
+        region_name=region,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    return {name: session.client(name, endpoint_url=endpoint) for name in ("sqs", "secretsmanager", "s3", "sns", "sts")}
 
 
 def _attributes(properties: dict[str, Any]) -> dict[str, str]:
@@ -101,8 +108,18 @@ def _attributes(properties: dict[str, Any]) -> dict[str, str]:
 class Deployer:
     """Deploys the built template onto a local endpoint; see the module docstring."""
 
-    def __init__(self, *, endpoint: str, region: str, parameters: dict[str, Any], secret_values: dict[str, str],
-                 log_dir: Path, extra_env: dict[str, str], schedule_tick: float, stack_name: str) -> None:
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        region: str,
+        parameters: dict[str, Any],
+        secret_values: dict[str, str],
+        log_dir: Path,
+        extra_env: dict[str, str],
+        schedule_tick: float,
+        stack_name: str,
+    ) -> None:
         self.endpoint = endpoint
         self.region = region
         self.clients = _clients(endpoint, region)
@@ -126,8 +143,9 @@ class Deployer:
                 except Exception:  # noqa: BLE001 - names a queue not made yet
                     continue
                 sqs = self.clients["sqs"]
-                url = sqs.create_queue(QueueName=properties["QueueName"],
-                                       Attributes=_attributes(properties))["QueueUrl"]
+                url = sqs.create_queue(QueueName=properties["QueueName"], Attributes=_attributes(properties))[
+                    "QueueUrl"
+                ]
                 arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
                 self.ctx.refs[logical] = url
                 self.ctx.attributes[f"{logical}.Arn"] = arn
@@ -143,8 +161,11 @@ class Deployer:
             properties = resource["Properties"]
             value = self.secret_values.get(logical)
             if value is None:
-                value = (str(self.template.resolve(properties["SecretString"])) if "SecretString" in properties
-                         else secrets.token_urlsafe(32))
+                value = (
+                    str(self.template.resolve(properties["SecretString"]))
+                    if "SecretString" in properties
+                    else secrets.token_urlsafe(32)
+                )
             name = f"{self.ctx.stack}/{logical}"
             try:
                 client.create_secret(Name=name, SecretString=value)
@@ -178,10 +199,16 @@ class Deployer:
         # Locally the runner stands in for the event source mappings the API would create.
         variables.pop("MAILPROXY_DISPATCH_FUNCTION_ARN", None)
         spec = FunctionSpec(
-            logical=logical, name=self.template.function_name(logical), handler=str(properties["Handler"]),
-            timeout=float(properties.get("Timeout", 3)), memory=int(properties.get("MemorySize", 128)),
-            environment=variables, policy=self.template.role_policy(logical),
-            region=self.region, account=self.ctx.account)
+            logical=logical,
+            name=self.template.function_name(logical),
+            handler=str(properties["Handler"]),
+            timeout=float(properties.get("Timeout", 3)),
+            memory=int(properties.get("MemorySize", 128)),
+            environment=variables,
+            policy=self.template.role_policy(logical),
+            region=self.region,
+            account=self.ctx.account,
+        )
         return asdict(spec)
 
     def _events(self) -> tuple[dict[str, str], list[dict[str, Any]]]:
@@ -195,10 +222,17 @@ class Deployer:
                 elif event["Type"] == "SQS":
                     arn = props["Queue"]
                     url = next(u for k, u in self.ctx.refs.items() if self.ctx.attributes.get(f"{k}.Arn") == arn)
-                    mappings.append(asdict(QueueMapping(
-                        function=logical, queue_url=url, batch_size=int(props.get("BatchSize", 10)),
-                        window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-                        max_concurrency=int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 2)))))
+                    mappings.append(
+                        asdict(
+                            QueueMapping(
+                                function=logical,
+                                queue_url=url,
+                                batch_size=int(props.get("BatchSize", 10)),
+                                window=int(props.get("MaximumBatchingWindowInSeconds", 0)),
+                                max_concurrency=int(props.get("ScalingConfig", {}).get("MaximumConcurrency", 2)),
+                            )
+                        )
+                    )
         return schedules, mappings
 
     def _tenant_mapping(self, functions: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -207,13 +241,20 @@ class Deployer:
         target = self.template.resources[self.template.api_function()]["Properties"]["Environment"]["Variables"]
         # The ARN the API maps tenants' queues onto, resolved, names one of the template's functions.
         wanted = self.template.resolve(target["MAILPROXY_DISPATCH_FUNCTION_ARN"])
-        dispatch = next(logical for logical in self.template.functions()
-                        if self.template.function_arn(self.template.function_name(logical)) == wanted)
-        return asdict(QueueMapping(
-            function=dispatch, name_prefix=f"{api_env['MAILPROXY_QUEUE_PREFIX']}-t-",
-            batch_size=int(api_env["MAILPROXY_TENANT_BATCH_SIZE"]),
-            window=int(api_env["MAILPROXY_TENANT_BATCHING_WINDOW"]),
-            max_concurrency=int(api_env["MAILPROXY_TENANT_CONCURRENCY"])))
+        dispatch = next(
+            logical
+            for logical in self.template.functions()
+            if self.template.function_arn(self.template.function_name(logical)) == wanted
+        )
+        return asdict(
+            QueueMapping(
+                function=dispatch,
+                name_prefix=f"{api_env['MAILPROXY_QUEUE_PREFIX']}-t-",
+                batch_size=int(api_env["MAILPROXY_TENANT_BATCH_SIZE"]),
+                window=int(api_env["MAILPROXY_TENANT_BATCHING_WINDOW"]),
+                max_concurrency=int(api_env["MAILPROXY_TENANT_CONCURRENCY"]),
+            )
+        )
 
     def provision(self) -> None:
         """What CloudFormation would hold in the endpoint: queues, secrets, bucket, topic.
@@ -237,11 +278,19 @@ class Deployer:
             except Exception:  # noqa: BLE001 - an output naming what has no local stand-in
                 continue
         deployment = Deployment(
-            task_root=str(task_root), log_dir=str(self.log_dir), functions=functions,
-            api_function=self.template.api_function(), api_paths=self.template.api_paths(),
-            binary_media_types=self.template.binary_media_types(), schedules=schedules, mappings=mappings,
-            extra_env=self.extra_env, call_log=str(self.log_dir / "aws-calls.jsonl"),
-            schedule_tick=self.schedule_tick, outputs=outputs)
+            task_root=str(task_root),
+            log_dir=str(self.log_dir),
+            functions=functions,
+            api_function=self.template.api_function(),
+            api_paths=self.template.api_paths(),
+            binary_media_types=self.template.binary_media_types(),
+            schedules=schedules,
+            mappings=mappings,
+            extra_env=self.extra_env,
+            call_log=str(self.log_dir / "aws-calls.jsonl"),
+            schedule_tick=self.schedule_tick,
+            outputs=outputs,
+        )
         self._migrate(deployment)
         return deployment
 

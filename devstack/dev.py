@@ -38,8 +38,11 @@ def options_from_env() -> tuple[StackOptions, Kept]:
     # The generated token and key stay with the database they protect (devstack/kept.py).
     kept = keep(os.environ.get("DATABASE_URL") or str(pg_dir.resolve()))
     settings.setdefault("MAILPROXY_ENCRYPTION_KEY", kept.encryption_key)
-    aws = "external" if os.environ.get("AWS_ENDPOINT_URL") else (
-        "moto" if os.environ.get("MAILPROXY_AWS", "").lower() == "moto" else "localstack")
+    aws = (
+        "external"
+        if os.environ.get("AWS_ENDPOINT_URL")
+        else ("moto" if os.environ.get("MAILPROXY_AWS", "").lower() == "moto" else "localstack")
+    )
     return StackOptions(
         api_port=int(os.environ.get("MAILPROXY_PORT", "8000")),
         aws=aws,
@@ -60,7 +63,7 @@ def _die_with_parent() -> None:
     """SIGTERM when make (our parent) dies, even by SIGKILL: then we stop the stack cleanly."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):   # not Linux: Ctrl-C and the watchdog still apply
+    except (OSError, AttributeError):  # not Linux: Ctrl-C and the watchdog still apply
         pass
 
 
@@ -83,8 +86,11 @@ def main() -> int:
         print(f"make dev: {exc}", file=sys.stderr, flush=True)
         return 2
     # The kept key is make dev's own, not the operator's setting: not listed.
-    applied = [line for line in stack.routed.applied
-               if not line.startswith("MAILPROXY_ENCRYPTION_KEY") or "MAILPROXY_ENCRYPTION_KEY" in os.environ]
+    applied = [
+        line
+        for line in stack.routed.applied
+        if not line.startswith("MAILPROXY_ENCRYPTION_KEY") or "MAILPROXY_ENCRYPTION_KEY" in os.environ
+    ]
     if applied:
         print("  settings applied to every function:", flush=True)
         for line in applied:
@@ -101,7 +107,8 @@ def main() -> int:
     generated = not os.environ.get("MAILPROXY_API_TOKEN")
     quiet = os.environ.get("MAKE_DEV_QUIET", "").lower() in ("1", "true", "yes")
     where = f"   (generated {'now' if kept.created else 'earlier'}, kept in {kept.path})" if generated else ""
-    print(f"""
+    print(
+        f"""
 Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
   API           {stack.api_url}
   admin token   {stack.token}{where}
@@ -112,8 +119,10 @@ Mail Proxy local stack is up ({time.monotonic() - started:.1f}s)
   status        curl -H 'X-API-Token: <admin token>' {stack.api_url}/status
   CLI           export MAILPROXY_CONFIG={cli_config}; .venv/bin/mailproxy tenants list
   logs          {stack.o.log_dir}
-Ctrl-C stops everything.{'' if quiet else chr(10) + 'Messages as they are sent or fail (MAKE_DEV_QUIET=1 hides them):'}
-""", flush=True)
+Ctrl-C stops everything.{"" if quiet else chr(10) + "Messages as they are sent or fail (MAKE_DEV_QUIET=1 hides them):"}
+""",
+        flush=True,
+    )
     feed = None if quiet else OutcomeFeed(stack.database_url, lambda text: print(text, flush=True)).start()
     try:
         while not stop["now"]:

@@ -29,7 +29,7 @@ from typing import Any
 log = logging.getLogger("mailproxy.functions")
 
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_runtime" / "bootstrap.py"
-INIT_TIMEOUT = 10.0   # s: Lambda's limit on a function's init phase
+INIT_TIMEOUT = 10.0  # s: Lambda's limit on a function's init phase
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class InvocationError(Exception):
     def __init__(self, kind: str, message: str, fatal: bool = False) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
-        self.fatal = fatal   # the environment is gone and must not be reused
+        self.fatal = fatal  # the environment is gone and must not be reused
 
 
 def unpack(archive: Path, into: Path) -> Path:
@@ -74,18 +74,26 @@ def unpack(archive: Path, into: Path) -> Path:
 class Environment:
     """One execution environment: a process holding the function's imported handler."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, log_path: Path, call_log: Path | None,
-                 extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, spec: FunctionSpec, task_root: Path, log_path: Path, call_log: Path | None, extra_env: dict[str, str]
+    ) -> None:
         self.spec = spec
         read_fd, write_fd = os.pipe()
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "en_US.UTF-8", "TZ": ":UTC",
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-            "AWS_REGION": spec.region, "AWS_DEFAULT_REGION": spec.region, "LAMBDA_TASK_ROOT": str(task_root),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "LAMBDA_TASK_ROOT": str(task_root),
             # The template's variables, then the local stack's own (the endpoint, and the
             # operator's overrides such as a short claim lease in a fault test).
-            **spec.environment, **extra_env,
+            **spec.environment,
+            **extra_env,
         }
         if spec.policy:
             policy_file = log_path.parent / f"{spec.name}.policy.json"
@@ -102,8 +110,13 @@ class Environment:
         with open(log_path, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-u", str(BOOTSTRAP), str(task_root), spec.handler, str(write_fd)],
-                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
-                env=env, cwd=task_root)
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_fd,),
+                env=env,
+                cwd=task_root,
+            )
         os.close(write_fd)
         self._answers = read_fd
         self._buffer = b""
@@ -143,8 +156,9 @@ class Environment:
             ready, _, _ = select.select([self._answers], [], [], min(left, 0.05))
             if self._rss_mb() > self.spec.memory:
                 self.kill()
-                raise InvocationError("Runtime.OutOfMemory",
-                                      f"{self.spec.name} used more than {self.spec.memory} MB", fatal=True)
+                raise InvocationError(
+                    "Runtime.OutOfMemory", f"{self.spec.name} used more than {self.spec.memory} MB", fatal=True
+                )
             if ready:
                 chunk = os.read(self._answers, 1 << 20)
                 if not chunk:
@@ -157,10 +171,16 @@ class Environment:
 
     def invoke(self, event: Any) -> Any:
         started_ms = int(time.time() * 1000)
-        request = {"event": event, "context": {
-            "function_name": self.spec.name, "invoked_function_arn": self.spec.arn,
-            "memory_limit_in_mb": self.spec.memory, "aws_request_id": str(uuid.uuid4()),
-            "deadline_ms": started_ms + int(self.spec.timeout * 1000)}}
+        request = {
+            "event": event,
+            "context": {
+                "function_name": self.spec.name,
+                "invoked_function_arn": self.spec.arn,
+                "memory_limit_in_mb": self.spec.memory,
+                "aws_request_id": str(uuid.uuid4()),
+                "deadline_ms": started_ms + int(self.spec.timeout * 1000),
+            },
+        }
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
@@ -171,16 +191,25 @@ class Environment:
         answer = self._read(time.monotonic() + self.spec.timeout, "invoke")
         if "error" in answer:
             error = answer["error"] or {}
-            raise InvocationError(str(error.get("errorType")), str(error.get("errorMessage")),
-                                  fatal=self.init_error is not None)
+            raise InvocationError(
+                str(error.get("errorType")), str(error.get("errorMessage")), fatal=self.init_error is not None
+            )
         return answer.get("result")
 
 
 class FunctionHost:
     """All environments of one function; ``invoke`` is Lambda's synchronous invoke."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, log_dir: Path, *, max_environments: int = 4,
-                 extra_env: dict[str, str] | None = None, call_log: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        task_root: Path,
+        log_dir: Path,
+        *,
+        max_environments: int = 4,
+        extra_env: dict[str, str] | None = None,
+        call_log: Path | None = None,
+    ) -> None:
         self.spec = spec
         self.task_root = task_root
         self.log_path = log_dir / f"function-{spec.name}.log"
@@ -213,7 +242,7 @@ class FunctionHost:
                             break
                     self._cond.wait()
             finally:
-                self._line.remove(ticket)   # the next in line goes, whether this one got one or not
+                self._line.remove(ticket)  # the next in line goes, whether this one got one or not
                 self._cond.notify_all()
         try:
             env = Environment(self.spec, self.task_root, self.log_path, self.call_log, self.extra_env)

@@ -39,8 +39,9 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 class Route:
     def __init__(self, path: str, item: dict[str, Any]) -> None:
         self.path = path
-        self.methods = {m.upper(): spec for m, spec in item.items()
-                        if m.upper() in METHODS or m == "x-amazon-apigateway-any-method"}
+        self.methods = {
+            m.upper(): spec for m, spec in item.items() if m.upper() in METHODS or m == "x-amazon-apigateway-any-method"
+        }
         parts = [p for p in path.split("/") if p]
         self.parts = parts
         pattern = ""
@@ -84,8 +85,17 @@ def _is_binary(content_type: str | None, binary_types: list[str]) -> bool:
     return False
 
 
-def proxy_event(method: str, raw_path: str, query: str, headers: list[tuple[str, str]], body: bytes,
-                route: Route, params: dict[str, str], binary_types: list[str], source_ip: str) -> dict[str, Any]:
+def proxy_event(
+    method: str,
+    raw_path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    route: Route,
+    params: dict[str, str],
+    binary_types: list[str],
+    source_ip: str,
+) -> dict[str, Any]:
     """The REST API proxy event (payload format 1.0) for one request."""
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
@@ -108,19 +118,33 @@ def proxy_event(method: str, raw_path: str, query: str, headers: list[tuple[str,
         text = body.decode("utf-8", errors="replace")
     now = time.time()
     return {
-        "resource": route.path, "path": raw_path, "httpMethod": method,
-        "headers": single or None, "multiValueHeaders": multi or None,
-        "queryStringParameters": qs_single or None, "multiValueQueryStringParameters": qs_multi or None,
-        "pathParameters": params or None, "stageVariables": None,
+        "resource": route.path,
+        "path": raw_path,
+        "httpMethod": method,
+        "headers": single or None,
+        "multiValueHeaders": multi or None,
+        "queryStringParameters": qs_single or None,
+        "multiValueQueryStringParameters": qs_multi or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
         "requestContext": {
-            "resourcePath": route.path, "httpMethod": method, "path": f"/{STAGE}{raw_path}", "stage": STAGE,
-            "requestId": str(uuid.uuid4()), "extendedRequestId": str(uuid.uuid4()),
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{STAGE}{raw_path}",
+            "stage": STAGE,
+            "requestId": str(uuid.uuid4()),
+            "extendedRequestId": str(uuid.uuid4()),
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "requestTimeEpoch": int(now * 1000), "protocol": "HTTP/1.1", "accountId": "000000000000",
-            "apiId": "local", "domainName": single.get("Host", "127.0.0.1"), "resourceId": "local",
+            "requestTimeEpoch": int(now * 1000),
+            "protocol": "HTTP/1.1",
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": single.get("Host", "127.0.0.1"),
+            "resourceId": "local",
             "identity": {"sourceIp": source_ip, "userAgent": single.get("User-Agent")},
         },
-        "body": text, "isBase64Encoded": binary and bool(body),
+        "body": text,
+        "isBase64Encoded": binary and bool(body),
     }
 
 
@@ -143,16 +167,18 @@ class Gateway:
         function = host or deployment.host(deployment.api_function, max_environments=4)
         return cls(deployment.api_paths, deployment.binary_media_types, function)
 
-    def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
-               source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         split = urlsplit(target)
         raw_path = split.path or "/"
         matched = self.routes.match(raw_path)
         spec = matched[0].spec(method) if matched else None
         if matched is None or spec is None:
             return _gateway_error(403, "Missing Authentication Token")
-        if spec.get("security") and not any(k.lower() == "authorization" and v.startswith("AWS4-HMAC-SHA256")
-                                            for k, v in headers):
+        if spec.get("security") and not any(
+            k.lower() == "authorization" and v.startswith("AWS4-HMAC-SHA256") for k, v in headers
+        ):
             return _gateway_error(403, "Missing Authentication Token")
         if len(body) > MAX_PAYLOAD:
             return _gateway_error(413, "Request Too Long")
@@ -168,8 +194,11 @@ class Gateway:
 
 
 def _gateway_error(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    return status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "GatewayError")], \
-        json.dumps({"message": message}).encode()
+    return (
+        status,
+        [("Content-Type", "application/json"), ("x-amzn-ErrorType", "GatewayError")],
+        json.dumps({"message": message}).encode(),
+    )
 
 
 def _response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -198,7 +227,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         status, headers, payload = self.gateway.handle(
-            self.command, self.path, list(self.headers.items()), body, self.client_address[0])
+            self.command, self.path, list(self.headers.items()), body, self.client_address[0]
+        )
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):

@@ -25,7 +25,7 @@ class Kept:
     path: Path
     api_token: str
     encryption_key: str
-    created: bool            # made now: the database it belongs to is new to make dev
+    created: bool  # made now: the database it belongs to is new to make dev
 
 
 def keep(database: str, directory: Path = SECRETS_DIR) -> Kept:
@@ -35,8 +35,11 @@ def keep(database: str, directory: Path = SECRETS_DIR) -> Kept:
         stored = json.loads(path.read_text())
         return Kept(path, stored["api_token"], stored["encryption_key"], False)
     directory.mkdir(parents=True, exist_ok=True)
-    values = {"database": database if "@" not in database else "(a DATABASE_URL)",
-              "api_token": secrets.token_urlsafe(24), "encryption_key": secrets.token_urlsafe(32)}
+    values = {
+        "database": database if "@" not in database else "(a DATABASE_URL)",
+        "api_token": secrets.token_urlsafe(24),
+        "encryption_key": secrets.token_urlsafe(32),
+    }
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(values, out, indent=1)

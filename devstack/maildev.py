@@ -45,9 +45,23 @@ class MailDev:
         # every MailDev on the machine, and two stacks prune each other's mail.
         self.mail_dir = Path(tempfile.mkdtemp(prefix=f"{name}-mail-", dir=log_dir))
         self.proc = Process(
-            name, [node, str(MAILDEV_BIN), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1",
-                   "-s", str(smtp_port), "-w", str(web_port), "--mail-directory", str(self.mail_dir)],
-            env=dict(os.environ), log_dir=log_dir,
+            name,
+            [
+                node,
+                str(MAILDEV_BIN),
+                "--ip",
+                "127.0.0.1",
+                "--web-ip",
+                "127.0.0.1",
+                "-s",
+                str(smtp_port),
+                "-w",
+                str(web_port),
+                "--mail-directory",
+                str(self.mail_dir),
+            ],
+            env=dict(os.environ),
+            log_dir=log_dir,
         )
 
     def start(self) -> MailDev:

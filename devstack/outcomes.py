@@ -49,7 +49,7 @@ class OutcomeFeed:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.database_url, row_factory=dict_row, connect_timeout=5) as conn:
-                    if last is None:   # only what happens from now on
+                    if last is None:  # only what happens from now on
                         row = conn.execute("SELECT coalesce(max(event_id), 0) AS n FROM events").fetchone()
                         last = int(row["n"]) if row else 0
                     while not self._stop.is_set():
@@ -58,5 +58,5 @@ class OutcomeFeed:
                             self.say(line(row))
                         conn.commit()
                         self._stop.wait(self.interval)
-            except psycopg.Error:   # the database restarting: try again shortly
+            except psycopg.Error:  # the database restarting: try again shortly
                 time.sleep(self.interval)

@@ -69,8 +69,16 @@ class PostgresCluster:
             self.fast = fast
         self._prepare_dir()
         if not (self.pgdata / "PG_VERSION").exists():
-            self._run(_bin("initdb"), "-D", str(self.pgdata), "-U", DB_USER, "--auth=trust",
-                      "--encoding=UTF8", "--locale=C.UTF-8")
+            self._run(
+                _bin("initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                DB_USER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            )
         self._run("mkdir", "-p", str(self.sockdir))
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.sockdir}"
         options += " -c max_connections=300"
@@ -79,10 +87,22 @@ class PostgresCluster:
         if self.fast:
             # A throwaway cluster: durability buys nothing, speed does.
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run(_bin("pg_ctl"), "-D", str(self.pgdata), "-l", str(self.datadir / "server.log"),
-                  "-o", options, "-w", "-t", "60", "start")
-        announce("\t".join(["run", *self._as_owner(_bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w",
-                                                     "stop")]))
+        self._run(
+            _bin("pg_ctl"),
+            "-D",
+            str(self.pgdata),
+            "-l",
+            str(self.datadir / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
+        announce(
+            "\t".join(["run", *self._as_owner(_bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop")])
+        )
         wait_until(self._ready, 30, "PostgreSQL")
         self._ensure_database()
         return self

@@ -56,8 +56,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class Process:
     """A child process in its own process group, logging to a file."""
 
-    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None,
-                 cwd: Path | str | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: dict[str, str] | None = None,
+        cwd: Path | str | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = env
@@ -69,8 +75,13 @@ class Process:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
         self.proc = subprocess.Popen(
-            self.argv, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            self.argv,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         log.close()
         announce(f"group {self.proc.pid}")

@@ -40,10 +40,18 @@ class Prometheus:
             "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
             f"rule_files: ['{RULES}']\n"
             "scrape_configs:\n"
-            f"  - job_name: mail-proxy\n    static_configs: [{{targets: ['{target}']}}]\n")
-        self.proc = Process("prometheus", [
-            binary("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}"], log_dir=workdir)
+            f"  - job_name: mail-proxy\n    static_configs: [{{targets: ['{target}']}}]\n"
+        )
+        self.proc = Process(
+            "prometheus",
+            [
+                binary("prometheus"),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            log_dir=workdir,
+        )
 
     @property
     def url(self) -> str:
@@ -51,8 +59,9 @@ class Prometheus:
 
     def start(self) -> Prometheus:
         self.proc.start()
-        wait_until(lambda: port_open(self.port) and requests.get(f"{self.url}/-/ready", timeout=2).ok,
-                   60, "prometheus ready")
+        wait_until(
+            lambda: port_open(self.port) and requests.get(f"{self.url}/-/ready", timeout=2).ok, 60, "prometheus ready"
+        )
         return self
 
     def stop(self) -> None:
@@ -72,9 +81,17 @@ class Prometheus:
 def dashboard_queries(tenant: str = ".*", rate_interval: str = "1m", range_: str = "5m") -> list[tuple[str, str]]:
     """(panel title, PromQL) of every panel of the dashboard, its variables filled in."""
     dashboard = json.loads(DASHBOARD.read_text())
-    return [(panel["title"], target["expr"].replace("$tenant", tenant).replace("$__rate_interval", rate_interval)
-             .replace("$__range", range_))
-            for panel in dashboard["panels"] for target in panel["targets"]]
+    return [
+        (
+            panel["title"],
+            target["expr"]
+            .replace("$tenant", tenant)
+            .replace("$__rate_interval", rate_interval)
+            .replace("$__range", range_),
+        )
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+    ]
 
 
 def _shown(result: list[dict[str, Any]]) -> str:
@@ -88,8 +105,9 @@ def _shown(result: list[dict[str, Any]]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Prometheus on the running make dev stack, with the "
-                                                 "dashboard's queries printed")
+    parser = argparse.ArgumentParser(
+        description="Prometheus on the running make dev stack, with the dashboard's queries printed"
+    )
     parser.add_argument("--api", default=os.environ.get("API", "http://127.0.0.1:8000"))
     parser.add_argument("--port", type=int, default=9090)
     args = parser.parse_args()
@@ -97,7 +115,7 @@ def main() -> int:
     server = Prometheus(args.api.removeprefix("http://").rstrip("/"), workdir, args.port).start()
     try:
         wait_until(lambda: bool(server.query('up{job="mail-proxy"} == 1')), 30, "a first scrape of /metrics")
-        time.sleep(2)   # a second scrape, so that rates have two points
+        time.sleep(2)  # a second scrape, so that rates have two points
         print(f"Prometheus {server.url} scrapes {args.api}/metrics every second (rules: {RULES.name})")
         for title, expr in dashboard_queries():
             print(f"  {title:<40} {_shown(server.query(expr))}")

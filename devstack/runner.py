@@ -78,9 +78,14 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
 
 
 def schedule_event(rule: str) -> dict[str, Any]:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-            "source": "aws.events", "resources": [f"arn:aws:events:us-east-1:000000000000:rule/{rule}"],
-            "detail": {}}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "resources": [f"arn:aws:events:us-east-1:000000000000:rule/{rule}"],
+        "detail": {},
+    }
 
 
 class MappingRefused(Exception):
@@ -100,13 +105,15 @@ class QueuePoller(threading.Thread):
 
     def check(self) -> str:
         """The queue's ARN; refuses as AWS refuses CreateEventSourceMapping."""
-        attributes = self.sqs.get_queue_attributes(
-            QueueUrl=self.url, AttributeNames=["QueueArn", "VisibilityTimeout"])["Attributes"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn", "VisibilityTimeout"])[
+            "Attributes"
+        ]
         visibility = int(attributes["VisibilityTimeout"])
         if visibility < self.function.spec.timeout:
             raise MappingRefused(
                 f"queue visibility timeout ({visibility}s) is less than the function timeout "
-                f"({self.function.spec.timeout:.0f}s) of {self.function.spec.name}")
+                f"({self.function.spec.timeout:.0f}s) of {self.function.spec.name}"
+            )
         return str(attributes["QueueArn"])
 
     def receive(self) -> list[dict[str, Any]]:
@@ -115,8 +122,11 @@ class QueuePoller(threading.Thread):
         batch: list[dict[str, Any]] = []
         while len(batch) < wanted:
             got: list[Any] = self.sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=min(10, wanted - len(batch)),
-                WaitTimeSeconds=self.runner.wait_seconds, AttributeNames=["All"], MessageAttributeNames=["All"],
+                QueueUrl=self.url,
+                MaxNumberOfMessages=min(10, wanted - len(batch)),
+                WaitTimeSeconds=self.runner.wait_seconds,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
             batch.extend(got)
             if (not got and batch) or time.monotonic() >= deadline:
@@ -161,14 +171,21 @@ class QueuePoller(threading.Thread):
             try:
                 self.sqs.delete_message_batch(
                     QueueUrl=self.url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
             except Exception as exc:  # noqa: BLE001 - the records come back; work records are claim checks
                 log.warning("delete failed on %s: %s", self.url, exc)
 
 
 class LocalRunner:
-    def __init__(self, deployment: Deployment, endpoint: str | None = None, region: str = "us-east-1",
-                 wait_seconds: int = 1, dispatch_environments: int = 8) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        endpoint: str | None = None,
+        region: str = "us-east-1",
+        wait_seconds: int = 1,
+        dispatch_environments: int = 8,
+    ) -> None:
         self.deployment = deployment
         self.region = region
         self.sqs = boto3.session.Session(region_name=region).client("sqs", endpoint_url=endpoint)
@@ -184,7 +201,8 @@ class LocalRunner:
             if logical not in self._hosts:
                 mapped = any(m.function == logical for m in self.deployment.queue_mappings())
                 self._hosts[logical] = self.deployment.host(
-                    logical, max_environments=self.dispatch_environments if mapped else 1)
+                    logical, max_environments=self.dispatch_environments if mapped else 1
+                )
             return self._hosts[logical]
 
     def forget(self, url: str) -> None:

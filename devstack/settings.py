@@ -32,10 +32,10 @@ class SettingsError(Exception):
 
 @dataclass
 class Routed:
-    parameters: dict[str, str] = field(default_factory=dict)   # template parameter -> value
-    secrets: dict[str, str] = field(default_factory=dict)      # variable -> value
-    local: dict[str, str] = field(default_factory=dict)        # variable -> value
-    applied: list[str] = field(default_factory=list)           # "NAME=value (default d)", non-defaults
+    parameters: dict[str, str] = field(default_factory=dict)  # template parameter -> value
+    secrets: dict[str, str] = field(default_factory=dict)  # variable -> value
+    local: dict[str, str] = field(default_factory=dict)  # variable -> value
+    applied: list[str] = field(default_factory=list)  # "NAME=value (default d)", non-defaults
 
 
 def check_names(env: Mapping[str, str]) -> None:
@@ -47,7 +47,7 @@ def check_names(env: Mapping[str, str]) -> None:
         if setting is None:
             close = difflib.get_close_matches(name, [*BY_ENV, *OWN], n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            raise SettingsError(f"{name} is not a Mail Proxy setting{hint}; see docs/operations.md, \"Configuration\"")
+            raise SettingsError(f'{name} is not a Mail Proxy setting{hint}; see docs/operations.md, "Configuration"')
         if setting.where == "wiring":
             raise SettingsError(f"{name} is written by the template from what it creates; unset it")
 
@@ -59,7 +59,7 @@ def route(settings: Mapping[str, str]) -> Routed:
     routed = Routed()
     for name, raw in sorted(settings.items()):
         setting = BY_ENV.get(name)
-        if setting is None:   # make dev's, the CLI's or the tests' own
+        if setting is None:  # make dev's, the CLI's or the tests' own
             continue
         try:
             value = read({name: raw})[setting.attribute]

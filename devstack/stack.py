@@ -33,8 +33,11 @@ def ensure_package() -> Path:
     newest = 0.0
     for source in SOURCES:
         path = ROOT / source
-        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and "build" not in p.parts
-                                                and "__pycache__" not in p.parts]
+        files = (
+            [path]
+            if path.is_file()
+            else [p for p in path.rglob("*") if p.is_file() and "build" not in p.parts and "__pycache__" not in p.parts]
+        )
         newest = max([newest, *(f.stat().st_mtime for f in files)])
     if newest > built:
         package()
@@ -44,10 +47,10 @@ def ensure_package() -> Path:
 @dataclass
 class StackOptions:
     api_port: int = 8000
-    aws: str = "localstack"              # localstack | moto | external
+    aws: str = "localstack"  # localstack | moto | external
     aws_port: int = 4566
-    aws_url: str | None = None           # with aws="external"
-    database_url: str | None = None      # None: a cluster in ``pg_dir``
+    aws_url: str | None = None  # with aws="external"
+    database_url: str | None = None  # None: a cluster in ``pg_dir``
     pg_dir: Path = ROOT / ".local" / "pg"
     pg_port: int = 54329
     pg_fast: bool = False
@@ -79,8 +82,7 @@ class Stack:
         if "MAILPROXY_SCHEDULE_TICK" in self.routed.local:
             options.schedule_tick = float(self.routed.local["MAILPROXY_SCHEDULE_TICK"])
         options.queue_prefix = self.routed.parameters.get("QueuePrefix", options.queue_prefix)
-        self.token = (options.api_token or self.routed.secrets.get("MAILPROXY_API_TOKEN")
-                      or secrets.token_urlsafe(24))
+        self.token = options.api_token or self.routed.secrets.get("MAILPROXY_API_TOKEN") or secrets.token_urlsafe(24)
         self.pg: PostgresCluster | None = None
         self.endpoint: MotoServer | LocalStack | None = None
         self.aws_url = options.aws_url or os.environ.get("AWS_ENDPOINT_URL", "")
@@ -132,21 +134,36 @@ class Stack:
         # the operator's settings, as `make deploy PARAMS=...` would pass them.
         # WorkConcurrency: the pool's pollers, as many as the runner runs dispatch environments
         # (2 cores here; AWS's default is 50).
-        parameters = {"DatabaseUrl": self.database_url, "QueuePrefix": self.o.queue_prefix,
-                      "MetricsAccess": "public", "OutboundAllow": self.o.outbound_allow,
-                      "PublicUrl": self.api_url, "WorkConcurrency": "8", **self.routed.parameters}
+        parameters = {
+            "DatabaseUrl": self.database_url,
+            "QueuePrefix": self.o.queue_prefix,
+            "MetricsAccess": "public",
+            "OutboundAllow": self.o.outbound_allow,
+            "PublicUrl": self.api_url,
+            "WorkConcurrency": "8",
+            **self.routed.parameters,
+        }
         deployer = Deployer(
-            endpoint=self.aws_url, region=region, log_dir=self.o.log_dir, extra_env=self.function_env(),
-            schedule_tick=self.o.schedule_tick, stack_name=f"mail-proxy-{self.o.queue_prefix}",
-            parameters=parameters, secret_values={"AdminTokenSecret": self.token, "EncryptionKeySecret": key})
+            endpoint=self.aws_url,
+            region=region,
+            log_dir=self.o.log_dir,
+            extra_env=self.function_env(),
+            schedule_tick=self.o.schedule_tick,
+            stack_name=f"mail-proxy-{self.o.queue_prefix}",
+            parameters=parameters,
+            secret_values={"AdminTokenSecret": self.token, "EncryptionKeySecret": key},
+        )
         self.deployer = deployer
         self.deployment = deployer.deploy()
         self.deployment_file = self.deployment.save(self.o.log_dir / "deployment.json")
 
     def start_api(self) -> None:
         self.api = Process(
-            "api", [sys.executable, "-m", "devstack.gateway", str(self.deployment_file), str(self.o.api_port)],
-            env=self.host_env(), cwd=ROOT, log_dir=self.o.log_dir,
+            "api",
+            [sys.executable, "-m", "devstack.gateway", str(self.deployment_file), str(self.o.api_port)],
+            env=self.host_env(),
+            cwd=ROOT,
+            log_dir=self.o.log_dir,
         ).start()
         wait_until(self._api_up, 60, "API (API Gateway stand-in)")
 
@@ -156,8 +173,13 @@ class Stack:
         return requests.get(f"{self.api_url}/health", timeout=5).status_code == 200
 
     def start_runner(self) -> None:
-        self.runner = Process("runner", [sys.executable, "-m", "devstack.runner", str(self.deployment_file)],
-                              env=self.host_env(), cwd=ROOT, log_dir=self.o.log_dir).start()
+        self.runner = Process(
+            "runner",
+            [sys.executable, "-m", "devstack.runner", str(self.deployment_file)],
+            env=self.host_env(),
+            cwd=ROOT,
+            log_dir=self.o.log_dir,
+        ).start()
         # Up means ticking: the first tick leaves the scheduler heartbeat /status reports.
         wait_until(self._ticked, 60, "function runner")
 
@@ -230,4 +252,3 @@ class Stack:
             self.endpoint.stop()
         if self.pg is not None:
             self.pg.stop()
-

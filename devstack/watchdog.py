@@ -69,8 +69,9 @@ class Watchdog:
     """make dev's end of the pipe: ``announce`` each child; ``release`` after a clean stop."""
 
     def __init__(self) -> None:
-        self._proc = subprocess.Popen([sys.executable, "-m", "devstack.watchdog"], stdin=subprocess.PIPE,
-                                      text=True, start_new_session=True)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack.watchdog"], stdin=subprocess.PIPE, text=True, start_new_session=True
+        )
 
     def announce(self, line: str) -> None:
         assert self._proc.stdin is not None

@@ -19,7 +19,7 @@ from chalicelib.services import work
 from chalicelib.wiring import get_ports
 
 logger = json_logger("mail-proxy-dispatch")
-OUTCOMES_LOGGED = 100   # message ids on a run's "work done" line at most
+OUTCOMES_LOGGED = 100  # message ids on a run's "work done" line at most
 # Cold start: read and check the configuration now, so bad values stop start-up.
 get_settings()
 
@@ -71,12 +71,16 @@ class _PerInvocation:
             # (and the threads it hands work to) carries its own.
             logger.thread_safe_append_keys(tenant_id=tenant_id)
             result = await work.process(get_ports(), tenant_id, self.reasons[tenant_id], budget)
-            logger.info("work done", extra={
-                "tenant_id": tenant_id,
-                "sent": result.dispatch.sent if result.dispatch else 0,
-                # Which messages, and what became of each (message_id:sent|deferred|error).
-                "outcomes": result.dispatch.outcomes[:OUTCOMES_LOGGED] if result.dispatch else [],
-                "report_requests": result.report.requests if result.report else 0})
+            logger.info(
+                "work done",
+                extra={
+                    "tenant_id": tenant_id,
+                    "sent": result.dispatch.sent if result.dispatch else 0,
+                    # Which messages, and what became of each (message_id:sent|deferred|error).
+                    "outcomes": result.dispatch.outcomes[:OUTCOMES_LOGGED] if result.dispatch else [],
+                    "report_requests": result.report.requests if result.report else 0,
+                },
+            )
             self.done[tenant_id] = None
         except Exception as exc:  # noqa: BLE001 - re-raised for this tenant's records
             self.done[tenant_id] = exc
@@ -104,11 +108,11 @@ class _PerInvocation:
     def handle(self, record: SQSRecord) -> None:
         read = self.records[record.message_id]
         if isinstance(read, UnreadableRecord):
-            raise read   # a batch item failure: after its retries, the dead-letter queue
+            raise read  # a batch item failure: after its retries, the dead-letter queue
         if isinstance(read, SystemWork):
             self.system(read.kind)
             return
-        failure = self.done[read.tenant_id]   # serve_all served every tenant of the batch
+        failure = self.done[read.tenant_id]  # serve_all served every tenant of the batch
         if failure is not None:
             # The record stays in the queue and comes back after the visibility timeout.
             raise failure
@@ -121,6 +125,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS)
     run = _PerInvocation(context, _read(event))
     run.serve_all()
-    return dict(process_partial_response(
-        event=event, record_handler=run.handle, processor=processor, context=context
-    ))
+    return dict(process_partial_response(event=event, record_handler=run.handle, processor=processor, context=context))

@@ -25,7 +25,8 @@ from chalicelib.wiring import resolve_secrets
 logger = json_logger("mail-proxy-migrate")
 get_settings()
 
-ANSWER_MARGIN = 15.0   # s kept for answering CloudFormation
+ANSWER_MARGIN = 15.0  # s kept for answering CloudFormation
+
 
 def migrate() -> list[str]:
     settings = resolve_secrets(get_settings())
@@ -35,14 +36,20 @@ def migrate() -> list[str]:
 
 
 def _answer(event: dict[str, Any], status: str, reason: str, data: dict[str, Any]) -> None:
-    body = json.dumps({
-        "Status": status, "Reason": reason[:1000],
-        "PhysicalResourceId": event.get("PhysicalResourceId") or f"{event['StackId']}/migrations",
-        "StackId": event["StackId"], "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"], "Data": data,
-    }).encode()
-    request = urllib.request.Request(event["ResponseURL"], data=body, method="PUT",
-                                     headers={"Content-Type": "", "Content-Length": str(len(body))})
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason[:1000],
+            "PhysicalResourceId": event.get("PhysicalResourceId") or f"{event['StackId']}/migrations",
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": data,
+        }
+    ).encode()
+    request = urllib.request.Request(
+        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": "", "Content-Length": str(len(body))}
+    )
     with urllib.request.urlopen(request, timeout=30) as answer:
         answer.read()
 

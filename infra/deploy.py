@@ -133,8 +133,10 @@ def _failures(cf: Any, stack: str, since: float) -> list[str]:
             if event["Timestamp"].timestamp() < since - 5:
                 break
             if str(event.get("ResourceStatus", "")).endswith("_FAILED"):
-                found.append(f"{event['LogicalResourceId']} ({event.get('ResourceType')}): "
-                             f"{event.get('ResourceStatusReason', 'no reason given')}")
+                found.append(
+                    f"{event['LogicalResourceId']} ({event.get('ResourceType')}): "
+                    f"{event.get('ResourceStatusReason', 'no reason given')}"
+                )
     return list(reversed(found))
 
 
@@ -150,8 +152,9 @@ def _parameters(cf: Any, stack: str, exists: bool, given: dict[str, str], templa
     return out
 
 
-def deploy(target: Target, parameters: dict[str, str], build: Path = BUILD, timeout: float = 3600,
-           expand_sam: bool = False) -> dict[str, str]:
+def deploy(
+    target: Target, parameters: dict[str, str], build: Path = BUILD, timeout: float = 3600, expand_sam: bool = False
+) -> dict[str, str]:
     """Create or update the stack from the built template; returns its outputs."""
     cf = target.client("cloudformation")
     template_url, template_digest = upload(target, build, expand_sam)
@@ -174,12 +177,17 @@ def deploy(target: Target, parameters: dict[str, str], build: Path = BUILD, time
     name = f"deploy-{int(time.time())}"
     started = time.time()
     cf.create_change_set(
-        StackName=target.stack, ChangeSetName=name, TemplateURL=template_url,
-        ChangeSetType="UPDATE" if exists else "CREATE", Capabilities=CAPABILITIES,
-        Parameters=_parameters(cf, target.stack, exists, parameters, template_url))
+        StackName=target.stack,
+        ChangeSetName=name,
+        TemplateURL=template_url,
+        ChangeSetType="UPDATE" if exists else "CREATE",
+        Capabilities=CAPABILITIES,
+        Parameters=_parameters(cf, target.stack, exists, parameters, template_url),
+    )
     try:
         cf.get_waiter("change_set_create_complete").wait(
-            StackName=target.stack, ChangeSetName=name, WaiterConfig={"Delay": 3, "MaxAttempts": 200})
+            StackName=target.stack, ChangeSetName=name, WaiterConfig={"Delay": 3, "MaxAttempts": 200}
+        )
     except WaiterError as exc:
         reason = str(cf.describe_change_set(StackName=target.stack, ChangeSetName=name).get("StatusReason", exc))
         if any(text in reason for text in NO_CHANGES):
@@ -190,8 +198,7 @@ def deploy(target: Target, parameters: dict[str, str], build: Path = BUILD, time
     cf.execute_change_set(StackName=target.stack, ChangeSetName=name)
     waiter = "stack_update_complete" if exists else "stack_create_complete"
     try:
-        cf.get_waiter(waiter).wait(StackName=target.stack,
-                                   WaiterConfig={"Delay": 5, "MaxAttempts": int(timeout / 5)})
+        cf.get_waiter(waiter).wait(StackName=target.stack, WaiterConfig={"Delay": 5, "MaxAttempts": int(timeout / 5)})
     except WaiterError:
         failed = _failures(cf, target.stack, started)
         status = _stack_status(cf, target.stack)
@@ -227,12 +234,16 @@ def _pairs(values: list[str]) -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stack", default=os.environ.get("STACK", "mail-proxy"))
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "us-east-1")
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    )
     parser.add_argument("--param", action="append", default=[], help="a template parameter, Key=Value")
     parser.add_argument("--migrate", action="store_true", help="only invoke the migration function")
-    parser.add_argument("--expand-sam", action="store_true",
-                        help="apply the SAM transform here (for endpoints without it, such as moto server)")
+    parser.add_argument(
+        "--expand-sam",
+        action="store_true",
+        help="apply the SAM transform here (for endpoints without it, such as moto server)",
+    )
     args = parser.parse_args()
     target = Target(args.stack, args.region, os.environ.get("AWS_ENDPOINT_URL") or None)
     try:

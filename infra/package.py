@@ -71,8 +71,11 @@ def _add_assets(archive: Path) -> None:
 
 
 def code_uris(template: dict[str, Any]) -> set[str]:
-    return {str(r["Properties"]["CodeUri"]) for r in template["Resources"].values()
-            if r.get("Type") == "AWS::Serverless::Function"}
+    return {
+        str(r["Properties"]["CodeUri"])
+        for r in template["Resources"].values()
+        if r.get("Type") == "AWS::Serverless::Function"
+    }
 
 
 def package(out: Path = BUILD) -> Path:
@@ -86,9 +89,23 @@ def package(out: Path = BUILD) -> Path:
     env.setdefault("MAILPROXY_ENCRYPTION_KEY", "packaging-only")
     with tempfile.TemporaryDirectory(prefix="mailproxy-package-") as tmp:
         subprocess.run(
-            [_chalice(), "package", "--stage", STAGE, "--pkg-format", "cloudformation",
-             "--template-format", "json", "--merge-template", str(merge), tmp],
-            cwd=ROOT, env=env, check=True)
+            [
+                _chalice(),
+                "package",
+                "--stage",
+                STAGE,
+                "--pkg-format",
+                "cloudformation",
+                "--template-format",
+                "json",
+                "--merge-template",
+                str(merge),
+                tmp,
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
         template = finish(json.loads((Path(tmp) / "sam.json").read_text()))
         archive = out / "deployment.zip"
         shutil.copyfile(Path(tmp) / "deployment.zip", archive)

@@ -23,8 +23,8 @@ from chalicelib.settings_catalog import SETTINGS, Setting, render
 
 Json = dict[str, Any]
 CODE = "./deployment.zip"
-API = "APIHandler"          # Chalice's logical id for the API function
-REST_API = "RestAPI"        # and for the API
+API = "APIHandler"  # Chalice's logical id for the API function
+REST_API = "RestAPI"  # and for the API
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
@@ -62,8 +62,9 @@ DATABASE_SECRET = when("CreateDatabase", ref("DatabaseCredentials"), when("UseGi
 
 
 def _secrets(*names: str) -> Json:
-    return allow(["secretsmanager:GetSecretValue"], [
-        DATABASE_SECRET if n == "Database" else ref(f"{n}Secret") for n in names])
+    return allow(
+        ["secretsmanager:GetSecretValue"], [DATABASE_SECRET if n == "Database" else ref(f"{n}Secret") for n in names]
+    )
 
 
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
@@ -75,7 +76,7 @@ ENQUEUE = allow(["sqs:SendMessage"], [TENANT_QUEUES, arn("WorkQueue")])
 class Function:
     """One Lambda function of the stack (all from the same package)."""
 
-    short: str                      # name suffix: ${AWS::StackName}-<short>
+    short: str  # name suffix: ${AWS::StackName}-<short>
     handler: str
     timeout: int
     memory: int
@@ -84,7 +85,7 @@ class Function:
     secrets: tuple[str, ...] = ("EncryptionKey", "Database")
     events: Json = field(default_factory=dict)
     environment: Json = field(default_factory=dict)
-    reserved: str | None = None     # the parameter of its reserved concurrency (0: none)
+    reserved: str | None = None  # the parameter of its reserved concurrency (0: none)
 
 
 # Provisioning a tenant: its queues, its event source mapping onto the dispatcher, its
@@ -109,21 +110,32 @@ def functions() -> dict[str, Function]:
     schedule = {"Tick": {"Type": "Schedule", "Properties": {"Schedule": limits.SCHEDULE, "Enabled": True}}}
     return {
         API: Function(
-            "api", "app.app", limits.API_TIMEOUT, limits.API_MEMORY, "HTTP API (Chalice app behind API Gateway)",
+            "api",
+            "app.app",
+            limits.API_TIMEOUT,
+            limits.API_MEMORY,
+            "HTTP API (Chalice app behind API Gateway)",
             [
                 *PROVISION,
                 # Removing a tenant: its queues, mapping and alarms.
                 allow(["sqs:DeleteQueue"], TENANT_QUEUES),
-                allow(["lambda:DeleteEventSourceMapping"],
-                      sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:event-source-mapping:*"),
-                      {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}}),
+                allow(
+                    ["lambda:DeleteEventSourceMapping"],
+                    sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:event-source-mapping:*"),
+                    {"ArnLike": {"lambda:FunctionArn": DISPATCH_ARN}},
+                ),
                 allow(["cloudwatch:DeleteAlarms"], TENANT_ALARMS),
                 allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], arn("SystemQueue")),
             ],
-            secrets=("AdminToken", "EncryptionKey", "Database"), environment=PROVISION_ENV,
-            reserved="ApiReservedConcurrency"),
+            secrets=("AdminToken", "EncryptionKey", "Database"),
+            environment=PROVISION_ENV,
+            reserved="ApiReservedConcurrency",
+        ),
         "DispatchFunction": Function(
-            "dispatch", "functions.dispatch.handler", limits.DISPATCH_TIMEOUT, limits.DISPATCH_MEMORY,
+            "dispatch",
+            "functions.dispatch.handler",
+            limits.DISPATCH_TIMEOUT,
+            limits.DISPATCH_MEMORY,
             "Dispatch, delivery reports and bounce polls on request (SQS)",
             [
                 allow(CONSUME, [TENANT_QUEUES, arn("SystemQueue"), arn("WorkQueue")]),
@@ -133,37 +145,84 @@ def functions() -> dict[str, Function]:
                 # links are signed with these credentials, so reading is needed too.
                 allow(["s3:PutObject", "s3:GetObject"], sub("${LargeFilesBucket.Arn}/*")),
             ],
-            events={"SystemQueue": {"Type": "SQS", "Properties": {
-                "Queue": arn("SystemQueue"), "BatchSize": limits.BATCH_SIZE,
-                "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
-                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY}}},
+            events={
+                "SystemQueue": {
+                    "Type": "SQS",
+                    "Properties": {
+                        "Queue": arn("SystemQueue"),
+                        "BatchSize": limits.BATCH_SIZE,
+                        "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        "ScalingConfig": {"MaximumConcurrency": limits.SYSTEM_CONCURRENCY},
+                    },
+                },
                 # The pool: every tenant without a dedicated queue, in one fair queue.
-                "WorkQueue": {"Type": "SQS", "Properties": {
-                    "Queue": arn("WorkQueue"), "BatchSize": limits.BATCH_SIZE,
-                    "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    "ScalingConfig": {"MaximumConcurrency": ref("WorkConcurrency")}}}},
+                "WorkQueue": {
+                    "Type": "SQS",
+                    "Properties": {
+                        "Queue": arn("WorkQueue"),
+                        "BatchSize": limits.BATCH_SIZE,
+                        "MaximumBatchingWindowInSeconds": limits.BATCHING_WINDOW,
+                        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                        "ScalingConfig": {"MaximumConcurrency": ref("WorkConcurrency")},
+                    },
+                },
+            },
             reserved="DispatchReservedConcurrency",
-            environment={"MAILPROXY_PUBLIC_URL": when(
-                "HasPublicUrl", ref("PublicUrl"),
-                sub("https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"))}),
+            environment={
+                "MAILPROXY_PUBLIC_URL": when(
+                    "HasPublicUrl",
+                    ref("PublicUrl"),
+                    sub("https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"),
+                )
+            },
+        ),
         "RetryFunction": Function(
-            "retry", "functions.scheduler.retry_handler", limits.SCHEDULED_TIMEOUT, limits.SCHEDULED_MEMORY,
-            "Re-enqueue tenants with due messages; provision a queue that has gone", PROVISION,
-            events=schedule, environment=PROVISION_ENV),
+            "retry",
+            "functions.scheduler.retry_handler",
+            limits.SCHEDULED_TIMEOUT,
+            limits.SCHEDULED_MEMORY,
+            "Re-enqueue tenants with due messages; provision a queue that has gone",
+            PROVISION,
+            events=schedule,
+            environment=PROVISION_ENV,
+        ),
         "ReportsFunction": Function(
-            "reports", "functions.scheduler.reports_handler", limits.SCHEDULED_TIMEOUT, limits.SCHEDULED_MEMORY,
-            "Queue due delivery reports", [ENQUEUE], events=schedule),
+            "reports",
+            "functions.scheduler.reports_handler",
+            limits.SCHEDULED_TIMEOUT,
+            limits.SCHEDULED_MEMORY,
+            "Queue due delivery reports",
+            [ENQUEUE],
+            events=schedule,
+        ),
         "RetentionFunction": Function(
-            "retention", "functions.scheduler.retention_handler", limits.RETENTION_TIMEOUT, limits.SCHEDULED_MEMORY,
-            "Per-tenant clean-up", [], events=schedule),
+            "retention",
+            "functions.scheduler.retention_handler",
+            limits.RETENTION_TIMEOUT,
+            limits.SCHEDULED_MEMORY,
+            "Per-tenant clean-up",
+            [],
+            events=schedule,
+        ),
         "BouncesFunction": Function(
-            "bounces", "functions.scheduler.bounces_handler", limits.BOUNCES_TIMEOUT, limits.SCHEDULED_MEMORY,
-            "IMAP bounce poll", [ENQUEUE], events=schedule),
+            "bounces",
+            "functions.scheduler.bounces_handler",
+            limits.BOUNCES_TIMEOUT,
+            limits.SCHEDULED_MEMORY,
+            "IMAP bounce poll",
+            [ENQUEUE],
+            events=schedule,
+        ),
         "MigrateFunction": Function(
-            "migrate", "functions.migrate.handler", limits.MIGRATE_TIMEOUT, limits.SCHEDULED_MEMORY,
-            "Apply database migrations (run by each deploy)", [], secrets=("Database",)),
+            "migrate",
+            "functions.migrate.handler",
+            limits.MIGRATE_TIMEOUT,
+            limits.SCHEDULED_MEMORY,
+            "Apply database migrations (run by each deploy)",
+            [],
+            secrets=("Database",),
+        ),
     }
 
 
@@ -196,14 +255,23 @@ def _security_groups() -> Json:
 def _function_resources(logical: str, fn: Function) -> Json:
     role = f"{logical}Role"
     name = sub(f"${{AWS::StackName}}-{fn.short}")
-    managed = when("HasVpc",
-                   sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"),
-                   sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"))
+    managed = when(
+        "HasVpc",
+        sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"),
+        sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"),
+    )
     statements = [_secrets(*fn.secrets), *fn.statements]
     properties: Json = {
-        "FunctionName": name, "Description": fn.description, "Handler": fn.handler, "Runtime": "python3.11",
-        "Architectures": ["x86_64"], "CodeUri": CODE, "Timeout": fn.timeout, "MemorySize": fn.memory,
-        "Role": arn(role), "Environment": _environment(fn),
+        "FunctionName": name,
+        "Description": fn.description,
+        "Handler": fn.handler,
+        "Runtime": "python3.11",
+        "Architectures": ["x86_64"],
+        "CodeUri": CODE,
+        "Timeout": fn.timeout,
+        "MemorySize": fn.memory,
+        "Role": arn(role),
+        "Environment": _environment(fn),
         "VpcConfig": when("HasVpc", {"SubnetIds": ref("SubnetIds"), "SecurityGroupIds": _security_groups()}),
     }
     if fn.events:
@@ -211,60 +279,118 @@ def _function_resources(logical: str, fn: Function) -> Json:
     if fn.reserved:
         properties["ReservedConcurrentExecutions"] = when(f"Has{fn.reserved}", ref(fn.reserved))
     resources: Json = {
-        role: {"Type": "AWS::IAM::Role", "Properties": {
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "ManagedPolicyArns": [managed],
-            "Policies": [{"PolicyName": "mail-proxy", "PolicyDocument": {
-                "Version": "2012-10-17", "Statement": statements}}]}},
-        f"{logical}Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Delete",
-                           "UpdateReplacePolicy": "Delete", "Properties": {
-                               "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}-{fn.short}"),
-                               "RetentionInDays": ref("LogRetentionDays")}},
+        role: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": [managed],
+                "Policies": [
+                    {"PolicyName": "mail-proxy", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}
+                ],
+            },
+        },
+        f"{logical}Logs": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "LogGroupName": sub(f"/aws/lambda/${{AWS::StackName}}-{fn.short}"),
+                "RetentionInDays": ref("LogRetentionDays"),
+            },
+        },
     }
     if logical != API:
-        resources[logical] = {"Type": "AWS::Serverless::Function", "DependsOn": [f"{logical}Logs"],
-                              "Properties": properties}
+        resources[logical] = {
+            "Type": "AWS::Serverless::Function",
+            "DependsOn": [f"{logical}Logs"],
+            "Properties": properties,
+        }
     else:
         # Merged into Chalice's own resource: its handler, code and runtime stay Chalice's.
-        resources[logical] = {"DependsOn": [f"{logical}Logs"], "Properties": {
-            k: v for k, v in properties.items() if k not in ("Handler", "CodeUri", "Runtime")}}
+        resources[logical] = {
+            "DependsOn": [f"{logical}Logs"],
+            "Properties": {k: v for k, v in properties.items() if k not in ("Handler", "CodeUri", "Runtime")},
+        }
     return resources
 
 
 def _queues() -> Json:
-    work = {"QueueName": sub("${QueuePrefix}-work"), "VisibilityTimeout": ref("QueueVisibilityTimeout"),
-            "MessageRetentionPeriod": limits.QUEUE_RETENTION,
-            "RedrivePolicy": {"deadLetterTargetArn": arn("WorkDeadLetterQueue"),
-                              "maxReceiveCount": limits.MAX_RECEIVE_COUNT}}
+    work = {
+        "QueueName": sub("${QueuePrefix}-work"),
+        "VisibilityTimeout": ref("QueueVisibilityTimeout"),
+        "MessageRetentionPeriod": limits.QUEUE_RETENTION,
+        "RedrivePolicy": {
+            "deadLetterTargetArn": arn("WorkDeadLetterQueue"),
+            "maxReceiveCount": limits.MAX_RECEIVE_COUNT,
+        },
+    }
     return {
-        "WorkDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": sub("${QueuePrefix}-work-dlq"), "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION}},
+        "WorkDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": sub("${QueuePrefix}-work-dlq"),
+                "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION,
+            },
+        },
         # The pool's queue: a standard queue used as an SQS fair queue (each work record's
         # MessageGroupId names its tenant), so one tenant's backlog does not delay the others.
         "WorkQueue": {"Type": "AWS::SQS::Queue", "Properties": work},
-        "SystemDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": sub("${QueuePrefix}-system-dlq"), "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION}},
+        "SystemDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": sub("${QueuePrefix}-system-dlq"),
+                "MessageRetentionPeriod": limits.DEAD_LETTER_RETENTION,
+            },
+        },
         # The same attributes as the code's own fallback (queues.TenantQueues.system_url).
-        "SystemQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": sub("${QueuePrefix}-system"), "VisibilityTimeout": ref("QueueVisibilityTimeout"),
-            "MessageRetentionPeriod": limits.QUEUE_RETENTION,
-            "RedrivePolicy": {"deadLetterTargetArn": arn("SystemDeadLetterQueue"),
-                              "maxReceiveCount": limits.MAX_RECEIVE_COUNT}}},
+        "SystemQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": sub("${QueuePrefix}-system"),
+                "VisibilityTimeout": ref("QueueVisibilityTimeout"),
+                "MessageRetentionPeriod": limits.QUEUE_RETENTION,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": arn("SystemDeadLetterQueue"),
+                    "maxReceiveCount": limits.MAX_RECEIVE_COUNT,
+                },
+            },
+        },
     }
 
 
 def _secret_resources() -> Json:
     return {
-        "AdminTokenSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Description": "Mail Proxy admin token (MAILPROXY_API_TOKEN)",
-            "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True}}},
-        "EncryptionKeySecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
-            "Description": "Key for Mail Proxy secrets at rest (MAILPROXY_ENCRYPTION_KEY)",
-            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True}}},
-        "DatabaseUrlSecret": {"Type": "AWS::SecretsManager::Secret", "Condition": "UseGivenDatabase",
-                              "Properties": {"Description": "Mail Proxy DATABASE_URL (given to the stack)",
-                                             "SecretString": ref("DatabaseUrl")}},
+        "AdminTokenSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Description": "Mail Proxy admin token (MAILPROXY_API_TOKEN)",
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
+        "EncryptionKeySecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Description": "Key for Mail Proxy secrets at rest (MAILPROXY_ENCRYPTION_KEY)",
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+            },
+        },
+        "DatabaseUrlSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Condition": "UseGivenDatabase",
+            "Properties": {
+                "Description": "Mail Proxy DATABASE_URL (given to the stack)",
+                "SecretString": ref("DatabaseUrl"),
+            },
+        },
     }
 
 
@@ -280,52 +406,145 @@ def _database() -> Json:
     db_sg = {"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]}
     creds = ref("DatabaseCredentials")
     return {
-        "FunctionSecurityGroup": {"Type": "AWS::EC2::SecurityGroup", "Condition": "HasVpcId", "Properties": {
-            "GroupDescription": "Mail Proxy functions (egress: SMTP, HTTPS, PostgreSQL)", "VpcId": ref("VpcId")}},
-        "DatabaseCredentials": {"Type": "AWS::SecretsManager::Secret", **only, "Properties": {
-            "Description": "Mail Proxy database credentials (RDS)",
-            "GenerateSecretString": {"SecretStringTemplate": json.dumps({"username": "mailproxy"}),
-                                     "GenerateStringKey": "password", "PasswordLength": 40,
-                                     "ExcludeCharacters": "\"@/\\ '`:?#[]%{}"}}},
-        "DatabaseSecurityGroup": {"Type": "AWS::EC2::SecurityGroup", **only, "Properties": {
-            "GroupDescription": "Mail Proxy database and RDS Proxy", "VpcId": ref("VpcId"),
-            "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
-                                      "SourceSecurityGroupId": {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]},
-                                      "Description": "functions to RDS Proxy"}]}},
-        "DatabaseSelfIngress": {"Type": "AWS::EC2::SecurityGroupIngress", **only, "Properties": {
-            "GroupId": db_sg, "SourceSecurityGroupId": db_sg, "IpProtocol": "tcp", "FromPort": 5432,
-            "ToPort": 5432, "Description": "RDS Proxy to the cluster"}},
-        "DatabaseSubnetGroup": {"Type": "AWS::RDS::DBSubnetGroup", **only, "Properties": {
-            "DBSubnetGroupDescription": "Mail Proxy database", "SubnetIds": ref("SubnetIds")}},
-        "DatabaseCluster": {"Type": "AWS::RDS::DBCluster", **only, "DeletionPolicy": "Snapshot",
-                            "UpdateReplacePolicy": "Snapshot", "Properties": {
-            "Engine": "aurora-postgresql", "EngineVersion": "15.10", "DatabaseName": "mailproxy",
-            "MasterUsername": _resolve_secret(creds, "username"),
-            "MasterUserPassword": _resolve_secret(creds, "password"),
-            "DBSubnetGroupName": ref("DatabaseSubnetGroup"), "VpcSecurityGroupIds": [db_sg],
-            "StorageEncrypted": True, "BackupRetentionPeriod": 7, "DeletionProtection": True,
-            "ServerlessV2ScalingConfiguration": {"MinCapacity": ref("DatabaseMinCapacity"),
-                                                 "MaxCapacity": ref("DatabaseMaxCapacity")}}},
-        "DatabaseInstance": {"Type": "AWS::RDS::DBInstance", **only, "Properties": {
-            "Engine": "aurora-postgresql", "DBInstanceClass": "db.serverless",
-            "DBClusterIdentifier": ref("DatabaseCluster"), "PubliclyAccessible": False}},
-        "DatabaseSecretAttachment": {"Type": "AWS::SecretsManager::SecretTargetAttachment", **only, "Properties": {
-            "SecretId": creds, "TargetId": ref("DatabaseCluster"), "TargetType": "AWS::RDS::DBCluster"}},
-        "DatabaseProxyRole": {"Type": "AWS::IAM::Role", **only, "Properties": {
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": "read-credentials", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
-                allow(["secretsmanager:GetSecretValue"], creds)]}}]}},
-        "DatabaseProxy": {"Type": "AWS::RDS::DBProxy", **only, "Properties": {
-            "DBProxyName": sub("${AWS::StackName}-db"), "EngineFamily": "POSTGRESQL", "RequireTLS": True,
-            "RoleArn": arn("DatabaseProxyRole"), "VpcSubnetIds": ref("SubnetIds"), "VpcSecurityGroupIds": [db_sg],
-            "Auth": [{"AuthScheme": "SECRETS", "SecretArn": creds, "IAMAuth": "DISABLED"}]}},
-        "DatabaseProxyTargetGroup": {"Type": "AWS::RDS::DBProxyTargetGroup", **only, "Properties": {
-            "DBProxyName": ref("DatabaseProxy"), "TargetGroupName": "default",
-            "DBClusterIdentifiers": [ref("DatabaseCluster")],
-            "ConnectionPoolConfigurationInfo": {
-                "MaxConnectionsPercent": limits.PROXY_MAX_CONNECTIONS_PERCENT,
-                "ConnectionBorrowTimeout": 30}}},
+        "FunctionSecurityGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            "Condition": "HasVpcId",
+            "Properties": {
+                "GroupDescription": "Mail Proxy functions (egress: SMTP, HTTPS, PostgreSQL)",
+                "VpcId": ref("VpcId"),
+            },
+        },
+        "DatabaseCredentials": {
+            "Type": "AWS::SecretsManager::Secret",
+            **only,
+            "Properties": {
+                "Description": "Mail Proxy database credentials (RDS)",
+                "GenerateSecretString": {
+                    "SecretStringTemplate": json.dumps({"username": "mailproxy"}),
+                    "GenerateStringKey": "password",
+                    "PasswordLength": 40,
+                    "ExcludeCharacters": "\"@/\\ '`:?#[]%{}",
+                },
+            },
+        },
+        "DatabaseSecurityGroup": {
+            "Type": "AWS::EC2::SecurityGroup",
+            **only,
+            "Properties": {
+                "GroupDescription": "Mail Proxy database and RDS Proxy",
+                "VpcId": ref("VpcId"),
+                "SecurityGroupIngress": [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 5432,
+                        "ToPort": 5432,
+                        "SourceSecurityGroupId": {"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]},
+                        "Description": "functions to RDS Proxy",
+                    }
+                ],
+            },
+        },
+        "DatabaseSelfIngress": {
+            "Type": "AWS::EC2::SecurityGroupIngress",
+            **only,
+            "Properties": {
+                "GroupId": db_sg,
+                "SourceSecurityGroupId": db_sg,
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "Description": "RDS Proxy to the cluster",
+            },
+        },
+        "DatabaseSubnetGroup": {
+            "Type": "AWS::RDS::DBSubnetGroup",
+            **only,
+            "Properties": {"DBSubnetGroupDescription": "Mail Proxy database", "SubnetIds": ref("SubnetIds")},
+        },
+        "DatabaseCluster": {
+            "Type": "AWS::RDS::DBCluster",
+            **only,
+            "DeletionPolicy": "Snapshot",
+            "UpdateReplacePolicy": "Snapshot",
+            "Properties": {
+                "Engine": "aurora-postgresql",
+                "EngineVersion": "15.10",
+                "DatabaseName": "mailproxy",
+                "MasterUsername": _resolve_secret(creds, "username"),
+                "MasterUserPassword": _resolve_secret(creds, "password"),
+                "DBSubnetGroupName": ref("DatabaseSubnetGroup"),
+                "VpcSecurityGroupIds": [db_sg],
+                "StorageEncrypted": True,
+                "BackupRetentionPeriod": 7,
+                "DeletionProtection": True,
+                "ServerlessV2ScalingConfiguration": {
+                    "MinCapacity": ref("DatabaseMinCapacity"),
+                    "MaxCapacity": ref("DatabaseMaxCapacity"),
+                },
+            },
+        },
+        "DatabaseInstance": {
+            "Type": "AWS::RDS::DBInstance",
+            **only,
+            "Properties": {
+                "Engine": "aurora-postgresql",
+                "DBInstanceClass": "db.serverless",
+                "DBClusterIdentifier": ref("DatabaseCluster"),
+                "PubliclyAccessible": False,
+            },
+        },
+        "DatabaseSecretAttachment": {
+            "Type": "AWS::SecretsManager::SecretTargetAttachment",
+            **only,
+            "Properties": {"SecretId": creds, "TargetId": ref("DatabaseCluster"), "TargetType": "AWS::RDS::DBCluster"},
+        },
+        "DatabaseProxyRole": {
+            "Type": "AWS::IAM::Role",
+            **only,
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "read-credentials",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [allow(["secretsmanager:GetSecretValue"], creds)],
+                        },
+                    }
+                ],
+            },
+        },
+        "DatabaseProxy": {
+            "Type": "AWS::RDS::DBProxy",
+            **only,
+            "Properties": {
+                "DBProxyName": sub("${AWS::StackName}-db"),
+                "EngineFamily": "POSTGRESQL",
+                "RequireTLS": True,
+                "RoleArn": arn("DatabaseProxyRole"),
+                "VpcSubnetIds": ref("SubnetIds"),
+                "VpcSecurityGroupIds": [db_sg],
+                "Auth": [{"AuthScheme": "SECRETS", "SecretArn": creds, "IAMAuth": "DISABLED"}],
+            },
+        },
+        "DatabaseProxyTargetGroup": {
+            "Type": "AWS::RDS::DBProxyTargetGroup",
+            **only,
+            "Properties": {
+                "DBProxyName": ref("DatabaseProxy"),
+                "TargetGroupName": "default",
+                "DBClusterIdentifiers": [ref("DatabaseCluster")],
+                "ConnectionPoolConfigurationInfo": {
+                    "MaxConnectionsPercent": limits.PROXY_MAX_CONNECTIONS_PERCENT,
+                    "ConnectionBorrowTimeout": 30,
+                },
+            },
+        },
     }
 
 
@@ -338,34 +557,82 @@ def migrations_digest() -> str:
 
 
 def _operations() -> Json:
-    alarm = {"Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
-             "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
-             "AlarmActions": [ref("AlarmTopic")], "OKActions": [ref("AlarmTopic")]}
+    alarm = {
+        "Statistic": "Sum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "Threshold": 0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [ref("AlarmTopic")],
+        "OKActions": [ref("AlarmTopic")],
+    }
     return {
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "Mail Proxy alarms"}},
-        "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail", "Properties": {
-            "TopicArn": ref("AlarmTopic"), "Protocol": "email", "Endpoint": ref("AlarmEmail")}},
-        "SystemDeadLetterAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            **alarm, "Statistic": "Maximum", "AlarmDescription": "Mail Proxy system work is failing repeatedly",
-            "Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
-            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SystemDeadLetterQueue", "QueueName"]}}]}},
-        "DispatchErrorsAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            **alarm, "AlarmDescription": "The dispatch function is failing", "Namespace": "AWS/Lambda",
-            "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": ref("DispatchFunction")}]}},
-        "ApiErrorsAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            **alarm, "AlarmDescription": "The API function is failing", "Namespace": "AWS/Lambda",
-            "MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": ref(API)}]}},
-        "LargeFilesBucket": {"Type": "AWS::S3::Bucket", "Properties": {
-            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
-                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
-            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
-            "LifecycleConfiguration": {"Rules": [
-                {"Id": "expire-large-files", "Status": "Enabled", "ExpirationInDays": ref("LargeFileTtlDays")}]}}},
-        "DatabaseMigration": {"Type": "Custom::DatabaseMigration", "Properties": {
-            "ServiceToken": arn("MigrateFunction"), "Migrations": migrations_digest(),
-            # Only once the proxy can reach the cluster (a dependency only when it exists).
-            "Database": when("CreateDatabase", ref("DatabaseProxyTargetGroup"), "given")}},
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {"TopicArn": ref("AlarmTopic"), "Protocol": "email", "Endpoint": ref("AlarmEmail")},
+        },
+        "SystemDeadLetterAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                **alarm,
+                "Statistic": "Maximum",
+                "AlarmDescription": "Mail Proxy system work is failing repeatedly",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["SystemDeadLetterQueue", "QueueName"]}}],
+            },
+        },
+        "DispatchErrorsAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                **alarm,
+                "AlarmDescription": "The dispatch function is failing",
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": ref("DispatchFunction")}],
+            },
+        },
+        "ApiErrorsAlarm": {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                **alarm,
+                "AlarmDescription": "The API function is failing",
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": ref(API)}],
+            },
+        },
+        "LargeFilesBucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                },
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {"Id": "expire-large-files", "Status": "Enabled", "ExpirationInDays": ref("LargeFileTtlDays")}
+                    ]
+                },
+            },
+        },
+        "DatabaseMigration": {
+            "Type": "Custom::DatabaseMigration",
+            "Properties": {
+                "ServiceToken": arn("MigrateFunction"),
+                "Migrations": migrations_digest(),
+                # Only once the proxy can reach the cluster (a dependency only when it exists).
+                "Database": when("CreateDatabase", ref("DatabaseProxyTargetGroup"), "given"),
+            },
+        },
     }
 
 
@@ -374,7 +641,7 @@ TUNABLE: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.parameter)
 SPECIFIC_ENV = frozenset({"MAILPROXY_PUBLIC_URL"})
 # Where the template is stricter than the code: AWS's rules between the numbers (limits.rules).
 TEMPLATE_MINIMUM: dict[str, float] = {
-    "ClaimLease": limits.DISPATCH_TIMEOUT + 1,                 # a lease outlives any run
+    "ClaimLease": limits.DISPATCH_TIMEOUT + 1,  # a lease outlives any run
     "QueueVisibilityTimeout": limits.QUEUE_VISIBILITY_TIMEOUT,  # 6 x the dispatch timeout
 }
 
@@ -405,34 +672,91 @@ def setting_parameter(setting: Setting) -> Json:
 
 
 PARAMETERS: Json = {
-    "DatabaseUrl": {"Type": "String", "NoEcho": True, "Default": "",
-                    "Description": "postgresql:// URL of an existing database; empty: the stack creates "
-                                   "Aurora PostgreSQL Serverless v2 behind RDS Proxy (needs VpcId and SubnetIds)"},
+    "DatabaseUrl": {
+        "Type": "String",
+        "NoEcho": True,
+        "Default": "",
+        "Description": "postgresql:// URL of an existing database; empty: the stack creates "
+        "Aurora PostgreSQL Serverless v2 behind RDS Proxy (needs VpcId and SubnetIds)",
+    },
     "VpcId": {"Type": "String", "Default": "", "Description": "VPC of the functions (and of the created database)"},
-    "SubnetIds": {"Type": "CommaDelimitedList", "Default": "",
-                  "Description": "Private subnets for the functions and the database (with NAT or VPC endpoints)"},
-    "SecurityGroupIds": {"Type": "CommaDelimitedList", "Default": "",
-                         "Description": "Extra security groups for the functions"},
+    "SubnetIds": {
+        "Type": "CommaDelimitedList",
+        "Default": "",
+        "Description": "Private subnets for the functions and the database (with NAT or VPC endpoints)",
+    },
+    "SecurityGroupIds": {
+        "Type": "CommaDelimitedList",
+        "Default": "",
+        "Description": "Extra security groups for the functions",
+    },
     "DatabaseMinCapacity": {"Type": "Number", "Default": limits.DATABASE_MIN_ACU, "MinValue": 0, "MaxValue": 256},
     "DatabaseMaxCapacity": {"Type": "Number", "Default": limits.DATABASE_MAX_ACU, "MinValue": 1, "MaxValue": 256},
     "LargeFileTtlDays": {"Type": "Number", "Default": 30, "MinValue": 1},
-    "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": [
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]},
+    "LogRetentionDays": {
+        "Type": "Number",
+        "Default": 30,
+        "AllowedValues": [
+            1,
+            3,
+            5,
+            7,
+            14,
+            30,
+            60,
+            90,
+            120,
+            150,
+            180,
+            365,
+            400,
+            545,
+            731,
+            1096,
+            1827,
+            2192,
+            2557,
+            2922,
+            3288,
+            3653,
+        ],
+    },
     "AlarmEmail": {"Type": "String", "Default": "", "Description": "Subscribed to the alarm topic (empty: none)"},
-    "DeployDigest": {"Type": "String", "Default": "none",
-                     "Description": "Set by make deploy: what the last deploy asked for (template and parameters)"},
-    "WorkConcurrency": {"Type": "Number", "Default": limits.WORK_CONCURRENCY, "MinValue": 2, "MaxValue": 1000,
-                        "Description": "MaximumConcurrency of the work queue's mapping: dispatch invocations "
-                                       "serving the pooled tenants at once"},
-    "DispatchReservedConcurrency": {"Type": "Number", "Default": limits.DISPATCH_RESERVED, "MinValue": 0,
-                                    "MaxValue": 10000, "Description": "Reserved concurrency of the dispatch "
-                                    "function (0: none); at least WorkConcurrency plus 2 per dedicated tenant"},
-    "ApiReservedConcurrency": {"Type": "Number", "Default": limits.API_RESERVED, "MinValue": 0, "MaxValue": 10000,
-                               "Description": "Reserved concurrency of the API function (0: none), so that "
-                                              "a dispatch surge never throttles the API"},
-    "MetricsAccess": {"Type": "String", "Default": "iam", "AllowedValues": ["iam", "public", "none"],
-                      "Description": "GET /metrics through API Gateway: IAM-signed requests only, anyone, "
-                                     "or not routed"},
+    "DeployDigest": {
+        "Type": "String",
+        "Default": "none",
+        "Description": "Set by make deploy: what the last deploy asked for (template and parameters)",
+    },
+    "WorkConcurrency": {
+        "Type": "Number",
+        "Default": limits.WORK_CONCURRENCY,
+        "MinValue": 2,
+        "MaxValue": 1000,
+        "Description": "MaximumConcurrency of the work queue's mapping: dispatch invocations "
+        "serving the pooled tenants at once",
+    },
+    "DispatchReservedConcurrency": {
+        "Type": "Number",
+        "Default": limits.DISPATCH_RESERVED,
+        "MinValue": 0,
+        "MaxValue": 10000,
+        "Description": "Reserved concurrency of the dispatch "
+        "function (0: none); at least WorkConcurrency plus 2 per dedicated tenant",
+    },
+    "ApiReservedConcurrency": {
+        "Type": "Number",
+        "Default": limits.API_RESERVED,
+        "MinValue": 0,
+        "MaxValue": 10000,
+        "Description": "Reserved concurrency of the API function (0: none), so that "
+        "a dispatch surge never throttles the API",
+    },
+    "MetricsAccess": {
+        "Type": "String",
+        "Default": "iam",
+        "AllowedValues": ["iam", "public", "none"],
+        "Description": "GET /metrics through API Gateway: IAM-signed requests only, anyone, or not routed",
+    },
     **{s.parameter: setting_parameter(s) for s in TUNABLE if s.parameter},
 }
 
@@ -455,10 +779,16 @@ RULES: Json = {
     "DatabaseNeedsAVpc": {
         "RuleCondition": {"Fn::Equals": [ref("DatabaseUrl"), ""]},
         "Assertions": [
-            {"Assert": {"Fn::Not": [{"Fn::Equals": [ref("VpcId"), ""]}]},
-             "AssertDescription": "Without DatabaseUrl the stack creates a database: give VpcId"},
-            {"Assert": {"Fn::Not": [{"Fn::EachMemberEquals": [ref("SubnetIds"), ""]}]},
-             "AssertDescription": "Without DatabaseUrl the stack creates a database: give SubnetIds"}]},
+            {
+                "Assert": {"Fn::Not": [{"Fn::Equals": [ref("VpcId"), ""]}]},
+                "AssertDescription": "Without DatabaseUrl the stack creates a database: give VpcId",
+            },
+            {
+                "Assert": {"Fn::Not": [{"Fn::EachMemberEquals": [ref("SubnetIds"), ""]}]},
+                "AssertDescription": "Without DatabaseUrl the stack creates a database: give SubnetIds",
+            },
+        ],
+    },
 }
 
 
@@ -472,8 +802,12 @@ def merge_template() -> Json:
     resources.update(_database())
     resources.update(_operations())
     sigv4 = {"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
-    resources[REST_API] = {"Properties": {"Name": sub("${AWS::StackName}-api"),
-                                          "DefinitionBody": {"securityDefinitions": {"sigv4": sigv4}}}}
+    resources[REST_API] = {
+        "Properties": {
+            "Name": sub("${AWS::StackName}-api"),
+            "DefinitionBody": {"securityDefinitions": {"sigv4": sigv4}},
+        }
+    }
     return {
         "Description": "Mail Proxy: multi-tenant email dispatch (API, queues, functions, schedules, database)",
         "Parameters": PARAMETERS,
@@ -488,8 +822,7 @@ def merge_template() -> Json:
             "MigrateFunctionName": {"Value": ref("MigrateFunction")},
             "AlarmTopicArn": {"Value": ref("AlarmTopic")},
             "DeployDigest": {"Value": ref("DeployDigest")},
-            "DatabaseEndpoint": {"Condition": "CreateDatabase",
-                                 "Value": {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}},
+            "DatabaseEndpoint": {"Condition": "CreateDatabase", "Value": {"Fn::GetAtt": ["DatabaseProxy", "Endpoint"]}},
         },
     }
 

@@ -23,8 +23,11 @@ def accounts() -> None:
 def list_(cli: Cli, tenant_id: str) -> None:
     """A tenant's SMTP accounts (passwords never shown)."""
     data = cli.api.call("GET", "/accounts", {"tenant_id": tenant_id})
-    cli.listing(data, data.get("accounts", []),
-                ["id", "host", "port", "user", "use_tls", "batch_size", "limit_per_minute", "limit_per_hour"])
+    cli.listing(
+        data,
+        data.get("accounts", []),
+        ["id", "host", "port", "user", "use_tls", "batch_size", "limit_per_minute", "limit_per_hour"],
+    )
 
 
 @accounts.command()
@@ -43,9 +46,22 @@ def list_(cli: Cli, tenant_id: str) -> None:
 @set_option
 @json_option
 @pass_cli
-def add(cli: Cli, tenant_id: str, account_id: str, host: str, port: int, user: str | None, password_stdin: bool,
-        use_tls: bool | None, batch_size: int | None, limit_per_minute: int | None, limit_per_hour: int | None,
-        limit_per_day: int | None, from_file: Path | None, pairs: tuple[str, ...]) -> None:
+def add(
+    cli: Cli,
+    tenant_id: str,
+    account_id: str,
+    host: str,
+    port: int,
+    user: str | None,
+    password_stdin: bool,
+    use_tls: bool | None,
+    batch_size: int | None,
+    limit_per_minute: int | None,
+    limit_per_hour: int | None,
+    limit_per_day: int | None,
+    from_file: Path | None,
+    pairs: tuple[str, ...],
+) -> None:
     """Add or replace an account (a replacement is whole: omitted fields take defaults).
 
     \b
@@ -55,9 +71,21 @@ def add(cli: Cli, tenant_id: str, account_id: str, host: str, port: int, user: s
     """
     # The password never goes on the command line, where ps and shell history would keep it.
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    body = build(from_file, pairs, id=account_id, tenant_id=tenant_id, host=host, port=port, user=user,
-                 password=password, use_tls=use_tls, batch_size=batch_size, limit_per_minute=limit_per_minute,
-                 limit_per_hour=limit_per_hour, limit_per_day=limit_per_day)
+    body = build(
+        from_file,
+        pairs,
+        id=account_id,
+        tenant_id=tenant_id,
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        use_tls=use_tls,
+        batch_size=batch_size,
+        limit_per_minute=limit_per_minute,
+        limit_per_hour=limit_per_hour,
+        limit_per_day=limit_per_day,
+    )
     data = cli.api.call("POST", "/account", body=body)
     for warning in data.get("warnings") or []:
         click.echo(f"warning: {warning}", err=True)

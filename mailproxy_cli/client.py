@@ -28,8 +28,10 @@ def unreachable(url: str, timeout: float, exc: requests.RequestException) -> str
         why = "nothing answers there (connection refused or unknown host)"
     else:
         why = type(exc).__name__
-    return (f"cannot reach {url}: {why}; is the API running, and is the URL right? "
-            "(--url, MAILPROXY_URL or the config file's url)")
+    return (
+        f"cannot reach {url}: {why}; is the API running, and is the URL right? "
+        "(--url, MAILPROXY_URL or the config file's url)"
+    )
 
 
 def _exit_code(status: int) -> int:
@@ -47,8 +49,10 @@ def describe(detail: Any) -> str:
     if isinstance(detail, str):
         return detail
     if isinstance(detail, list):
-        return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}"
-                         if isinstance(d, dict) else str(d) for d in detail)
+        return "; ".join(
+            f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" if isinstance(d, dict) else str(d)
+            for d in detail
+        )
     if isinstance(detail, dict):
         parts = [str(detail["error"])] if detail.get("error") else []
         parts += [f"{r.get('id', '?')}: {r.get('reason')}" for r in detail.get("rejected") or []]
@@ -63,12 +67,12 @@ class Client:
         if settings.token:
             self._http.headers["X-API-Token"] = settings.token
 
-    def call(self, method: str, path: str, query: dict[str, Any] | None = None,
-             body: Any = None) -> Any:
+    def call(self, method: str, path: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}
         try:
-            answer = self._http.request(method, self.settings.url + path, params=params,
-                                        json=body, timeout=self.settings.timeout)
+            answer = self._http.request(
+                method, self.settings.url + path, params=params, json=body, timeout=self.settings.timeout
+            )
         except requests.RequestException as exc:
             raise ApiError(unreachable(self.settings.url, self.settings.timeout, exc), UNAVAILABLE) from None
         try:
@@ -77,8 +81,9 @@ class Client:
             data = None
         if answer.status_code >= 400:
             detail = data.get("detail", data) if isinstance(data, dict) else answer.text[:500]
-            raise ApiError(f"{answer.status_code}: {describe(detail)}", _exit_code(answer.status_code),
-                           answer.status_code)
+            raise ApiError(
+                f"{answer.status_code}: {describe(detail)}", _exit_code(answer.status_code), answer.status_code
+            )
         return data if data is not None else answer.text
 
     def pages(self, path: str, key: str, query: dict[str, Any], limit: int, everything: bool) -> list[Any]:

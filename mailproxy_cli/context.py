@@ -76,13 +76,16 @@ class When(click.ParamType):
 
 def json_option(command: F) -> F:
     """--json on a subcommand too (``mailproxy tenants list --json``), same as the global flag."""
+
     def flag(ctx: click.Context, _: click.Parameter, value: bool) -> None:
         if value:
             cli = ctx.find_object(Cli)
             if cli is not None:
                 cli.json = True
-    return click.option("--json", "as_json", is_flag=True, expose_value=False, callback=flag,
-                        help="Print the API's JSON answer.")(command)
+
+    return click.option(
+        "--json", "as_json", is_flag=True, expose_value=False, callback=flag, help="Print the API's JSON answer."
+    )(command)
 
 
 class FullHelpGroup(click.Group):

@@ -94,6 +94,7 @@ def run_now(cli: Cli, tenant_id: str | None) -> None:
 
 def _batch_command(verb: str, summary: str, without_batch: str) -> click.Command:
     """suspend and activate: the same shape, the same answer."""
+
     @click.argument("tenant_id")
     @click.option("--batch", help=f"One batch code; without it {without_batch}.")
     @json_option
@@ -102,11 +103,16 @@ def _batch_command(verb: str, summary: str, without_batch: str) -> click.Command
         data = cli.api.call("POST", f"/commands/{verb}", {"tenant_id": tenant_id, "batch_code": batch})
         held = ", ".join(data.get("suspended_batches") or []) or "none"
         cli.done(data, f"{tenant_id}: suspended batches {held}; {data.get('pending_messages')} pending")
+
     return cli.command(verb, help=summary)(command)
 
 
-_batch_command("suspend", "Hold a tenant's messages (or one batch of them).\n\n\b\nExamples:\n"
-               "  mailproxy suspend acme --batch newsletter\n  mailproxy suspend acme", "the whole tenant")
+_batch_command(
+    "suspend",
+    "Hold a tenant's messages (or one batch of them).\n\n\b\nExamples:\n"
+    "  mailproxy suspend acme --batch newsletter\n  mailproxy suspend acme",
+    "the whole tenant",
+)
 _batch_command("activate", "Release what suspend held.", "every suspension of the tenant")
 
 
@@ -121,8 +127,17 @@ _batch_command("activate", "Release what suspend held.", "every suspension of th
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the outcome.")
 @json_option
 @pass_cli
-def send_test(cli: Cli, tenant_id: str, account_id: str, to: tuple[str, ...], sender: str,
-              subject: str, body: str, wait: bool, timeout: float) -> None:
+def send_test(
+    cli: Cli,
+    tenant_id: str,
+    account_id: str,
+    to: tuple[str, ...],
+    sender: str,
+    subject: str,
+    body: str,
+    wait: bool,
+    timeout: float,
+) -> None:
     """Send one test message and (by default) wait until it is sent or fails.
 
     \b
@@ -131,8 +146,15 @@ def send_test(cli: Cli, tenant_id: str, account_id: str, to: tuple[str, ...], se
       mailproxy send-test acme --account main --to a@example.com --to b@example.com --no-wait
     """
     message_id = f"cli-test-{int(time.time())}-{uuid.uuid4().hex[:8]}"
-    message = {"id": message_id, "tenant_id": tenant_id, "account_id": account_id, "from": sender,
-               "to": list(to), "subject": subject, "body": body}
+    message = {
+        "id": message_id,
+        "tenant_id": tenant_id,
+        "account_id": account_id,
+        "from": sender,
+        "to": list(to),
+        "subject": subject,
+        "body": body,
+    }
     try:
         cli.api.call("POST", "/commands/add-messages", body={"messages": [message]})
     except ApiError as exc:
@@ -143,9 +165,13 @@ def send_test(cli: Cli, tenant_id: str, account_id: str, to: tuple[str, ...], se
         time.sleep(0.25)
         record = cli.api.call("GET", f"/messages/{message_id}", {"tenant_id": tenant_id})["message"]
     outcome = record.get("status")
-    cli.out({"ok": True, "message": record}, lambda: click.echo(
-        f"{message_id}: {outcome}" + (f" ({record.get('error') or record.get('last_error')})"
-                                      if outcome in ("error", "bounced") else "")))
+    cli.out(
+        {"ok": True, "message": record},
+        lambda: click.echo(
+            f"{message_id}: {outcome}"
+            + (f" ({record.get('error') or record.get('last_error')})" if outcome in ("error", "bounced") else "")
+        ),
+    )
     if wait and outcome not in ("sent",):
         sys.exit(FAILED)
 
@@ -161,8 +187,9 @@ def _explained(cli: Cli, exc: ApiError, tenant_id: str, account_id: str) -> ApiE
         if missing.exit_code == NOT_FOUND:
             return ApiError(f"tenant {tenant_id!r} does not exist (mailproxy tenants list)", NOT_FOUND, 400)
         return exc
-    return ApiError(f"tenant {tenant_id!r} has no account {account_id!r} "
-                    f"(mailproxy accounts list {tenant_id})", NOT_FOUND, 400)
+    return ApiError(
+        f"tenant {tenant_id!r} has no account {account_id!r} (mailproxy accounts list {tenant_id})", NOT_FOUND, 400
+    )
 
 
 @cli.command("command-log")
@@ -173,17 +200,28 @@ def _explained(cli: Cli, exc: ApiError, tenant_id: str, account_id: str) -> ApiE
 @click.option("--limit", default=100, show_default=True)
 @json_option
 @pass_cli
-def command_log(cli: Cli, tenant_id: str | None, since: int | None, until: int | None,
-                endpoint_filter: str | None, limit: int) -> None:
+def command_log(
+    cli: Cli, tenant_id: str | None, since: int | None, until: int | None, endpoint_filter: str | None, limit: int
+) -> None:
     """State-changing commands, oldest first (admin)."""
-    data = cli.api.call("GET", "/command-log", {"tenant_id": tenant_id, "since_ts": since, "until_ts": until,
-                                                "endpoint_filter": endpoint_filter, "limit": limit})
+    data = cli.api.call(
+        "GET",
+        "/command-log",
+        {
+            "tenant_id": tenant_id,
+            "since_ts": since,
+            "until_ts": until,
+            "endpoint_filter": endpoint_filter,
+            "limit": limit,
+        },
+    )
     rows = [{**c, "command_ts": show.when(c.get("command_ts"))} for c in data.get("commands", [])]
     cli.listing(data, rows, ["id", "command_ts", "endpoint", "tenant_id", "response_status"])
 
 
 def _register() -> None:
     from mailproxy_cli import accounts, instance, messages, tenants
+
     for module in (tenants, accounts, messages, instance):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -27,8 +27,18 @@ def messages() -> None:
 @click.option("--all", "everything", is_flag=True, help="Follow the cursor to the last page.")
 @json_option
 @pass_cli
-def search(cli: Cli, tenant_id: str, q: str | None, status: str | None, batch_code: str | None,
-           account_id: str | None, since: int | None, until: int | None, limit: int, everything: bool) -> None:
+def search(
+    cli: Cli,
+    tenant_id: str,
+    q: str | None,
+    status: str | None,
+    batch_code: str | None,
+    account_id: str | None,
+    since: int | None,
+    until: int | None,
+    limit: int,
+    everything: bool,
+) -> None:
     """Messages of a tenant in dispatch order, one page (or --all).
 
     \b
@@ -37,14 +47,31 @@ def search(cli: Cli, tenant_id: str, q: str | None, status: str | None, batch_co
       mailproxy messages search acme --status deferred --since 2h
       mailproxy --json messages search acme --batch newsletter --all
     """
-    query = {"tenant_id": tenant_id, "q": q, "status": status, "batch_code": batch_code,
-             "account_id": account_id, "since": since, "until": until}
+    query = {
+        "tenant_id": tenant_id,
+        "q": q,
+        "status": status,
+        "batch_code": batch_code,
+        "account_id": account_id,
+        "since": since,
+        "until": until,
+    }
     found = cli.api.pages("/messages", "messages", query, limit, everything)
-    rows = [{"id": m.get("id"), "status": m.get("status"), "to": show.recipients((m.get("message") or {}).get("to")),
-             "subject": (m.get("message") or {}).get("subject"), "created_at": show.when(m.get("created_at")),
-             "sent_ts": show.sent_when(m), "retries": m.get("retry_count")} for m in found]
-    cli.listing({"ok": True, "messages": found}, rows,
-                ["id", "status", "to", "subject", "created_at", "sent_ts", "retries"])
+    rows = [
+        {
+            "id": m.get("id"),
+            "status": m.get("status"),
+            "to": show.recipients((m.get("message") or {}).get("to")),
+            "subject": (m.get("message") or {}).get("subject"),
+            "created_at": show.when(m.get("created_at")),
+            "sent_ts": show.sent_when(m),
+            "retries": m.get("retry_count"),
+        }
+        for m in found
+    ]
+    cli.listing(
+        {"ok": True, "messages": found}, rows, ["id", "status", "to", "subject", "created_at", "sent_ts", "retries"]
+    )
 
 
 @messages.command("show")
@@ -64,13 +91,27 @@ def show_message(cli: Cli, tenant_id: str, message_id: str) -> None:
 
     def people() -> None:
         payload = record.get("message") or {}
-        summary = {k: record.get(k) for k in ("id", "status", "account_id", "batch_code", "priority",
-                                               "retry_count", "last_error", "error", "bounce_type",
-                                               "bounce_reason") if record.get(k) is not None}
+        summary = {
+            k: record.get(k)
+            for k in (
+                "id",
+                "status",
+                "account_id",
+                "batch_code",
+                "priority",
+                "retry_count",
+                "last_error",
+                "error",
+                "bounce_type",
+                "bounce_reason",
+            )
+            if record.get(k) is not None
+        }
         summary.update({"to": show.recipients(payload.get("to")), "subject": payload.get("subject")})
         show.fields(summary, ("id", "status", "to", "subject"))
         click.echo("")
         show.table(show.timeline(record), ["when", "what", "next_try", "detail"], cut_last=False)
+
     cli.out(data, people)
 
 
@@ -81,8 +122,7 @@ def show_message(cli: Cli, tenant_id: str, message_id: str) -> None:
 @pass_cli
 def delete(cli: Cli, tenant_id: str, message_ids: tuple[str, ...]) -> None:
     """Delete messages (any status) with their events."""
-    data = cli.api.call("POST", "/commands/delete-messages", {"tenant_id": tenant_id},
-                        body={"ids": list(message_ids)})
+    data = cli.api.call("POST", "/commands/delete-messages", {"tenant_id": tenant_id}, body={"ids": list(message_ids)})
     others = data.get("unauthorized") or []
     cli.done(data, f"removed {data.get('removed')}" + (f"; not this tenant's: {', '.join(others)}" if others else ""))
 
@@ -101,8 +141,9 @@ def suppressions() -> None:
 @pass_cli
 def list_(cli: Cli, tenant_id: str, reason: str | None, limit: int, everything: bool) -> None:
     """A tenant's suppressed addresses, newest first (one page, or --all)."""
-    found = cli.api.pages("/suppressions", "suppressions", {"tenant_id": tenant_id, "reason": reason},
-                          limit, everything)
+    found = cli.api.pages(
+        "/suppressions", "suppressions", {"tenant_id": tenant_id, "reason": reason}, limit, everything
+    )
     rows = [{**s, "created_ts": show.when(s.get("created_ts"))} for s in found]
     cli.listing({"ok": True, "suppressions": found}, rows, ["address", "reason", "created_ts", "detail"])
 

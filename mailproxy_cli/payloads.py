@@ -11,13 +11,22 @@ import click
 
 
 def set_option(command: Any) -> Any:
-    return click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
-                        help="Any other field; VALUE is read as JSON when it parses (true, 10, {...}).")(command)
+    return click.option(
+        "--set",
+        "pairs",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Any other field; VALUE is read as JSON when it parses (true, 10, {...}).",
+    )(command)
 
 
 def file_option(command: Any) -> Any:
-    return click.option("--file", "from_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                        help="Start from this JSON object; options and --set override it.")(command)
+    return click.option(
+        "--file",
+        "from_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Start from this JSON object; options and --set override it.",
+    )(command)
 
 
 def build(from_file: Path | None, pairs: tuple[str, ...], **named: Any) -> dict[str, Any]:

@@ -53,8 +53,7 @@ def resolve(url: str | None, token: str | None, profile: str) -> CliSettings:
     url = url or os.environ.get("MAILPROXY_URL") or stored.get("url")
     token = token or os.environ.get("MAILPROXY_TOKEN") or stored.get("token")
     if not url:
-        raise SettingsError("no API URL: pass --url, set MAILPROXY_URL, or write url in "
-                            f"{config_path()} [{profile}]")
+        raise SettingsError(f"no API URL: pass --url, set MAILPROXY_URL, or write url in {config_path()} [{profile}]")
     return CliSettings(url.rstrip("/"), token or None, float(stored.get("timeout", 30)))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-WIDEST = 48   # a cell longer than this is cut, so one long subject cannot break the table
+WIDEST = 48  # a cell longer than this is cut, so one long subject cannot break the table
 
 
 def when(value: Any) -> str:
@@ -39,16 +39,16 @@ def _timed(column: str, value: Any) -> Any:
     return when(value) if column.endswith(("_ts", "_at")) and value not in (None, "") else value
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)",
-          cut_last: bool = True) -> None:
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)", cut_last: bool = True) -> None:
     """Rows under upper-case headings; cells are cut at WIDEST, the last column too unless
     ``cut_last`` is False (a detail or an error people must read whole)."""
     if not rows:
         click.echo(empty)
         return
     last = len(columns) - 1
-    cells = [[cell(_timed(c, row.get(c)), whole=not cut_last and i == last) for i, c in enumerate(columns)]
-             for row in rows]
+    cells = [
+        [cell(_timed(c, row.get(c)), whole=not cut_last and i == last) for i, c in enumerate(columns)] for row in rows
+    ]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for r in cells:
@@ -87,10 +87,15 @@ def sent_when(record: dict[str, Any]) -> str:
 def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
     """A message's life in order of when each thing happened: stored, each event of its
     history (a deferral at the time of its attempt, its retry time as ``next_try``)."""
-    steps: list[dict[str, Any]] = [{"at": _ts(record.get("created_at")), "when": when(record.get("created_at")),
-                                    "what": "accepted", "next_try": "-",
-                                    "detail": f"priority {record.get('priority')}, "
-                                              f"account {record.get('account_id')}"}]
+    steps: list[dict[str, Any]] = [
+        {
+            "at": _ts(record.get("created_at")),
+            "when": when(record.get("created_at")),
+            "what": "accepted",
+            "next_try": "-",
+            "detail": f"priority {record.get('priority')}, account {record.get('account_id')}",
+        }
+    ]
     for event in record.get("history") or []:
         detail = event.get("description") or ""
         metadata = dict(event.get("metadata") or {})
@@ -103,8 +108,15 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
         if metadata:
             detail = f"{detail} {json.dumps(metadata, separators=(',', ':'))}".strip()
         reported = f" (reported {when(event['reported_ts'])})" if event.get("reported_ts") else ""
-        steps.append({"at": _ts(happened), "when": when(happened), "what": event.get("event_type"),
-                      "next_try": next_try, "detail": detail + reported})
+        steps.append(
+            {
+                "at": _ts(happened),
+                "when": when(happened),
+                "what": event.get("event_type"),
+                "next_try": next_try,
+                "detail": detail + reported,
+            }
+        )
     # Accepted first whatever the clocks say (created_at has fractions of a second, events not).
     return steps[:1] + sorted(steps[1:], key=lambda step: step["at"])
 
@@ -123,14 +135,21 @@ def status(data: dict[str, Any]) -> None:
     click.echo(f"active        {cell(data.get('active'))}")
     click.echo(f"aws endpoint  {cell(data.get('aws_endpoint_url'))}")
     click.echo("")
-    components = [{"component": name, "healthy": part.get("healthy"),
-                   "last_tick": when(part["last_tick_ts"]) if part.get("last_tick_ts") else "-"}
-                  for name, part in (data.get("components") or {}).items()]
+    components = [
+        {
+            "component": name,
+            "healthy": part.get("healthy"),
+            "last_tick": when(part["last_tick_ts"]) if part.get("last_tick_ts") else "-",
+        }
+        for name, part in (data.get("components") or {}).items()
+    ]
     table(components, ["component", "healthy", "last_tick"])
     accounts = data.get("accounts") or {}
     if accounts and not accounts.get("healthy", True):
-        click.echo(f"\n{accounts.get('secret_unreadable')} account(s) cannot send: "
-                   f"{', '.join(accounts.get('accounts') or [])}\n  {accounts.get('what_to_do', '')}")
+        click.echo(
+            f"\n{accounts.get('secret_unreadable')} account(s) cannot send: "
+            f"{', '.join(accounts.get('accounts') or [])}\n  {accounts.get('what_to_do', '')}"
+        )
     settings = data.get("settings")
     if settings:
         click.echo("")

@@ -11,8 +11,7 @@ from mailproxy_cli.client import NOT_FOUND, REFUSED, ApiError
 from mailproxy_cli.context import Cli, FullHelpGroup, json_option, pass_cli
 from mailproxy_cli.payloads import build, file_option, set_option
 
-ORDER = ("id", "name", "active", "client_base_url", "retention_days", "suppression_enabled",
-         "created_at", "updated_at")
+ORDER = ("id", "name", "active", "client_base_url", "retention_days", "suppression_enabled", "created_at", "updated_at")
 
 
 @click.group(cls=FullHelpGroup)
@@ -50,8 +49,16 @@ def show_tenant(cli: Cli, tenant_id: str) -> None:
 @set_option
 @json_option
 @pass_cli
-def create(cli: Cli, tenant_id: str, name: str | None, client_base_url: str | None,
-           retention_days: int | None, from_file: Path | None, pairs: tuple[str, ...], replace: bool) -> None:
+def create(
+    cli: Cli,
+    tenant_id: str,
+    name: str | None,
+    client_base_url: str | None,
+    retention_days: int | None,
+    from_file: Path | None,
+    pairs: tuple[str, ...],
+    replace: bool,
+) -> None:
     """Create a tenant; its API key and signing secret are shown once. An existing tenant is
     refused unless --replace is given (then every field is replaced; the key and signing
     secret are kept).
@@ -62,16 +69,25 @@ def create(cli: Cli, tenant_id: str, name: str | None, client_base_url: str | No
       mailproxy tenants create acme --client-base-url https://acme.example.com --set retention_days=30
       mailproxy tenants create acme --file acme.json --replace
     """
-    body = build(from_file, pairs, id=tenant_id, name=name, client_base_url=client_base_url,
-                 retention_days=retention_days)
+    body = build(
+        from_file, pairs, id=tenant_id, name=name, client_base_url=client_base_url, retention_days=retention_days
+    )
     if not replace and _exists(cli, tenant_id):
-        raise ApiError(f"tenant {tenant_id!r} exists; --replace replaces all its fields "
-                       "(its API key and signing secret are kept), 'tenants update' changes some", REFUSED)
+        raise ApiError(
+            f"tenant {tenant_id!r} exists; --replace replaces all its fields "
+            "(its API key and signing secret are kept), 'tenants update' changes some",
+            REFUSED,
+        )
     data = cli.api.call("POST", "/tenant", body=body)
     if "api_key" in data:
-        cli.out(data, lambda: click.echo(f"created {tenant_id}\napi_key         {data['api_key']}\n"
-                                         f"signing_secret  {data['signing_secret']}\n"
-                                         "(shown once: store them now)"))
+        cli.out(
+            data,
+            lambda: click.echo(
+                f"created {tenant_id}\napi_key         {data['api_key']}\n"
+                f"signing_secret  {data['signing_secret']}\n"
+                "(shown once: store them now)"
+            ),
+        )
     else:
         cli.done(data, f"replaced {tenant_id} (key and signing secret kept)")
 
@@ -86,11 +102,20 @@ def create(cli: Cli, tenant_id: str, name: str | None, client_base_url: str | No
 @set_option
 @json_option
 @pass_cli
-def update(cli: Cli, tenant_id: str, name: str | None, client_base_url: str | None, retention_days: int | None,
-           active: bool | None, from_file: Path | None, pairs: tuple[str, ...]) -> None:
+def update(
+    cli: Cli,
+    tenant_id: str,
+    name: str | None,
+    client_base_url: str | None,
+    retention_days: int | None,
+    active: bool | None,
+    from_file: Path | None,
+    pairs: tuple[str, ...],
+) -> None:
     """Change the fields given; the rest stay."""
-    body = build(from_file, pairs, name=name, client_base_url=client_base_url,
-                 retention_days=retention_days, active=active)
+    body = build(
+        from_file, pairs, name=name, client_base_url=client_base_url, retention_days=retention_days, active=active
+    )
     cli.done(cli.api.call("PUT", f"/tenant/{tenant_id}", body=body), f"updated {tenant_id}")
 
 

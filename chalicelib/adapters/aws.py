@@ -18,7 +18,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.targets import StorageTarget
 from chalicelib.errors import SecretsError
 
-if TYPE_CHECKING:   # the stubs are a development dependency (requirements-dev.txt)
+if TYPE_CHECKING:  # the stubs are a development dependency (requirements-dev.txt)
     from botocore.config import _RetryDict, _S3Dict
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_lambda import LambdaClient
@@ -50,27 +50,34 @@ def client(service: Literal["cloudwatch"], settings: Settings) -> CloudWatchClie
 def client(service: Literal["secretsmanager"], settings: Settings) -> SecretsManagerClient: ...
 def client(service: str, settings: Settings) -> Any:
     """A client of our own AWS account (the function's role), at the configured endpoint."""
+
     def make() -> Any:
         # The service name is one of the overloads' literals; the session's own overloads
         # cannot see that through a variable.
         session: Any = boto3.session.Session(region_name=settings.aws_region)
         return session.client(
-            service, endpoint_url=settings.aws_endpoint_url,
-            config=Config(retries=_RETRIES, connect_timeout=5, read_timeout=30, max_pool_connections=32))
+            service,
+            endpoint_url=settings.aws_endpoint_url,
+            config=Config(retries=_RETRIES, connect_timeout=5, read_timeout=30, max_pool_connections=32),
+        )
 
     return _cached((service, settings.aws_endpoint_url, settings.aws_region), make)
 
 
 def s3_client(target: StorageTarget) -> S3Client:
     """A client of a tenant's S3-compatible store, with the tenant's own credentials."""
+
     def make() -> Any:
         session = boto3.session.Session(
-            aws_access_key_id=target.access_key_id, aws_secret_access_key=target.secret_access_key,
-            region_name=target.region)
+            aws_access_key_id=target.access_key_id,
+            aws_secret_access_key=target.secret_access_key,
+            region_name=target.region,
+        )
         # Custom endpoints (MinIO, LocalStack) want path-style addressing.
         s3: _S3Dict = {"addressing_style": "path" if target.endpoint_url else "auto"}
-        return session.client("s3", endpoint_url=target.endpoint_url,
-                              config=Config(s3=s3, signature_version="s3v4", retries=_RETRIES))
+        return session.client(
+            "s3", endpoint_url=target.endpoint_url, config=Config(s3=s3, signature_version="s3v4", retries=_RETRIES)
+        )
 
     return cast("S3Client", _cached(("s3-target", target), make))
 

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 from chalicelib.errors import SecretUnreadable
 
-UNREADABLE = ("a stored secret cannot be decrypted with MAILPROXY_ENCRYPTION_KEY: it was stored under "
-              "another key (set the variable back to that key, or 'new,old' to rotate)")
+UNREADABLE = (
+    "a stored secret cannot be decrypted with MAILPROXY_ENCRYPTION_KEY: it was stored under "
+    "another key (set the variable back to that key, or 'new,old' to rotate)"
+)
 
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
@@ -32,7 +34,8 @@ class Cipher:
             from cryptography.fernet import Fernet, MultiFernet
 
             self._built = MultiFernet(
-                [Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest())) for k in self._keys])
+                [Fernet(base64.urlsafe_b64encode(hashlib.sha256(k.encode()).digest())) for k in self._keys]
+            )
         return self._built
 
     def encrypt(self, plain: str) -> str:
@@ -51,4 +54,3 @@ class Cipher:
 
     def decrypt_opt(self, token: str | None) -> str | None:
         return None if token is None else self.decrypt(token)
-

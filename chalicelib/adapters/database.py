@@ -142,7 +142,7 @@ class Database:
                     if name in done:
                         continue
                     with conn.transaction():
-                        conn.execute(sql)   # a trusted file of ours, not a tenant's string
+                        conn.execute(sql)  # a trusted file of ours, not a tenant's string
                         conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", (name,))
                     log.info("applied migration %s", name)
                     applied.append(name)

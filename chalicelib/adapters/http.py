@@ -23,16 +23,18 @@ from chalicelib.errors import DestinationRefused, FetchError
 _local = threading.local()
 
 
-
 def _adapter(policy: OutboundPolicy) -> HTTPAdapter:
     def new_conn(conn: Any) -> socket.socket:
-        return outbound.connect(policy, conn._dns_host, conn.port, conn.timeout, conn.source_address,
-                                conn.socket_options)
+        return outbound.connect(
+            policy, conn._dns_host, conn.port, conn.timeout, conn.source_address, conn.socket_options
+        )
 
     plain = type("PolicyHTTPConnection", (HTTPConnection,), {"_new_conn": new_conn})
     tls = type("PolicyHTTPSConnection", (HTTPSConnection,), {"_new_conn": new_conn})
-    pools = {"http": type("PolicyPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
-             "https": type("PolicyTLSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls})}
+    pools = {
+        "http": type("PolicyPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+        "https": type("PolicyTLSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
+    }
 
     class PolicyAdapter(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -66,12 +68,20 @@ def _auth_headers(auth: dict[str, Any] | None) -> tuple[dict[str, str], Any]:
     return {}, None
 
 
-def _request(policy: OutboundPolicy, method: str, url: str, auth: dict[str, Any] | None, timeout: float,
-             headers: dict[str, str] | None = None, body: bytes | None = None) -> requests.Response:
+def _request(
+    policy: OutboundPolicy,
+    method: str,
+    url: str,
+    auth: dict[str, Any] | None,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> requests.Response:
     extra, basic = _auth_headers(auth)
     try:
-        return _session(policy).request(method, url, data=body, headers={**(headers or {}), **extra},
-                                        auth=basic, timeout=timeout)
+        return _session(policy).request(
+            method, url, data=body, headers={**(headers or {}), **extra}, auth=basic, timeout=timeout
+        )
     except DestinationRefused as exc:
         raise FetchError(str(exc)) from None
     except requests.Timeout:
@@ -93,8 +103,9 @@ class HttpClient:
             raise FetchError(f"HTTP {response.status_code}")
         return response.content
 
-    def post(self, url: str, body: bytes, headers: dict[str, str], auth: dict[str, Any] | None,
-             timeout: float) -> tuple[int, bytes]:
+    def post(
+        self, url: str, body: bytes, headers: dict[str, str], auth: dict[str, Any] | None, timeout: float
+    ) -> tuple[int, bytes]:
         """POST and return (status, body) whatever the status; raises FetchError on no answer."""
         response = _request(self._policy, "POST", url, auth, timeout, headers, body)
         return response.status_code, response.content

@@ -23,8 +23,9 @@ class Mailbox:
         t = self.target
         try:
             if t.use_ssl:
-                self._imap = imaplib.IMAP4_SSL(t.host, t.port, ssl_context=ssl.create_default_context(),
-                                               timeout=t.timeout)
+                self._imap = imaplib.IMAP4_SSL(
+                    t.host, t.port, ssl_context=ssl.create_default_context(), timeout=t.timeout
+                )
             else:
                 self._imap = imaplib.IMAP4(t.host, t.port, timeout=t.timeout)
             self._imap.login(t.user, t.password)
@@ -39,8 +40,9 @@ class Mailbox:
             raise MailboxError(str(exc)) from exc
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _client(self) -> imaplib.IMAP4:

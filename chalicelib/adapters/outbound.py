@@ -16,17 +16,21 @@ from chalicelib.domain.outbound import REFUSED, OutboundPolicy
 from chalicelib.errors import DestinationRefused
 
 
-def _allowed(policy: OutboundPolicy, host: str, port: int,
-             infos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _allowed(policy: OutboundPolicy, host: str, port: int, infos: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     allowed = [info for info in infos if policy.allows(host, str(info[4][0]), port)]
     if not allowed:
         raise DestinationRefused(REFUSED)
     return allowed
 
 
-def connect(policy: OutboundPolicy, host: str, port: int, timeout: float | None,
-            source_address: tuple[str, int] | None = None,
-            socket_options: list[tuple[int, int, Any]] | None = None) -> socket.socket:
+def connect(
+    policy: OutboundPolicy,
+    host: str,
+    port: int,
+    timeout: float | None,
+    source_address: tuple[str, int] | None = None,
+    socket_options: list[tuple[int, int, Any]] | None = None,
+) -> socket.socket:
     """A connected blocking socket to an allowed address of ``host``."""
     infos = _allowed(policy, host, port, socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
     last: OSError | None = None

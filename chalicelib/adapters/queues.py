@@ -17,7 +17,7 @@ from chalicelib.domain import work_records
 from chalicelib.domain.work_records import SystemWork, TenantWork
 from chalicelib.errors import QueueError, QueueMissing
 
-if TYPE_CHECKING:   # the stubs are a development dependency (requirements-dev.txt)
+if TYPE_CHECKING:  # the stubs are a development dependency (requirements-dev.txt)
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sqs import SQSClient
@@ -47,7 +47,7 @@ def work_queue_name(prefix: str) -> str:
     return f"{prefix}-work"
 
 
-_GROUP = re.compile(r"[!-~]{1,128}")   # what SQS accepts as a MessageGroupId
+_GROUP = re.compile(r"[!-~]{1,128}")  # what SQS accepts as a MessageGroupId
 
 
 def group_id(tenant_id: str) -> str:
@@ -56,8 +56,8 @@ def group_id(tenant_id: str) -> str:
     return tenant_id if _GROUP.fullmatch(tenant_id) else "t-" + hashlib.sha256(tenant_id.encode()).hexdigest()
 
 
-BATCH = 10   # SendMessageBatch's limit
-SEND_THREADS = 8   # SendMessageBatch calls in flight at once (botocore pools 10 connections)
+BATCH = 10  # SendMessageBatch's limit
+SEND_THREADS = 8  # SendMessageBatch calls in flight at once (botocore pools 10 connections)
 
 
 OLDEST_MESSAGE_ALARM_SECONDS = 900
@@ -68,9 +68,17 @@ class EventSourceMappings:
     its own MaximumConcurrency, so one tenant's backlog never starves another; and each
     tenant gets alarms on its dead-letter queue and on the age of its oldest work record."""
 
-    def __init__(self, lambda_client: LambdaClient, function_arn: str, concurrency: int,
-                 cloudwatch: CloudWatchClient | None = None, *, batch_size: int = limits.BATCH_SIZE,
-                 batching_window: int = limits.BATCHING_WINDOW, alarm_topic_arn: str | None = None) -> None:
+    def __init__(
+        self,
+        lambda_client: LambdaClient,
+        function_arn: str,
+        concurrency: int,
+        cloudwatch: CloudWatchClient | None = None,
+        *,
+        batch_size: int = limits.BATCH_SIZE,
+        batching_window: int = limits.BATCHING_WINDOW,
+        alarm_topic_arn: str | None = None,
+    ) -> None:
         self._lambda = lambda_client
         self._function = function_arn
         self._concurrency = concurrency
@@ -83,16 +91,28 @@ class EventSourceMappings:
         if self._cloudwatch is None:
             return
         common: dict[str, Any] = {
-            "Namespace": "AWS/SQS", "Statistic": "Maximum", "Period": 300, "EvaluationPeriods": 1,
-            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
-            "AlarmActions": self._alarm_actions}
+            "Namespace": "AWS/SQS",
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": self._alarm_actions,
+        }
         self._cloudwatch.put_metric_alarm(
-            AlarmName=f"{dlq_name}-depth", MetricName="ApproximateNumberOfMessagesVisible", Threshold=0,
-            Dimensions=[{"Name": "QueueName", "Value": dlq_name}], **common)
+            AlarmName=f"{dlq_name}-depth",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Threshold=0,
+            Dimensions=[{"Name": "QueueName", "Value": dlq_name}],
+            **common,
+        )
         self._cloudwatch.put_metric_alarm(
-            AlarmName=f"{queue_name}-oldest", MetricName="ApproximateAgeOfOldestMessage",
-            Threshold=OLDEST_MESSAGE_ALARM_SECONDS, Dimensions=[{"Name": "QueueName", "Value": queue_name}],
-            **common)
+            AlarmName=f"{queue_name}-oldest",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Threshold=OLDEST_MESSAGE_ALARM_SECONDS,
+            Dimensions=[{"Name": "QueueName", "Value": queue_name}],
+            **common,
+        )
 
     def unalarm(self, queue_name: str, dlq_name: str) -> None:
         if self._cloudwatch is not None:
@@ -103,8 +123,11 @@ class EventSourceMappings:
         if existing.get("EventSourceMappings"):
             return
         self._lambda.create_event_source_mapping(
-            EventSourceArn=queue_arn, FunctionName=self._function, BatchSize=self._batch_size,
-            MaximumBatchingWindowInSeconds=self._batching_window, Enabled=True,
+            EventSourceArn=queue_arn,
+            FunctionName=self._function,
+            BatchSize=self._batch_size,
+            MaximumBatchingWindowInSeconds=self._batching_window,
+            Enabled=True,
             FunctionResponseTypes=["ReportBatchItemFailures"],
             ScalingConfig={"MaximumConcurrency": self._concurrency},
         )
@@ -116,9 +139,15 @@ class EventSourceMappings:
 
 
 class TenantQueues:
-    def __init__(self, sqs: SQSClient, prefix: str, visibility_timeout: int,
-                 mappings: EventSourceMappings | None = None, system_queue_url: str | None = None,
-                 work_queue_url: str | None = None) -> None:
+    def __init__(
+        self,
+        sqs: SQSClient,
+        prefix: str,
+        visibility_timeout: int,
+        mappings: EventSourceMappings | None = None,
+        system_queue_url: str | None = None,
+        work_queue_url: str | None = None,
+    ) -> None:
         self._sqs = sqs
         self._prefix = prefix
         self._visibility = visibility_timeout
@@ -147,8 +176,11 @@ class TenantQueues:
         return url, dlq_url
 
     def _create_dead_letter(self, name: str, made: list[str]) -> tuple[str, str]:
-        url = str(self._sqs.create_queue(
-            QueueName=name, Attributes={"MessageRetentionPeriod": str(limits.DEAD_LETTER_RETENTION)})["QueueUrl"])
+        url = str(
+            self._sqs.create_queue(
+                QueueName=name, Attributes={"MessageRetentionPeriod": str(limits.DEAD_LETTER_RETENTION)}
+            )["QueueUrl"]
+        )
         made.append(url)
         return url, self._arn(url)
 
@@ -171,8 +203,7 @@ class TenantQueues:
                 log.warning("could not remove %s after a failed tenant creation: %s", url, exc)
 
     def _arn(self, url: str) -> str:
-        return str(self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-                   ["Attributes"]["QueueArn"])
+        return str(self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
     def delete(self, *urls: str | None) -> None:
         for url in urls:
@@ -209,17 +240,18 @@ class TenantQueues:
         as message group; returns the tenants whose record was not sent (the next tick's).
         A tick's thousands of records go out over SEND_THREADS calls at a time: one after
         another, 500 calls of ~15 ms would take a fifth of the tick's timeout."""
-        chunks = [records[start:start + BATCH] for start in range(0, len(records), BATCH)]
+        chunks = [records[start : start + BATCH] for start in range(0, len(records), BATCH)]
         if len(chunks) <= 1:
             return [t for chunk in chunks for t in self._send_chunk(chunk)]
-        url = self.work_url()   # resolved once, not by each thread
+        url = self.work_url()  # resolved once, not by each thread
         with ThreadPoolExecutor(min(SEND_THREADS, len(chunks))) as pool:
             return [t for failed in pool.map(lambda c: self._send_chunk(c, url), chunks) for t in failed]
 
     def _send_chunk(self, chunk: list[TenantWork], url: str | None = None) -> list[str]:
         entries: list[SendMessageBatchRequestEntryTypeDef] = [
             {"Id": str(i), "MessageGroupId": group_id(record.tenant_id), "MessageBody": work_records.encode(record)}
-            for i, record in enumerate(chunk)]
+            for i, record in enumerate(chunk)
+        ]
         try:
             answer = self._sqs.send_message_batch(QueueUrl=url or self.work_url(), Entries=entries)
         except (BotoCoreError, ClientError, QueueError) as exc:

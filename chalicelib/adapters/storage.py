@@ -20,7 +20,10 @@ class S3Storage:
 
     def presigned_get(self, target: StorageTarget, bucket: str, key: str, seconds: int) -> str:
         try:
-            return str(s3_client(target).generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds))
+            return str(
+                s3_client(target).generate_presigned_url(
+                    "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+                )
+            )
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(str(exc)) from exc

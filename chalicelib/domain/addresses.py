@@ -10,7 +10,7 @@ from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 from typing import Any
 
-MAX_ADDRESS = 320           # RFC 5321: 64 + @ + 255
+MAX_ADDRESS = 320  # RFC 5321: 64 + @ + 255
 _LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
@@ -39,8 +39,14 @@ def address_problem(address: str) -> str | None:
         return f"longer than {MAX_ADDRESS} characters"
     try:
         email_validator.validate_email(
-            address, check_deliverability=False, globally_deliverable=False, allow_domain_literal=True,
-            allow_quoted_local=False, allow_display_name=False, test_environment=True)
+            address,
+            check_deliverability=False,
+            globally_deliverable=False,
+            allow_domain_literal=True,
+            allow_quoted_local=False,
+            allow_display_name=False,
+            test_environment=True,
+        )
     except email_validator.EmailNotValidError as exc:
         return str(exc)
     return None
@@ -81,7 +87,7 @@ def _one(item: str, blanked: str) -> str | None:
     return address_problem(found)
 
 
-@lru_cache(maxsize=4096)   # a batch repeats its From (and often its To): parsed once
+@lru_cache(maxsize=4096)  # a batch repeats its From (and often its To): parsed once
 def mailbox_problem(value: str) -> str | None:
     """One address with an optional display name (``Name <local@domain>``), as ``from``,
     ``return_path`` and a suppression are read: the address part must be valid."""
@@ -90,7 +96,7 @@ def mailbox_problem(value: str) -> str | None:
     return _one(value, _blank_quotes(value))
 
 
-@lru_cache(maxsize=4096)   # a batch repeats its From (and often its To): parsed once
+@lru_cache(maxsize=4096)  # a batch repeats its From (and often its To): parsed once
 def single_address_problem(value: str) -> str | None:
     """One address where no v1 per-message reason applies (a suppression, the unsubscribe
     mailto, the bounce return path): empty, control characters and line breaks refused too."""
@@ -101,7 +107,7 @@ def single_address_problem(value: str) -> str | None:
     return _one(value, _blank_quotes(value))
 
 
-@lru_cache(maxsize=4096)   # a batch repeats its From (and often its To): parsed once
+@lru_cache(maxsize=4096)  # a batch repeats its From (and often its To): parsed once
 def mailbox_list_problem(value: str) -> str | None:
     """One item of a recipient field: one or more comma-separated addresses, each as
     ``mailbox_problem`` reads it, and the same ones the envelope will find (domain/mime.py)."""

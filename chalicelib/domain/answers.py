@@ -42,7 +42,7 @@ def fitted(build: Callable[[int], dict[str, Any]], records: Sequence[Any]) -> Se
 def fitting(records: Sequence[Any], budget: int = BODY_BUDGET) -> int:
     """How many leading records fit in ``budget`` once serialised; at least one, so that a
     listing always moves forward."""
-    total = 256   # the answer's other keys
+    total = 256  # the answer's other keys
     for i, record in enumerate(records):
         total += proxied_size(json.dumps(record)) + 1
         if total > budget:

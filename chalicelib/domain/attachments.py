@@ -28,7 +28,7 @@ def fetch_mode(storage_path: str, declared: str | None) -> str:
 
 
 def decode_base64(data: str) -> bytes:
-    text = data[len("base64:"):] if data.startswith("base64:") else data
+    text = data[len("base64:") :] if data.startswith("base64:") else data
     text = "".join(text.split())
     text += "=" * (-len(text) % 4)
     try:

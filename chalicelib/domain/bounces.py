@@ -20,7 +20,8 @@ _CODE = re.compile(r"\b([45]\d\d)\b")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ID_LINE = re.compile(rf"^{TRACKING_HEADER}:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
 _SUBJECT_HINTS = re.compile(
-    r"(fail|undeliver|returned|bounce|delivery (status notification|failure)|failure notice)", re.IGNORECASE)
+    r"(fail|undeliver|returned|bounce|delivery (status notification|failure)|failure notice)", re.IGNORECASE
+)
 _FROM_HINTS = ("mailer-daemon", "postmaster", "mail-daemon", "maildelivery")
 MAX_REASON = 500
 
@@ -85,8 +86,9 @@ def _from_dsn(mail: Message, report: Message) -> Bounce:
     else:
         kind = "hard"
     recipient = str(block.get("Final-Recipient") or block.get("Original-Recipient") or "")
-    return Bounce(returned_id(mail), recipient.split(";", 1)[-1].strip() or None, kind, code,
-                  reason[:MAX_REASON] or None)
+    return Bounce(
+        returned_id(mail), recipient.split(";", 1)[-1].strip() or None, kind, code, reason[:MAX_REASON] or None
+    )
 
 
 def _looks_like_bounce(mail: Message) -> bool:
@@ -143,8 +145,13 @@ def _any_id(mail: Message) -> str | None:
     for part in mail.walk():
         if part is not mail and part.get(TRACKING_HEADER):
             return str(part[TRACKING_HEADER]).strip()
-        if part.get_content_type() in ("text/plain", "text/html", "message/rfc822",
-                                       "message/rfc822-headers", "text/rfc822-headers"):
+        if part.get_content_type() in (
+            "text/plain",
+            "text/html",
+            "message/rfc822",
+            "message/rfc822-headers",
+            "text/rfc822-headers",
+        ):
             found = _id_in_part(part)
             if found:
                 return found

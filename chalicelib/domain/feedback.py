@@ -14,8 +14,8 @@ from chalicelib.domain.bounces import returned_id
 @dataclass(frozen=True)
 class Complaint:
     mail_id: str | None
-    recipient: str | None       # Original-Rcpt-To, when the provider says
-    feedback_type: str | None   # abuse, fraud, virus, other, not-spam...
+    recipient: str | None  # Original-Rcpt-To, when the provider says
+    feedback_type: str | None  # abuse, fraud, virus, other, not-spam...
     user_agent: str | None
 
 
@@ -45,5 +45,9 @@ def parse_complaint(raw: bytes) -> Complaint | None:
         return None
     fields = _fields(report)
     recipient = _text(fields, "Original-Rcpt-To")
-    return Complaint(returned_id(mail), recipient, (_text(fields, "Feedback-Type") or "").lower() or None,
-                     _text(fields, "User-Agent"))
+    return Complaint(
+        returned_id(mail),
+        recipient,
+        (_text(fields, "Feedback-Type") or "").lower() or None,
+        _text(fields, "User-Agent"),
+    )

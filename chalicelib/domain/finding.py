@@ -22,8 +22,8 @@ class Query:
     since: int | None = None
     until: int | None = None
     q: str | None = None
-    limit: int | None = None                       # a page was asked for (limit or cursor)
-    after: tuple[int, str, str] | None = None      # (priority, created_at ISO, id) of the last row seen
+    limit: int | None = None  # a page was asked for (limit or cursor)
+    after: tuple[int, str, str] | None = None  # (priority, created_at ISO, id) of the last row seen
 
     @property
     def paged(self) -> bool:
@@ -43,9 +43,14 @@ def _after(value: str) -> tuple[int, str, str]:
     try:
         priority, created, message_id = cursors.decode(value)  # type: ignore[misc]
         when = datetime.fromisoformat(created)
-        if (isinstance(priority, int) and not isinstance(priority, bool) and 0 <= priority <= 3
-                and isinstance(message_id, str) and when.tzinfo is not None):
-            return priority, when.isoformat(), message_id   # re-written: the database reads this form
+        if (
+            isinstance(priority, int)
+            and not isinstance(priority, bool)
+            and 0 <= priority <= 3
+            and isinstance(message_id, str)
+            and when.tzinfo is not None
+        ):
+            return priority, when.isoformat(), message_id  # re-written: the database reads this form
     except (ValueError, TypeError):
         pass
     raise _bad("cursor", "Invalid cursor")
@@ -58,7 +63,9 @@ def read(query: dict[str, str]) -> Query:
         raise _bad("status", f"Input should be one of {', '.join(STATUSES)}")
     cursor_value = query.get("cursor")
     return Query(
-        status=status, batch_code=query.get("batch_code"), account_id=query.get("account_id"),
+        status=status,
+        batch_code=query.get("batch_code"),
+        account_id=query.get("account_id"),
         # Unix seconds the database can hold as a timestamp: 1970 to 9999.
         since=schemas.parse_int("since", query.get("since"), 0, schemas.MAX_TS),
         until=schemas.parse_int("until", query.get("until"), 0, schemas.MAX_TS),

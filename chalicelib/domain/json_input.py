@@ -22,7 +22,7 @@ def safe_text(value: str) -> bool:
         return False
     try:
         value.encode("utf-8")
-    except UnicodeEncodeError:   # a lone surrogate (JSON "\ud800" decodes to one)
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800" decodes to one)
         return False
     return True
 

@@ -37,8 +37,9 @@ def plan(config: dict[str, Any] | None, attachments: Sequence[AttachmentData]) -
         return LargeFilePlan(list(attachments), [])
     if action == "reject":
         first = large[0]
-        return LargeFilePlan([], [], f"Attachment '{first.filename}' ({len(first.content) / MB:.1f} MB) "
-                                     f"exceeds limit ({limit} MB)")
+        return LargeFilePlan(
+            [], [], f"Attachment '{first.filename}' ({len(first.content) / MB:.1f} MB) exceeds limit ({limit} MB)"
+        )
     return LargeFilePlan([a for a in attachments if a not in large], large)
 
 
@@ -63,8 +64,9 @@ def with_links(body: str, is_html: bool, links: Sequence[Link]) -> str:
         return body
     if is_html:
         items = "".join(
-            f'<li><a href="{html.escape(link.url)}">{html.escape(link.filename)}</a> '
-            f"({link.size / MB:.1f} MB)</li>" for link in links)
+            f'<li><a href="{html.escape(link.url)}">{html.escape(link.filename)}</a> ({link.size / MB:.1f} MB)</li>'
+            for link in links
+        )
         return f"{body}<hr><p>---</p><p>Download the attached files:</p><ul>{items}</ul>"
     lines = "\n".join(f"- {link.filename} ({link.size / MB:.1f} MB): {link.url}" for link in links)
     return f"{body}\n\n---\nDownload the attached files:\n{lines}\n"

@@ -54,9 +54,12 @@ def headers_invalid(message: Mapping[str, Any]) -> bool:
         return True
     message_id = message.get("message_id")
     if isinstance(message_id, str) and not _PRINTABLE_ASCII.fullmatch(message_id):
-        return True   # a Message-ID is ASCII (RFC 5322 msg-id): no encoded-words there
-    return any(_has_crlf(att.get("filename")) or _has_crlf(att.get("mime_type"))
-               for att in message.get("attachments") or [] if isinstance(att, dict))
+        return True  # a Message-ID is ASCII (RFC 5322 msg-id): no encoded-words there
+    return any(
+        _has_crlf(att.get("filename")) or _has_crlf(att.get("mime_type"))
+        for att in message.get("attachments") or []
+        if isinstance(att, dict)
+    )
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,7 @@ class Candidate:
     rejection: str | None
 
 
-def precheck(
-    messages: Sequence[Mapping[str, Any]], scope_tenant: str | None
-) -> list[Candidate]:
+def precheck(messages: Sequence[Mapping[str, Any]], scope_tenant: str | None) -> list[Candidate]:
     """Rejections 1 to 5 of docs/api.md §4.3, in order; the rest need the database."""
     seen: set[tuple[str, str]] = set()
     out: list[Candidate] = []
@@ -103,9 +104,25 @@ def precheck(
 
 
 _PAYLOAD_KEYS = (
-    "id", "tenant_id", "account_id", "from", "to", "cc", "bcc", "reply_to", "return_path",
-    "subject", "body", "content_type", "headers", "message_id", "attachments", "priority",
-    "deferred_ts", "batch_code", "unsubscribe",
+    "id",
+    "tenant_id",
+    "account_id",
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "return_path",
+    "subject",
+    "body",
+    "content_type",
+    "headers",
+    "message_id",
+    "attachments",
+    "priority",
+    "deferred_ts",
+    "batch_code",
+    "unsubscribe",
 )
 
 

@@ -25,8 +25,22 @@ FAMILIES: Final[dict[str, tuple[str, str]]] = {
 # one non-cumulative counter per bucket (LATENCY_PREFIX + bound, "inf" for the last) and the sum
 # in milliseconds (integers, like every counter); the scrape makes them cumulative.
 LATENCY_FAMILY: Final = ("gmp_send_latency_seconds", "Seconds from add-messages to SMTP acceptance")
-LATENCY_BOUNDS: Final[tuple[float, ...]] = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-                                            60.0, 300.0, 900.0, 3600.0)
+LATENCY_BOUNDS: Final[tuple[float, ...]] = (
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    3600.0,
+)
 LATENCY_PREFIX: Final = "latency_le_"
 LATENCY_SUM_MS: Final = "latency_ms_sum"
 
@@ -51,5 +65,8 @@ def latency_series(stored: dict[str, int]) -> tuple[list[tuple[str, float]], flo
     return buckets, stored.get(LATENCY_SUM_MS, 0) / 1000.0
 
 
-LATENCY_NAMES: Final[tuple[str, ...]] = (*(f"{LATENCY_PREFIX}{b:g}" for b in LATENCY_BOUNDS),
-                                         f"{LATENCY_PREFIX}inf", LATENCY_SUM_MS)
+LATENCY_NAMES: Final[tuple[str, ...]] = (
+    *(f"{LATENCY_PREFIX}{b:g}" for b in LATENCY_BOUNDS),
+    f"{LATENCY_PREFIX}inf",
+    LATENCY_SUM_MS,
+)

@@ -119,7 +119,7 @@ def header_fields(message: Mapping[str, Any], now: datetime) -> list[tuple[str, 
     if not any(k.lower() == "date" for k in custom):
         fields.append(("Date", format_datetime(now.astimezone(UTC))))
     for name, value in custom.items():
-        if name.lower() in (TRACKING_HEADER.lower(), "bcc"):   # never transmitted (docs/api.md §5.3)
+        if name.lower() in (TRACKING_HEADER.lower(), "bcc"):  # never transmitted (docs/api.md §5.3)
             continue
         fields.append((name, value if isinstance(value, str) else str(value)))
     fields.append((TRACKING_HEADER, message["id"]))
@@ -161,20 +161,16 @@ def headers_build(message: Mapping[str, Any]) -> bool:
     return True
 
 
-def build_mime(
-    message: Mapping[str, Any], attachments: Sequence[AttachmentData], now: datetime
-) -> EmailMessage:
+def build_mime(message: Mapping[str, Any], attachments: Sequence[AttachmentData], now: datetime) -> EmailMessage:
     """The message to transmit: headers, body part, attachments; never a Bcc header."""
     mime = EmailMessage(policy=_POLICY)
     for name, value in header_fields(message, now):
-        del mime[name]   # a custom header replaces one of the same name
+        del mime[name]  # a custom header replaces one of the same name
         mime[name] = value
 
     subtype = "html" if message.get("content_type") == "html" else "plain"
     mime.set_content(message.get("body") or "", subtype=subtype, charset="utf-8")
     for att in attachments:
         maintype, _, sub = att.mime_type.partition("/")
-        mime.add_attachment(
-            att.content, maintype=maintype, subtype=sub or "octet-stream", filename=att.filename
-        )
+        mime.add_attachment(att.content, maintype=maintype, subtype=sub or "octet-stream", filename=att.filename)
     return mime

@@ -56,8 +56,10 @@ def save_warning(policy: OutboundPolicy, host: str, port: int) -> str | None:
         return None
     if policy.allows(host, literal, port):
         return None
-    return (f"{host} is not a public address and MAILPROXY_OUTBOUND_ALLOW does not list it: sending "
-            f"through this account will be refused until the operator adds {host} (or {host}:{port}) there")
+    return (
+        f"{host} is not a public address and MAILPROXY_OUTBOUND_ALLOW does not list it: sending "
+        f"through this account will be refused until the operator adds {host} (or {host}:{port}) there"
+    )
 
 
 def parse_allow(raw: str) -> OutboundPolicy:
@@ -73,8 +75,13 @@ def parse_allow(raw: str) -> OutboundPolicy:
         except ValueError:
             pass
         host, sep, port = entry.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host or (":" in host and
-                                                                                        not host.startswith("[")):
+        if (
+            not sep
+            or not port.isdigit()
+            or not 0 < int(port) < 65536
+            or not host
+            or (":" in host and not host.startswith("["))
+        ):
             raise ValueError(f"not a CIDR, an address or host:port: {entry!r}")
         endpoints.add((host.lower().strip("[]"), int(port)))
     return OutboundPolicy(tuple(networks), frozenset(endpoints))

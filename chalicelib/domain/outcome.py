@@ -11,12 +11,12 @@ AUTH_FAILURE_CODES = frozenset({530, 534, 535})
 
 
 class FailureKind(Enum):
-    REPLY = "reply"          # the server answered with a code
-    CONNECT = "connect"      # refused, reset, closed, DNS
+    REPLY = "reply"  # the server answered with a code
+    CONNECT = "connect"  # refused, reset, closed, DNS
     TIMEOUT = "timeout"
     AUTH = "auth"
-    TLS = "tls"              # TLS negotiation or certificate verification
-    POLICY = "policy"        # the outbound policy refuses the account's address
+    TLS = "tls"  # TLS negotiation or certificate verification
+    POLICY = "policy"  # the outbound policy refuses the account's address
     UNKNOWN = "unknown"
 
 
@@ -44,14 +44,17 @@ class RetryLater:
     retry_count: int
     deferred_ts: int
     error: str
-    attempted_ts: int = field(default=0, compare=False)   # when the failed attempt happened
+    attempted_ts: int = field(default=0, compare=False)  # when the failed attempt happened
 
     def event(self, smtp_code: int | None) -> dict[str, Any]:
         """The message's deferred event. API v1: its event_ts is the retry time (docs/api.md
         §4.6); when the attempt happened goes into its metadata, for timelines."""
-        return {"type": "deferred", "ts": self.deferred_ts, "description": self.error,
-                "metadata": {"retry_count": self.retry_count, "smtp_code": smtp_code,
-                             "attempted_ts": self.attempted_ts}}
+        return {
+            "type": "deferred",
+            "ts": self.deferred_ts,
+            "description": self.error,
+            "metadata": {"retry_count": self.retry_count, "smtp_code": smtp_code, "attempted_ts": self.attempted_ts},
+        }
 
 
 @dataclass(frozen=True)

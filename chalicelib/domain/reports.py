@@ -18,14 +18,19 @@ def entry(item: Row) -> Row:
         return {"id": item["id"], "sent_ts": item["event_ts"]}
     if kind == "error":
         return {"id": item["id"], "error_ts": item["event_ts"], "error": item.get("description")}
-    if kind == "unsubscribed":   # extensions (7.3, 7.2): only tenants with report_extensions get them
+    if kind == "unsubscribed":  # extensions (7.3, 7.2): only tenants with report_extensions get them
         return {"id": item["id"], "unsubscribed_ts": item["event_ts"]}
     if kind == "complaint":
         return {"id": item["id"], "complaint_ts": item["event_ts"], "feedback_type": meta.get("feedback_type")}
     if kind == "deferred":
         return {"id": item["id"], "deferred_ts": item["event_ts"], "deferred_reason": item.get("description")}
-    return {"id": item["id"], "bounce_ts": item["event_ts"], "bounce_type": meta.get("bounce_type"),
-            "bounce_code": meta.get("bounce_code"), "bounce_reason": meta.get("bounce_reason")}
+    return {
+        "id": item["id"],
+        "bounce_ts": item["event_ts"],
+        "bounce_type": meta.get("bounce_type"),
+        "bounce_code": meta.get("bounce_code"),
+        "bounce_reason": meta.get("bounce_reason"),
+    }
 
 
 def backoff(failures: int, interval: int) -> int:

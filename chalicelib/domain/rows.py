@@ -1,7 +1,6 @@
 """The stored rows that cross layers, typed: mypy sees a misspelt column, and a functional
 test checks every key here against the migrated tables."""
 
-
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 from uuid import UUID
@@ -81,8 +80,8 @@ class AccountRow(TypedDict):
     imap_ssl: bool | None
     dispatch_owner: str | None
     dispatch_lease_until: int | None
-    secret_error: str | None          # its password is unreadable with today's key (migration 011)
-    rate_held_until: int | None       # its rate window is spent until then (migration 014)
+    secret_error: str | None  # its password is unreadable with today's key (migration 011)
+    rate_held_until: int | None  # its rate window is spent until then (migration 014)
     created_at: datetime
     updated_at: datetime
 
@@ -119,5 +118,9 @@ class MessageRow(TypedDict):
 
 
 # Table of each row type, for the check against the database.
-TABLES: dict[str, type] = {"instance_settings": InstanceRow, "tenants": TenantRow, "accounts": AccountRow,
-                           "messages": MessageRow}
+TABLES: dict[str, type] = {
+    "instance_settings": InstanceRow,
+    "tenants": TenantRow,
+    "accounts": AccountRow,
+    "messages": MessageRow,
+}

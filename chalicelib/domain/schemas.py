@@ -77,7 +77,7 @@ CLIENT_AUTH = {
                 "properties": {
                     "user": {"type": "string", "minLength": 1},
                     "password": {"type": ["string", "null"]},
-                }
+                },
             },
         },
     ],
@@ -92,9 +92,7 @@ ATTACHMENT = {
         "storage_path": {"type": "string", "minLength": 1},
         "mime_type": _OPT_STR,
         "fetch_mode": {"enum": ["endpoint", "http_url", "base64", "filesystem", None]},
-        "content_md5": {
-            "anyOf": [{"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}, {"type": "null"}]
-        },
+        "content_md5": {"anyOf": [{"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}, {"type": "null"}]},
         "auth": {"anyOf": [AUTH, {"type": "null"}]},
     },
 }
@@ -186,16 +184,35 @@ _TENANT_FIELDS: dict[str, Any] = {
     # Extensions (7): compatible with v1 clients, which never send them.
     "suppression_enabled": _OPT_BOOL,
     "report_extensions": _OPT_BOOL,
-    "unsubscribe": {"type": ["object", "null"], "additionalProperties": False, "properties": {
-        "enabled": _OPT_BOOL, "mailto": {**_OPT_ADDRESS, "maxLength": 320}}},
-    "dkim": {"anyOf": [{"type": "null"}, {
-        "type": "object", "required": ["domain", "selector"], "additionalProperties": False, "properties": {
-            "domain": {"type": "string", "maxLength": 253,
-                       "pattern": r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"},
-            "selector": {"type": "string", "pattern": r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$",
-                         "maxLength": 200},
-            "private_key": {"type": ["string", "null"], "maxLength": 20000},
-            "algorithm": {"enum": ["rsa-sha256", "ed25519-sha256", None]}}}]},
+    "unsubscribe": {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {"enabled": _OPT_BOOL, "mailto": {**_OPT_ADDRESS, "maxLength": 320}},
+    },
+    "dkim": {
+        "anyOf": [
+            {"type": "null"},
+            {
+                "type": "object",
+                "required": ["domain", "selector"],
+                "additionalProperties": False,
+                "properties": {
+                    "domain": {
+                        "type": "string",
+                        "maxLength": 253,
+                        "pattern": r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$",
+                    },
+                    "selector": {
+                        "type": "string",
+                        "pattern": r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*$",
+                        "maxLength": 200,
+                    },
+                    "private_key": {"type": ["string", "null"], "maxLength": 20000},
+                    "algorithm": {"enum": ["rsa-sha256", "ed25519-sha256", None]},
+                },
+            },
+        ]
+    },
 }
 
 TENANT_CREATE = {
@@ -211,8 +228,7 @@ SUPPRESSIONS_ADD = {
     "required": ["tenant_id", "addresses"],
     "properties": {
         "tenant_id": {"type": "string", "minLength": 1},
-        "addresses": {"type": "array", "minItems": 1, "maxItems": 1000,
-                      "items": ADDRESS},
+        "addresses": {"type": "array", "minItems": 1, "maxItems": 1000, "items": ADDRESS},
         "detail": {"type": ["string", "null"], "maxLength": 500},
     },
 }
@@ -265,9 +281,8 @@ API_KEY = {
     "properties": {"expires_at": _OPT_TS},
 }
 
-def schema_errors(
-    schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)
-) -> list[dict[str, Any]]:
+
+def schema_errors(schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)) -> list[dict[str, Any]]:
     """All schema errors of ``data``, in API v1's 422 shape, ordered by location."""
     # jsonschema is imported by the first request that carries a body, not at cold start.
     from chalicelib.domain import validation
@@ -304,14 +319,19 @@ def parse_int(name: str, raw: str | None, minimum: int = -MAX_TS, maximum: int =
             [{"loc": ["query", name], "msg": "Input should be a valid integer", "type": "int_parsing"}]
         ) from None
     if not minimum <= value <= maximum:
-        raise RequestValidationError([{"loc": ["query", name], "type": "value_error.range",
-                                       "msg": f"Input should be between {minimum} and {maximum}"}])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["query", name],
+                    "type": "value_error.range",
+                    "msg": f"Input should be between {minimum} and {maximum}",
+                }
+            ]
+        )
     return value
 
 
 def require_query(name: str, raw: str | None) -> str:
     if raw is None:
-        raise RequestValidationError(
-            [{"loc": ["query", name], "msg": "Field required", "type": "missing"}]
-        )
+        raise RequestValidationError([{"loc": ["query", name], "msg": "Field required", "type": "missing"}])
     return raw

@@ -24,8 +24,12 @@ from chalicelib.domain.addresses import mailbox_list_problem, mailbox_problem, s
 from chalicelib.domain.schemas import ID_PATTERN
 
 # JSON Schema counts 1.0 as an integer; a column of integers would then receive a float.
-_STRICT = validators.extend(Draft202012Validator, type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-    "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)))
+_STRICT = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
 _validators: dict[int, Any] = {}
 _compiled: dict[int, Any] = {}
 
@@ -126,8 +130,9 @@ _MESSAGES: dict[str, Callable[[Any], str]] = {
     "minimum": lambda v: f"Input should be greater than or equal to {v}",
     "maximum": lambda v: f"Input should be less than or equal to {v}",
     "exclusiveMinimum": lambda v: f"Input should be greater than {v}",
-    "pattern": lambda v: ("String should contain no control characters" if v == ID_PATTERN
-                          else f"String should match pattern '{v}'"),
+    "pattern": lambda v: (
+        "String should contain no control characters" if v == ID_PATTERN else f"String should match pattern '{v}'"
+    ),
 }
 
 
@@ -146,16 +151,13 @@ def _describe(error: SchemaError, prefix: tuple[str | int, ...]) -> dict[str, An
     if kind == "format" and isinstance(error.cause, ValueError):
         # The reason names the fault (a character, a missing @), not a secret: addresses
         # are no secrets, and the message never repeats the whole value.
-        return {"loc": loc, "msg": f"Input should be a valid email address: {error.cause}",
-                "type": "value_error.email"}
+        return {"loc": loc, "msg": f"Input should be a valid email address: {error.cause}", "type": "value_error.email"}
     describe = _MESSAGES.get(kind)
     msg = describe(error.validator_value) if describe else f"Input is not valid ({kind})"
     return {"loc": loc, "msg": msg, "type": "type_error" if kind in {"type", "anyOf"} else f"value_error.{kind}"}
 
 
-def schema_errors(
-    schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)
-) -> list[dict[str, Any]]:
+def schema_errors(schema: dict[str, Any], data: Any, prefix: tuple[str | int, ...] = ("body",)) -> list[dict[str, Any]]:
     """All schema errors of ``data``, in API v1's 422 shape, ordered by location."""
     if fast_valid(schema, data):
         return []

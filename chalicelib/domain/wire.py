@@ -35,8 +35,11 @@ _NLCRE = re.compile(r"\r\n|\r|\n")
 _URI_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
 # Headers the body part writes; a custom one of these takes the email package's path.
 _MIME_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version", "content-disposition"})
-_STRUCTURED = frozenset(name for name, cls in _POLICY.header_factory.registry.items()  # type: ignore[attr-defined]
-                        if "Unstructured" not in cls.__name__)
+_STRUCTURED = frozenset(
+    name
+    for name, cls in _POLICY.header_factory.registry.items()  # type: ignore[attr-defined]
+    if "Unstructured" not in cls.__name__
+)
 
 
 @lru_cache(maxsize=8192)
@@ -47,8 +50,12 @@ def _folded(name: str, value: str) -> bytes:
 
 
 def header_bytes(name: str, value: str) -> bytes:
-    if (name.lower() not in _STRUCTURED and len(name) + 2 + len(value) <= _MAX and "=?" not in value
-            and _PLAIN_VALUE.fullmatch(value)):
+    if (
+        name.lower() not in _STRUCTURED
+        and len(name) + 2 + len(value) <= _MAX
+        and "=?" not in value
+        and _PLAIN_VALUE.fullmatch(value)
+    ):
         return f"{name}: {value}{_LINESEP}".encode("ascii")
     return _folded(name, value)
 
@@ -67,7 +74,7 @@ def _encode_text(body: str) -> tuple[str, str]:
         whole = _LINESEP.encode().join(lines) + _LINESEP.encode()
         encoded = binascii.b2a_base64(whole, newline=False).decode("ascii")
         chunk = _MAX // 4 * 3 // 3 * 4  # the email package's base64 line: 76 characters
-        return "base64", "".join(encoded[i:i + chunk] + "\n" for i in range(0, len(encoded), chunk))
+        return "base64", "".join(encoded[i : i + chunk] + "\n" for i in range(0, len(encoded), chunk))
     if len(lines) <= 10:
         return "quoted-printable", sniff_qp
     return "quoted-printable", quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), _MAX)
@@ -96,8 +103,11 @@ def _raw_headers(message: Mapping[str, Any]) -> tuple[Mapping[str, Any], bytes]:
     The email package writes a long List-Unsubscribe as RFC 2047 encoded-words, which no
     mail provider decodes: its one-click link would be lost."""
     custom = message.get("headers") or {}
-    raw = {name: value for name, value in custom.items()
-           if name.lower() in _URI_HEADERS and isinstance(value, str) and _raw_folded(name, value) is not None}
+    raw = {
+        name: value
+        for name, value in custom.items()
+        if name.lower() in _URI_HEADERS and isinstance(value, str) and _raw_folded(name, value) is not None
+    }
     if not raw:
         return message, b""
     rest = {name: value for name, value in custom.items() if name not in raw}
@@ -117,12 +127,14 @@ def _message_bytes(message: Mapping[str, Any], attachments: Sequence[AttachmentD
     if attachments or any(name.lower() in _MIME_HEADERS for name, _ in fields):
         return build_mime(message, attachments, now).as_bytes()
     ordered: dict[str, tuple[str, str]] = {}
-    for name, value in fields:   # a custom header replaces one of the same name, at the end
+    for name, value in fields:  # a custom header replaces one of the same name, at the end
         ordered.pop(name.lower(), None)
         ordered[name.lower()] = (name, value)
     subtype = "html" if message.get("content_type") == "html" else "plain"
     cte, payload = _encode_text(message.get("body") or "")
     head = b"".join(header_bytes(n, v) for n, v in ordered.values())
-    head += (f'Content-Type: text/{subtype}; charset="utf-8"{_LINESEP}Content-Transfer-Encoding: {cte}'
-             f"{_LINESEP}MIME-Version: 1.0{_LINESEP}{_LINESEP}").encode("ascii")
+    head += (
+        f'Content-Type: text/{subtype}; charset="utf-8"{_LINESEP}Content-Transfer-Encoding: {cte}'
+        f"{_LINESEP}MIME-Version: 1.0{_LINESEP}{_LINESEP}"
+    ).encode("ascii")
     return head + _NLCRE.sub(_LINESEP, payload).encode("ascii")

@@ -16,12 +16,12 @@ from chalicelib.errors import UnreadableRecord
 
 
 class Reason(StrEnum):
-    SUBMIT = "submit"        # messages were stored (add-messages)
-    TICK = "tick"            # the retry tick found due messages and no record outstanding
-    CONTINUE = "continue"    # a run yielded (its budget) with due messages left
-    RUN_NOW = "run-now"      # an operator asked (run-now), or a tenant was made active
-    ACTIVATE = "activate"    # a suspended batch (or the whole tenant's sending) resumed
-    REPORT = "report"        # a report run only (the reports tick, a bounce's new event)
+    SUBMIT = "submit"  # messages were stored (add-messages)
+    TICK = "tick"  # the retry tick found due messages and no record outstanding
+    CONTINUE = "continue"  # a run yielded (its budget) with due messages left
+    RUN_NOW = "run-now"  # an operator asked (run-now), or a tenant was made active
+    ACTIVATE = "activate"  # a suspended batch (or the whole tenant's sending) resumed
+    REPORT = "report"  # a report run only (the reports tick, a bounce's new event)
 
 
 # Sent at most once while one is outstanding (services/enqueue.py): the run a record starts
@@ -32,7 +32,7 @@ REPORTING = frozenset({Reason.REPORT, Reason.RUN_NOW})
 
 
 class SystemKind(StrEnum):
-    BOUNCE_POLL = "bounce-poll"   # POST /instance/reload-bounce: poll the bounce mailboxes now
+    BOUNCE_POLL = "bounce-poll"  # POST /instance/reload-bounce: poll the bounce mailboxes now
 
 
 @dataclass(frozen=True)

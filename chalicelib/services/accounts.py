@@ -16,7 +16,7 @@ def _limit(value: int | None) -> int | None:
 
 def upsert(ports: Ports, principal: Principal, payload: Row) -> Row:
     """Full replacement: omitted fields take their defaults, an omitted password none."""
-    schemas.validate(schemas.ACCOUNT, payload)   # 422 before the scope's 403 (docs/api.md §1)
+    schemas.validate(schemas.ACCOUNT, payload)  # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(payload["tenant_id"])
     enc = ports.cipher.encrypt_opt
     fields: Row = {

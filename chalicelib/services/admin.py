@@ -15,8 +15,17 @@ from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
 
-_WRITABLE = ("name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
-             "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval", "bounce_return_path")
+_WRITABLE = (
+    "name",
+    "bounce_enabled",
+    "bounce_imap_host",
+    "bounce_imap_port",
+    "bounce_imap_user",
+    "bounce_imap_folder",
+    "bounce_imap_ssl",
+    "bounce_poll_interval",
+    "bounce_return_path",
+)
 
 
 def instance_info(ports: Ports, principal: Principal) -> Row:
@@ -62,19 +71,32 @@ def command_log(ports: Ports, principal: Principal, query: dict[str, str]) -> Ro
     principal.require_admin()
     limit = schemas.parse_int("limit", query.get("limit"), 0, schemas.MAX_LIST_LIMIT)
     rows = ports.audit.entries(
-        query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
-        schemas.parse_int("until_ts", query.get("until_ts")), query.get("endpoint_filter"),
+        query.get("tenant_id"),
+        schemas.parse_int("since_ts", query.get("since_ts")),
+        schemas.parse_int("until_ts", query.get("until_ts")),
+        query.get("endpoint_filter"),
         100 if limit is None else limit,
     )
-    commands = [drop_nulls({"id": r["id"], "command_ts": r["command_ts"], "endpoint": r["endpoint"],
-                            "tenant_id": r["tenant_id"], "payload": r["payload"],
-                            "response_status": r["response_status"]}) for r in rows]
+    commands = [
+        drop_nulls(
+            {
+                "id": r["id"],
+                "command_ts": r["command_ts"],
+                "endpoint": r["endpoint"],
+                "tenant_id": r["tenant_id"],
+                "payload": r["payload"],
+                "response_status": r["response_status"],
+            }
+        )
+        for r in rows
+    ]
     return _within_lambda(commands, counted=True)
 
 
 def _within_lambda(commands: list[Row], counted: bool = False) -> Row:
     """Commands carry whole add-messages payloads: an answer Lambda could not return (a 502)
     is cut, oldest kept, and says so; the caller goes on from the last command_ts."""
+
     def build(kept: int) -> Row:
         answer: Row = {"ok": True, "commands": commands[:kept]}
         if kept < len(commands):
@@ -82,14 +104,27 @@ def _within_lambda(commands: list[Row], counted: bool = False) -> Row:
         if counted:
             answer["total"] = kept
         return answer
+
     return answers.fitted(build, commands)
 
 
 def command_log_export(ports: Ports, principal: Principal, query: dict[str, str]) -> Row:
     principal.require_admin()
     rows = ports.audit.entries(
-        query.get("tenant_id"), schemas.parse_int("since_ts", query.get("since_ts")),
-        schemas.parse_int("until_ts", query.get("until_ts")), None, None,
+        query.get("tenant_id"),
+        schemas.parse_int("since_ts", query.get("since_ts")),
+        schemas.parse_int("until_ts", query.get("until_ts")),
+        None,
+        None,
     )
-    return _within_lambda([{"endpoint": r["endpoint"], "tenant_id": r["tenant_id"], "payload": r["payload"],
-                            "command_ts": r["command_ts"]} for r in rows])
+    return _within_lambda(
+        [
+            {
+                "endpoint": r["endpoint"],
+                "tenant_id": r["tenant_id"],
+                "payload": r["payload"],
+                "command_ts": r["command_ts"],
+            }
+            for r in rows
+        ]
+    )

@@ -49,8 +49,9 @@ def _fetch_one(ports: Ports, tenant: TenantRow, att: Row, secrets: Row) -> bytes
     target = client_app.url(tenant, "client_attachment_path", "/mail-proxy/attachments")
     if target is None:
         raise AttachmentError("tenant has no client_base_url")
-    status, content = client_app.post_signed(ports, tenant, target, {"storage_path": path},
-                                             _auth(ports, att, secrets, tenant), timeout)
+    status, content = client_app.post_signed(
+        ports, tenant, target, {"storage_path": path}, _auth(ports, att, secrets, tenant), timeout
+    )
     if not 200 <= status < 300:
         raise AttachmentError(f"HTTP {status}")
     return content
@@ -64,7 +65,10 @@ def _auth(ports: Ports, att: Row, secrets: Row, tenant: TenantRow) -> Row | None
 
 
 async def fetch_all(
-    ports: Ports, tenant: TenantRow, message: Row, secrets: dict[str, Row],
+    ports: Ports,
+    tenant: TenantRow,
+    message: Row,
+    secrets: dict[str, Row],
 ) -> list[AttachmentData]:
     attachments = message.get("attachments") or []
 

@@ -14,13 +14,23 @@ from chalicelib.services.ports import Ports
 log = logging.getLogger(__name__)
 
 # Keys whose values are secrets, wherever they appear in a request body.
-SECRET_KEYS = frozenset({"password", "imap_password", "token", "storage_secret_access_key", "api_token", "private_key",
-                         "bounce_imap_password", "signing_secret", "api_key"})
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "imap_password",
+        "token",
+        "storage_secret_access_key",
+        "api_token",
+        "private_key",
+        "bounce_imap_password",
+        "signing_secret",
+        "api_key",
+    }
+)
 # A row's payload is at most this many bytes of JSON (see ``bounded``).
 PAYLOAD_LIMIT = 16_384
 FIELD_LIMIT = 256
-_SUMMARY_KEYS = ("id", "tenant_id", "account_id", "batch_code", "priority", "deferred_ts", "from", "to",
-                 "subject")
+_SUMMARY_KEYS = ("id", "tenant_id", "account_id", "batch_code", "priority", "deferred_ts", "from", "to", "subject")
 # Query parameters a command's row keeps.
 _QUERY_KEYS = ("tenant_id", "batch_code")
 
@@ -86,8 +96,11 @@ def tenant_of(command: str, body: Any, query: Mapping[str, str], params: Mapping
         return data["id"] if isinstance(data.get("id"), str) else None
     if command == "addMessages":
         items = data.get("messages")
-        owners = {m.get("tenant_id") for m in items if isinstance(m, dict) and isinstance(m.get("tenant_id"), str)} \
-            if isinstance(items, list) else set()
+        owners = (
+            {m.get("tenant_id") for m in items if isinstance(m, dict) and isinstance(m.get("tenant_id"), str)}
+            if isinstance(items, list)
+            else set()
+        )
         return owners.pop() if len(owners) == 1 else None
     tenant = params.get("tenant_id") or query.get("tenant_id")
     if tenant is None and isinstance(data.get("tenant_id"), str):
@@ -95,11 +108,13 @@ def tenant_of(command: str, body: Any, query: Mapping[str, str], params: Mapping
     return tenant
 
 
-def record(ports: Ports, command: str, status: int, body: Any, query: Mapping[str, str],
-           params: Mapping[str, str]) -> None:
+def record(
+    ports: Ports, command: str, status: int, body: Any, query: Mapping[str, str], params: Mapping[str, str]
+) -> None:
     """Write the command's row; a failure is logged, never raised: the command is done."""
     try:
-        ports.audit.record(ports.now(), command, tenant_of(command, body, query, params),
-                           payload(body, query, params), status)
+        ports.audit.record(
+            ports.now(), command, tenant_of(command, body, query, params), payload(body, query, params), status
+        )
     except Exception as exc:  # noqa: BLE001 - the command is done: its log row never changes the answer
         log.warning("command log row not written for %s: %s", command, type(exc).__name__)

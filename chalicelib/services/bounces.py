@@ -48,8 +48,14 @@ def _suppress(ports: Ports, match: Row, bounce: Bounce) -> None:
     if tenant is None or not tenant.get("suppression_enabled", True):
         return
     addresses = suppression.to_suppress(bounce.recipient, match["payload"].get("to"))
-    ports.suppressions.add(match["tenant_id"], addresses, suppression.HARD_BOUNCE, ports.now(),
-                           match["payload"].get("id"), bounce.bounce_reason)
+    ports.suppressions.add(
+        match["tenant_id"],
+        addresses,
+        suppression.HARD_BOUNCE,
+        ports.now(),
+        match["payload"].get("id"),
+        bounce.bounce_reason,
+    )
 
 
 def _complain(ports: Ports, match: Row, complaint: Complaint) -> bool:
@@ -61,8 +67,14 @@ def _complain(ports: Ports, match: Row, complaint: Complaint) -> bool:
     now = ports.now()
     if tenant["suppression_enabled"]:
         addresses = suppression.to_suppress(complaint.recipient, match["payload"].get("to"))
-        ports.suppressions.add(match["tenant_id"], addresses, suppression.COMPLAINT, now,
-                               match["payload"].get("id"), complaint.feedback_type)
+        ports.suppressions.add(
+            match["tenant_id"],
+            addresses,
+            suppression.COMPLAINT,
+            now,
+            match["payload"].get("id"),
+            complaint.feedback_type,
+        )
     metadata = {"feedback_type": complaint.feedback_type, "user_agent": complaint.user_agent}
     return ports.feedback.record(match["pk"], "complaint", now, metadata, reported=not tenant["report_extensions"])
 
@@ -79,7 +91,8 @@ def poll(ports: Ports, force: bool = False) -> Row:
         ports.bounces.finish_poll(None, None, next_poll, False)
         return {"polled": False}
     target = MailboxTarget(
-        host=host, port=int(settings["bounce_imap_port"] or defaults.INSTANCE["bounce_imap_port"]),
+        host=host,
+        port=int(settings["bounce_imap_port"] or defaults.INSTANCE["bounce_imap_port"]),
         use_ssl=bool(settings["bounce_imap_ssl"]),
         user=settings.get("bounce_imap_user") or "",
         password=ports.cipher.decrypt_opt(settings.get("bounce_imap_password_enc")) or "",
@@ -103,11 +116,11 @@ def poll(ports: Ports, force: bool = False) -> Row:
                         complaints += 1
                 if bounce is not None:
                     recognised.append(uid)
-                    match = _match(ports.bounces.candidates(bounce.mail_id), bounce) \
-                        if bounce.mail_id else None
+                    match = _match(ports.bounces.candidates(bounce.mail_id), bounce) if bounce.mail_id else None
                     if match is not None:
-                        ports.bounces.record(match["pk"], ports.now(), bounce.bounce_type,
-                                             bounce.bounce_code, bounce.bounce_reason)
+                        ports.bounces.record(
+                            match["pk"], ports.now(), bounce.bounce_type, bounce.bounce_code, bounce.bounce_reason
+                        )
                         if bounce.bounce_type == "hard":
                             _suppress(ports, match, bounce)
                         tenants.add(match["tenant_id"])

@@ -14,8 +14,9 @@ from chalicelib.services.ports import Ports
 SIGNATURE_HEADER = "X-Mail-Proxy-Signature"
 
 
-def url(tenant: TenantRow, path_column: Literal["client_sync_path", "client_attachment_path"],
-        default_path: str) -> str | None:
+def url(
+    tenant: TenantRow, path_column: Literal["client_sync_path", "client_attachment_path"], default_path: str
+) -> str | None:
     """``client_base_url`` + the tenant's path (or API v1's default); None without a base."""
     base = (tenant.get("client_base_url") or "").rstrip("/")
     if not base:
@@ -35,8 +36,9 @@ def client_auth(ports: Ports, tenant: TenantRow) -> Row | None:
     return auth
 
 
-def post_signed(ports: Ports, tenant: TenantRow, target: str, payload: Any, auth: Row | None,
-                timeout: float) -> tuple[int, bytes]:
+def post_signed(
+    ports: Ports, tenant: TenantRow, target: str, payload: Any, auth: Row | None, timeout: float
+) -> tuple[int, bytes]:
     """POST ``payload`` as JSON, signed with the tenant's signing secret (docs/api.md §5.10).
 
     Returns (status, body) whatever the status; FetchError when there is no answer.

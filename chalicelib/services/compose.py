@@ -19,16 +19,18 @@ from chalicelib.services import large_files, unsubscribe
 from chalicelib.services.attachments import AttachmentFailure, fetch_all
 from chalicelib.services.ports import Ports
 
-UNREADABLE_MESSAGE = ("the message's stored attachment credentials cannot be decrypted with this "
-                      "deployment's MAILPROXY_ENCRYPTION_KEY (stored under another key): set the key back, "
-                      "or submit the message again")
+UNREADABLE_MESSAGE = (
+    "the message's stored attachment credentials cannot be decrypted with this "
+    "deployment's MAILPROXY_ENCRYPTION_KEY (stored under another key): set the key back, "
+    "or submit the message again"
+)
 
 
 @dataclass(frozen=True)
 class Built:
     envelope: Envelope
     data: bytes
-    fallbacks: tuple[str, ...]      # large attachments attached instead of linked, and why
+    fallbacks: tuple[str, ...]  # large attachments attached instead of linked, and why
 
 
 @dataclass(frozen=True)
@@ -38,16 +40,20 @@ class Unsendable:
     error: str
 
 
-async def build(ports: Ports, tenant: TenantRow, message: MessageRow,
-                sign: Callable[[bytes], bytes]) -> Built | Unsendable:
+async def build(
+    ports: Ports, tenant: TenantRow, message: MessageRow, sign: Callable[[bytes], bytes]
+) -> Built | Unsendable:
     payload = message["payload"]
     try:
         sealed = message["secrets_enc"]
         secrets = json.loads(ports.cipher.decrypt(sealed)) if sealed else {}
         attachments = await fetch_all(ports, tenant, payload, secrets)
         # Uploading is blocking I/O; without attachments there is nothing to upload.
-        prepared = (await asyncio.to_thread(large_files.prepare, ports, tenant, payload, attachments)
-                    if attachments else large_files.Prepared(attachments, None))
+        prepared = (
+            await asyncio.to_thread(large_files.prepare, ports, tenant, payload, attachments)
+            if attachments
+            else large_files.Prepared(attachments, None)
+        )
     except (AttachmentFailure, large_files.LargeFileRejected) as exc:
         return Unsendable(str(exc))
     except SecretUnreadable:

@@ -37,9 +37,7 @@ def activate(ports: Ports, principal: Principal, tenant_id: str, batch_code: str
     batch = _batch(batch_code)
     result = ports.tenants.change_suspension(tenant_id, batch, suspend=False)
     if result is None or result.get("refused"):
-        raise BusinessRuleError(
-            "tenant not found or cannot activate single batch from full suspension"
-        )
+        raise BusinessRuleError("tenant not found or cannot activate single batch from full suspension")
     enqueue(ports, [tenant_id], Reason.ACTIVATE, heal=True)
     return _answer(ports, tenant_id, batch, result["suspended_batches"])
 
@@ -56,6 +54,11 @@ def run_now(ports: Ports, principal: Principal, tenant_id: str | None) -> Row:
         enqueue(ports, [target], Reason.RUN_NOW, heal=True)
     else:
         every = ports.tenants.list_all()
-        enqueue(ports, [t["id"] for t in every], Reason.RUN_NOW, heal=True,
-                queue_urls={t["id"]: t.get("queue_url") for t in every})
+        enqueue(
+            ports,
+            [t["id"] for t in every],
+            Reason.RUN_NOW,
+            heal=True,
+            queue_urls={t["id"]: t.get("queue_url") for t in every},
+        )
     return {"ok": True}

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import limits
@@ -33,9 +34,11 @@ from chalicelib.services.signing import RunSigner
 from chalicelib.services.verdicts import Verdicts
 
 log = logging.getLogger(__name__)
-UNREADABLE_ACCOUNT = ("the account's stored password cannot be decrypted with this deployment's "
-                      "MAILPROXY_ENCRYPTION_KEY (stored under another key): set the key back, or save "
-                      "the account's password again")
+UNREADABLE_ACCOUNT = (
+    "the account's stored password cannot be decrypted with this deployment's "
+    "MAILPROXY_ENCRYPTION_KEY (stored under another key): set the key back, or save "
+    "the account's password again"
+)
 
 
 class _LongLived(ThreadPoolExecutor):
@@ -44,7 +47,7 @@ class _LongLived(ThreadPoolExecutor):
     a tenant's run with one message started and stopped two or three threads."""
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        return None   # lives as long as the environment
+        return None  # lives as long as the environment
 
 
 _THREADS = _LongLived(max_workers=8, thread_name_prefix="dispatch-io")
@@ -66,7 +69,7 @@ async def serve(ports: Ports, tenant_id: str, owner: str | None = None, budget_s
         summary = await run.execute()
         total.add(summary)
         in_budget = summary.claimed > 0 and time.monotonic() - started < budget_seconds
-        if summary.more_due and in_budget:   # a full batch: more is likely behind it
+        if summary.more_due and in_budget:  # a full batch: more is likely behind it
             continue
         # The batches ran dry: the record is spent. Clear the tenant's mark, then look once
         # more (services/enqueue.py); what arrived meanwhile is served here or by a new record.
@@ -83,10 +86,10 @@ class _Run:
         self.ports = ports
         # An account's next batch is claimed in the same run (same connections) until then.
         self.continue_until = continue_until
-        self._full: set[str] = set()   # accounts whose last claim was a full batch
-        self._capped: set[str] = set()   # accounts whose rate window bound a claim
-        self._looked: set[str] = set()   # accounts given their one last look past the budget
-        self._in_flight: dict[str, int] = {}   # claimed, not yet done, per account
+        self._full: set[str] = set()  # accounts whose last claim was a full batch
+        self._capped: set[str] = set()  # accounts whose rate window bound a claim
+        self._looked: set[str] = set()  # accounts given their one last look past the budget
+        self._in_flight: dict[str, int] = {}  # claimed, not yet done, per account
         self.tenant_id = tenant_id
         self.owner = owner or f"dispatch-{uuid.uuid4()}"
         self.summary = RunSummary(tenant_id)
@@ -96,8 +99,13 @@ class _Run:
         self.lease_ends = time.monotonic() + max(1.0, ports.settings.claim_lease_seconds * 0.95)
         self.suppressions: RunSuppressions | None = None
         self.signer: RunSigner | None = None
-        self.outcomes = OutcomeWriter(ports.dispatch, self.owner, self.lease_ends, limits.OUTCOME_BATCH,
-                                      more_coming=lambda: any(self._in_flight.values()))
+        self.outcomes = OutcomeWriter(
+            ports.dispatch,
+            self.owner,
+            self.lease_ends,
+            limits.OUTCOME_BATCH,
+            more_coming=lambda: any(self._in_flight.values()),
+        )
         self.verdicts = Verdicts(ports, self.outcomes, self.summary)
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -138,8 +146,13 @@ class _Run:
         except SecretUnreadable:
             await self._unreadable(account, messages)
             return
-        target = SmtpTarget(host=account["host"], port=account["port"], user=account.get("username"),
-                            password=password, use_tls=account.get("use_tls"))
+        target = SmtpTarget(
+            host=account["host"],
+            port=account["port"],
+            user=account.get("username"),
+            password=password,
+            use_tls=account.get("use_tls"),
+        )
         width = min(self.ports.settings.max_connections_per_account, len(messages))
         sessions = [self.ports.smtp(target) for _ in range(width)]
         suppressions = self._suppressions(tenant)
@@ -150,12 +163,16 @@ class _Run:
                 urgent = Feed([m for m in messages if m["priority"] == 0], 0, None, suppressions.load)
                 await asyncio.gather(*(self._worker(s, tenant, account, urgent) for s in sessions))
                 # Then the rest; next batches join it while the budget lasts (services/feed.py).
-                feed = Feed([m for m in messages if m["priority"] != 0], width,
-                            lambda: self._next_batch(account), suppressions.load)
+                feed = Feed(
+                    [m for m in messages if m["priority"] != 0],
+                    width,
+                    lambda: self._next_batch(account),
+                    suppressions.load,
+                )
                 try:
                     await asyncio.gather(*(self._worker(s, tenant, account, feed) for s in sessions))
                 finally:
-                    for left in await feed.close():   # claimed, never started: due again now
+                    for left in await feed.close():  # claimed, never started: due again now
                         self._in_flight[account["id"]] -= 1
                         await self._release(left)
                 messages = feed.held or await self._last_look(account)
@@ -166,8 +183,10 @@ class _Run:
         """Never pending for ever: each message ends in error saying what to do, and the
         account is flagged (/status, /metrics, alert) until it is saved again."""
         await self._db(self.ports.dispatch.flag_account, self.tenant_id, account["id"], UNREADABLE_ACCOUNT)
-        log.error("account password unreadable with this deployment's key",
-                  extra={"account_id": account["id"], "messages": len(messages)})
+        log.error(
+            "account password unreadable with this deployment's key",
+            extra={"account_id": account["id"], "messages": len(messages)},
+        )
         for message in messages:
             await self.verdicts.give_up(message, UNREADABLE_ACCOUNT, counters=(metrics.ERRORS,))
 
@@ -181,22 +200,33 @@ class _Run:
 
     async def _claim(self, account: AccountRow) -> list[MessageRow]:
         key = account["id"]
-        room = await self._db(throttle.room, self.ports, self.tenant_id, account, account["batch_size"],
-                              self._in_flight.get(key, 0))
-        if room.spent:   # the rest waits for the window's end, held at once
+        room = await self._db(
+            throttle.room, self.ports, self.tenant_id, account, account["batch_size"], self._in_flight.get(key, 0)
+        )
+        if room.spent:  # the rest waits for the window's end, held at once
             held = await self._db(throttle.hold, self.ports, self.tenant_id, account, room)
             self.summary.deferred += held.deferred
             self.summary.errors += held.rejected
-        claimed: list[MessageRow] = await self._db(
-            self.ports.dispatch.claim, self.tenant_id, key, self.owner, self.ports.now(),
-            self.ports.settings.claim_lease_seconds, room.claim) if room.claim else []
+        claimed: list[MessageRow] = (
+            await self._db(
+                self.ports.dispatch.claim,
+                self.tenant_id,
+                key,
+                self.owner,
+                self.ports.now(),
+                self.ports.settings.claim_lease_seconds,
+                room.claim,
+            )
+            if room.claim
+            else []
+        )
         self.summary.claimed += len(claimed)
         self._in_flight[key] = self._in_flight.get(key, 0) + len(claimed)
         if claimed and len(claimed) >= room.claim:
             self._full.add(key)
         else:
             self._full.discard(key)
-        if room.until is not None and not room.spent:   # the window bound it: look again (_last_look)
+        if room.until is not None and not room.spent:  # the window bound it: look again (_last_look)
             self._capped.add(key)
         return claimed
 
@@ -234,16 +264,18 @@ class _Run:
             await self._attempt(session, tenant, account, message)
         except InfrastructureError:
             # The database (or another dependency) failed: leave the message to its lease.
-            log.warning("dispatch of one message interrupted; its lease makes it due again",
-                        extra={"message_id": message["id"]})
+            log.warning(
+                "dispatch of one message interrupted; its lease makes it due again", extra={"message_id": message["id"]}
+            )
             await self._release(message)
         except Exception as exc:
             # A bug or an unforeseen input: retried on the retry plan like a temporary
             # failure (so at most max retries + 1 attempts), never at once and for ever.
             log.exception("dispatch of one message failed unexpectedly", extra={"message_id": message["id"]})
             try:
-                await self.verdicts.failed(message, DeliveryError(
-                    f"internal error: {type(exc).__name__}", code=None, temporary=True))
+                await self.verdicts.failed(
+                    message, DeliveryError(f"internal error: {type(exc).__name__}", code=None, temporary=True)
+                )
             except Exception:  # noqa: BLE001 - recording failed too: the lease covers it
                 await self._release(message)
 
@@ -254,45 +286,50 @@ class _Run:
             log.warning("claim not released; it expires with its lease")
 
     async def _attempt(self, session: Sender, tenant: TenantRow, account: AccountRow, message: MessageRow) -> None:
-        built = await compose.build(self.ports, tenant, message, self._signer(tenant))
-        if isinstance(built, compose.Unsendable):
-            await self.verdicts.give_up(message, built.error, counters=(metrics.ERRORS,))
+        """Build, leave out suppressed recipients, take a rate slot, send: each step may end
+        the attempt with its verdict (services/verdicts.py)."""
+        ready = await self._ready(tenant, message)
+        if ready is None:
             return
-        env, data = built.envelope, built.data
-        suppressions = self._suppressions(tenant)
-        recipients, left_out = suppressions.split(env.recipients)
-        if not recipients:   # no SMTP attempt, no rate slot
-            await self.verdicts.give_up(message, ALL_SUPPRESSED, counters=(metrics.ERRORS,),
-                                        metadata={"suppressed": left_out})
-            return
-
         windows = throttle.windows_of(account, self.ports.now())
         if windows:
-            exhausted = await self._db(
-                self.ports.rates.take, self.tenant_id, account["id"], windows
-            )
+            exhausted = await self._db(self.ports.rates.take, self.tenant_id, account["id"], windows)
             if exhausted:
                 await self.verdicts.rate_limited(account, message, exhausted)
                 return
-
+        suppressions = self._suppressions(tenant)
         try:
-            refused = await session.send(env.sender, recipients, data)
+            refused = await session.send(ready.built.envelope.sender, ready.recipients, ready.built.data)
         except DeliveryError as exc:
             await suppressions.refused(message, exc.refused)
-            if windows:
-                await self._db(self.ports.rates.release, self.tenant_id,
-                               account["id"], windows)
+            if windows:  # the slot goes back: nothing was delivered
+                await self._db(self.ports.rates.release, self.tenant_id, account["id"], windows)
             await self.verdicts.failed(message, exc)
             return
         accepted = time.time()
-        sent_at = self.ports.now()
         if refused:
             await suppressions.refused(message, refused)
-        notes = (("refused_recipients", refused), ("suppressed_recipients", left_out),
-                 ("large_file_fallbacks", list(built.fallbacks)))
-        latency = max(0.0, accepted - message["created_at"].timestamp())
-        # Once accepted, the outcome must land: the writer retries it while the lease holds.
-        await self.verdicts.record(message, {"status": "sent", "sent_ts": sent_at},
-                           {"type": "sent", "ts": sent_at, "metadata": {k: v for k, v in notes if v} or None},
-                           (metrics.SENT, metrics.latency_bucket(latency)), round(latency * 1000))
+        await self.verdicts.sent(message, accepted, refused, ready.left_out, ready.built.fallbacks)
         self.summary.sent += 1
+
+    async def _ready(self, tenant: TenantRow, message: MessageRow) -> _Ready | None:
+        """The message's bytes and the recipients to send them to; None when it ended here
+        (it cannot be built, or every recipient is suppressed: no SMTP attempt, no rate slot)."""
+        built = await compose.build(self.ports, tenant, message, self._signer(tenant))
+        if isinstance(built, compose.Unsendable):
+            await self.verdicts.give_up(message, built.error, counters=(metrics.ERRORS,))
+            return None
+        recipients, left_out = self._suppressions(tenant).split(built.envelope.recipients)
+        if not recipients:
+            await self.verdicts.give_up(
+                message, ALL_SUPPRESSED, counters=(metrics.ERRORS,), metadata={"suppressed": left_out}
+            )
+            return None
+        return _Ready(built, recipients, left_out)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    built: compose.Built
+    recipients: list[str]
+    left_out: list[str]

@@ -27,8 +27,13 @@ def stale_after(ports: Ports) -> int:
     return min(limits.WORK_RECORD_STALE, ports.settings.claim_lease_seconds)
 
 
-def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: Reason, heal: bool = False,
-            queue_urls: Mapping[str, str | None] | None = None) -> list[str]:
+def enqueue(
+    ports: Ports,
+    tenant_ids: Sequence[str],
+    reason: Reason,
+    heal: bool = False,
+    queue_urls: Mapping[str, str | None] | None = None,
+) -> list[str]:
     """Send a work record for each tenant that needs one; returns the tenants sent for.
     Failures are logged and left to the next tick.
 
@@ -66,7 +71,7 @@ def enqueue(ports: Ports, tenant_ids: Sequence[str], reason: Reason, heal: bool 
     if failed and reason is not Reason.REPORT:
         try:
             ports.dispatch.unmark_work(failed)
-        except InfrastructureError as exc:   # the marks go stale and the tick replaces them
+        except InfrastructureError as exc:  # the marks go stale and the tick replaces them
             log.warning("work marks not cleared: %s", exc)
     unsent = set(failed)
     return [t for t in targets if t not in unsent]

@@ -21,8 +21,13 @@ Claim = Callable[[], Awaitable[list[MessageRow]]]
 
 
 class Feed:
-    def __init__(self, first: list[MessageRow], low_water: int, claim: Claim | None,
-                 prepare: Callable[[list[MessageRow]], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        first: list[MessageRow],
+        low_water: int,
+        claim: Claim | None,
+        prepare: Callable[[list[MessageRow]], Awaitable[None]],
+    ) -> None:
         """``claim``: the next batch, or None when no further batch may be claimed in this run
         (it is asked again before each refill); ``prepare``: what a batch needs before it is
         sent (the suppression lookup)."""
@@ -30,7 +35,7 @@ class Feed:
         self.low_water = low_water
         self.claim = claim
         self.prepare = prepare
-        self.held: list[MessageRow] = []     # a claimed batch the caller runs itself
+        self.held: list[MessageRow] = []  # a claimed batch the caller runs itself
         self._refill: asyncio.Task[None] | None = None
         self._closed = claim is None
 

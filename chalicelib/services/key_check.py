@@ -13,9 +13,11 @@ from chalicelib.errors import KeyMismatch, SecretUnreadable
 from chalicelib.services.ports import Ports
 
 KNOWN = "mail-proxy key check"
-MISMATCH = ("MAILPROXY_ENCRYPTION_KEY cannot read the secrets this database holds (they were stored "
-            "under another key): set it back to that key, or to 'new,old' to rotate "
-            "(docs/operations.md, \"Rotating secrets\")")
+MISMATCH = (
+    "MAILPROXY_ENCRYPTION_KEY cannot read the secrets this database holds (they were stored "
+    "under another key): set it back to that key, or to 'new,old' to rotate "
+    '(docs/operations.md, "Rotating secrets")'
+)
 
 _checked = threading.Event()
 

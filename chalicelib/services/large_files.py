@@ -47,8 +47,7 @@ def _target(ports: Ports, config: dict[str, Any]) -> StorageTarget:
     )
 
 
-def prepare(ports: Ports, tenant: TenantRow, message: dict[str, Any],
-            attachments: list[AttachmentData]) -> Prepared:
+def prepare(ports: Ports, tenant: TenantRow, message: dict[str, Any], attachments: list[AttachmentData]) -> Prepared:
     config = tenant.get("large_file_config")
     decided = plan(config, attachments)
     if decided.error:
@@ -65,13 +64,18 @@ def prepare(ports: Ports, tenant: TenantRow, message: dict[str, Any],
         try:
             ports.storage.upload(target, bucket, key, att.content, att.mime_type)
             public = config.get("public_base_url")
-            url = (f"{public.rstrip('/')}/{key}" if public
-                   else ports.storage.presigned_get(target, bucket, key, presign_seconds(config)))
+            url = (
+                f"{public.rstrip('/')}/{key}"
+                if public
+                else ports.storage.presigned_get(target, bucket, key, presign_seconds(config))
+            )
         except StorageError as exc:
             # API v1 prefers a heavy message to a lost attachment (docs/api.md §5.6).
             reason = f"{att.filename}: upload to {bucket} failed, attached instead: {exc}"[:500]
-            log.warning("large attachment upload failed, attaching it instead",
-                        extra={"message_id": message.get("id"), "reason": reason})
+            log.warning(
+                "large attachment upload failed, attaching it instead",
+                extra={"message_id": message.get("id"), "reason": reason},
+            )
             fallbacks.append(reason)
             inline.append(att)
             continue

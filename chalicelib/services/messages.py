@@ -23,8 +23,14 @@ def _records(ports: Ports, rows: list[Row], include_history: bool) -> list[Row]:
     return [message_record(r, history[r["pk"]] if include_history else None) for r in rows]
 
 
-def list_messages(ports: Ports, principal: Principal, tenant_id: str, active_only: bool,
-                  include_history: bool, query: Query | None = None) -> Row:
+def list_messages(
+    ports: Ports,
+    principal: Principal,
+    tenant_id: str,
+    active_only: bool,
+    include_history: bool,
+    query: Query | None = None,
+) -> Row:
     """v1's list, filtered and paged when asked (docs/api.md §7.5); unpaged, cut at
     MAILPROXY_MAX_LIST records, and any answer cut where Lambda's answer limit would be."""
     principal.scope(tenant_id)
@@ -41,6 +47,7 @@ def list_messages(ports: Ports, principal: Principal, tenant_id: str, active_onl
         if query.paged or more:
             answer["next_cursor"] = cursor(rows[kept - 1]) if more else None
         return answer
+
     return answers.fitted(build, records)
 
 
@@ -54,7 +61,7 @@ def get_message(ports: Ports, principal: Principal, tenant_id: str, message_id: 
 
 
 def delete_messages(ports: Ports, principal: Principal, tenant_id: str, body: Row) -> Row:
-    schemas.validate(schemas.DELETE_MESSAGES, body)   # 422 before the scope's 403 (docs/api.md §1)
+    schemas.validate(schemas.DELETE_MESSAGES, body)  # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(tenant_id)
     ids = [i for i in (body.get("ids") or [])]
     removed, missing = ports.messages.delete(tenant_id, ids)
@@ -63,7 +70,7 @@ def delete_messages(ports: Ports, principal: Principal, tenant_id: str, body: Ro
 
 def cleanup_messages(ports: Ports, principal: Principal, tenant_id: str, body: Row) -> Row:
     """Retention now, with the given threshold or the tenant's retention_days."""
-    schemas.validate(schemas.CLEANUP, body)   # 422 before the scope's 403 (docs/api.md §1)
+    schemas.validate(schemas.CLEANUP, body)  # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(tenant_id)
     seconds = body.get("older_than_seconds")
     threshold = max(0, seconds) if seconds is not None else None

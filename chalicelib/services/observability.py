@@ -15,7 +15,7 @@ from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import SCHEDULER_BEAT
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-UNREADABLE_LISTED = 100    # flagged accounts named by /status and /metrics at most
+UNREADABLE_LISTED = 100  # flagged accounts named by /status and /metrics at most
 _LABELS = ["tenant_id", "tenant_name", "account_id", "account_name"]
 
 
@@ -27,8 +27,13 @@ class _DatabaseCollector:
     histogram is per tenant: 16 series per account would be most of the answer (docs/operations.md,
     "Metrics and alerts", for the cardinality)."""
 
-    def __init__(self, counters: list[dict[str, Any]], latency: list[dict[str, Any]], pending: int | None,
-                 unreadable: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        counters: list[dict[str, Any]],
+        latency: list[dict[str, Any]],
+        pending: int | None,
+        unreadable: list[dict[str, Any]],
+    ) -> None:
         self._counters = counters
         self._latency = latency
         self._pending = pending
@@ -38,14 +43,14 @@ class _DatabaseCollector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
         families = {
-            key: CounterMetricFamily(name, doc, labels=_LABELS)
-            for key, (name, doc) in metrics.FAMILIES.items()
+            key: CounterMetricFamily(name, doc, labels=_LABELS) for key, (name, doc) in metrics.FAMILIES.items()
         }
         for row in self._counters:
             family = families.get(row["name"])
             if family is not None:
-                family.add_metric([row["tenant_id"], row["tenant_name"], row["account_id"], row["account_id"]],
-                                  float(row["value"]))
+                family.add_metric(
+                    [row["tenant_id"], row["tenant_name"], row["account_id"], row["account_id"]], float(row["value"])
+                )
         yield from families.values()
         latency: dict[tuple[str, str], dict[str, int]] = {}
         for row in self._latency:
@@ -55,10 +60,12 @@ class _DatabaseCollector:
             buckets, total = metrics.latency_series(stored)
             histogram.add_metric(list(labels), buckets, total)
         yield histogram
-        flagged = GaugeMetricFamily("gmp_account_secret_unreadable",
-                                    "1 for an account whose stored password this deployment's key cannot "
-                                    "decrypt (its messages end in error until it is saved again)",
-                                    labels=["tenant_id", "account_id"])
+        flagged = GaugeMetricFamily(
+            "gmp_account_secret_unreadable",
+            "1 for an account whose stored password this deployment's key cannot "
+            "decrypt (its messages end in error until it is saved again)",
+            labels=["tenant_id", "account_id"],
+        )
         for row in self._unreadable:
             flagged.add_metric([row["tenant_id"], row["account_id"]], 1.0)
         yield flagged
@@ -66,8 +73,7 @@ class _DatabaseCollector:
             gauge = GaugeMetricFamily("gmp_pending_messages", "Unfinished messages")
             gauge.add_metric([], float(self._pending))
             yield gauge
-        info = GaugeMetricFamily("gmp_build_info", "The running build (always 1)",
-                                 labels=["version", "api", "python"])
+        info = GaugeMetricFamily("gmp_build_info", "The running build (always 1)", labels=["version", "api", "python"])
         info.add_metric([VERSION, "v1", platform.python_version()], 1.0)
         yield info
 
@@ -83,13 +89,21 @@ def answer_bytes(size: dict[str, Any]) -> int:
 
 def shard_of(query: Mapping[str, str]) -> tuple[int, int]:
     """``shards`` (1 to METRICS_MAX_SHARDS, default 1) and ``shard`` (0 to shards - 1, default 0)."""
+
     def number(name: str, default: int, low: int, high: int) -> int:
         raw = query.get(name)
         if raw is None:
             return default
         if not raw.isdigit() or not low <= int(raw) <= high:
-            raise RequestValidationError([{"loc": ["query", name], "type": "value_error",
-                                           "msg": f"{name} must be an integer from {low} to {high}"}])
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ["query", name],
+                        "type": "value_error",
+                        "msg": f"{name} must be an integer from {low} to {high}",
+                    }
+                ]
+            )
         return int(raw)
 
     shards = number("shards", 1, 1, limits.METRICS_MAX_SHARDS)
@@ -105,7 +119,8 @@ def metrics_text(ports: Ports, shard: int = 0, shards: int = 1) -> str:
         raise BusinessRuleError(
             f"/metrics would be about {weight // 1_000_000} MB, over what one answer may carry: scrape it "
             f"in {need} parts, /metrics?shards={need}&shard=0 to {need - 1}, one scrape job each "
-            "(docs/operations.md, Metrics and alerts)")
+            "(docs/operations.md, Metrics and alerts)"
+        )
     # Imported here: only a scrape needs it, not every cold start of the API.
     from prometheus_client import CollectorRegistry, generate_latest
 
@@ -155,6 +170,8 @@ def _accounts(ports: Ports) -> dict[str, Any]:
     if count:
         part["secret_unreadable"] = count
         part["accounts"] = [f"{r['tenant_id']}/{r['account_id']}" for r in flagged]
-        part["what_to_do"] = ("set MAILPROXY_ENCRYPTION_KEY back to the key they were saved with, or save "
-                              "each account again with its password")
+        part["what_to_do"] = (
+            "set MAILPROXY_ENCRYPTION_KEY back to the key they were saved with, or save "
+            "each account again with its password"
+        )
     return part

@@ -30,7 +30,7 @@ from chalicelib.services.ports import DispatchStore
 
 log = logging.getLogger(__name__)
 
-GROUP_WINDOW = 0.005   # s a small batch waits for more outcomes before it is written
+GROUP_WINDOW = 0.005  # s a small batch waits for more outcomes before it is written
 # Writers with outcomes in hand in this process. Runs served side by side share one event
 # loop (functions/dispatch.py), each sending at its share of the loop's rate, so a batch
 # fills that many times slower: the window grows with them (measured with ten tenants: 5 ms
@@ -53,7 +53,7 @@ class Outcome:
 class OutcomeWriter:
     store: DispatchStore
     owner: str
-    lease_ends: float          # time.monotonic() after which the claims may be someone else's
+    lease_ends: float  # time.monotonic() after which the claims may be someone else's
     limit: int
     # Whether more outcomes may come soon (messages of the run still being sent).
     more_coming: Callable[[], bool] = field(default=lambda: True)
@@ -75,7 +75,7 @@ class OutcomeWriter:
         self._closing = True
         while self._writer is not None and not self._writer.done():
             await self._writer
-        if self._pending:   # added after the last writer finished its loop
+        if self._pending:  # added after the last writer finished its loop
             await self._write_all()
 
     async def _write_all(self) -> None:
@@ -98,8 +98,16 @@ class OutcomeWriter:
     async def _write(self, batch: list[Outcome]) -> None:
         """Retried while the claims' lease holds: releasing a sent message's claim would make
         it due and send it again. A process that dies first leaves it to the lease."""
-        rows = [{**o.changes, "pk": str(o.message["pk"]), "event": o.event, "metrics": list(o.counters),
-                 "latency_ms": o.latency_ms} for o in batch]
+        rows = [
+            {
+                **o.changes,
+                "pk": str(o.message["pk"]),
+                "event": o.event,
+                "metrics": list(o.counters),
+                "latency_ms": o.latency_ms,
+            }
+            for o in batch
+        ]
         delay = 0.2
         while True:
             try:
@@ -107,8 +115,11 @@ class OutcomeWriter:
                 break
             except InfrastructureError as exc:
                 if time.monotonic() + delay > self.lease_ends:
-                    log.warning("%d outcomes not recorded (%s); their leases make them due again",
-                                len(batch), type(exc).__name__)
+                    log.warning(
+                        "%d outcomes not recorded (%s); their leases make them due again",
+                        len(batch),
+                        type(exc).__name__,
+                    )
                     return
                 log.warning("%d outcomes not recorded yet (%s); retrying", len(batch), type(exc).__name__)
                 await asyncio.sleep(delay)
@@ -120,8 +131,12 @@ class OutcomeWriter:
         for o in batch:
             if str(o.message["pk"]) not in landed:
                 # Deleted meanwhile, or the lease ran out and another run holds it now.
-                log.warning("outcome %s of message %s not recorded: claim no longer ours",
-                            o.event["type"], o.message["id"], extra={"message_id": o.message["id"]})
+                log.warning(
+                    "outcome %s of message %s not recorded: claim no longer ours",
+                    o.event["type"],
+                    o.message["id"],
+                    extra={"message_id": o.message["id"]},
+                )
 
 
 @dataclass
@@ -134,7 +149,7 @@ class RunSummary:
     released: int = 0
     more_due: bool = False
     outcomes: list[str] = field(default_factory=list)
-    reports_to: bool = True    # the tenant has a client application to report to
+    reports_to: bool = True  # the tenant has a client application to report to
 
     def add(self, other: RunSummary) -> None:
         self.claimed += other.claimed

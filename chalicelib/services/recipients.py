@@ -44,9 +44,15 @@ class RunSuppressions:
             return
         try:
             for address, reply in bad.items():
-                await asyncio.to_thread(self.ports.suppressions.add, self.tenant_id, [address],
-                                        suppression.SMTP_REJECTED, self.ports.now(), message["id"], reply[:500])
+                await asyncio.to_thread(
+                    self.ports.suppressions.add,
+                    self.tenant_id,
+                    [address],
+                    suppression.SMTP_REJECTED,
+                    self.ports.now(),
+                    message["id"],
+                    reply[:500],
+                )
         except InfrastructureError as exc:
-            log.warning("refused recipients not suppressed (%s); the next refusal suppresses them",
-                        type(exc).__name__)
+            log.warning("refused recipients not suppressed (%s); the next refusal suppresses them", type(exc).__name__)
         self.suppressed |= set(bad)

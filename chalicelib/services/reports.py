@@ -57,7 +57,8 @@ def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | No
             result.requests += 1
             try:
                 status, answer = client_app.post_signed(
-                    ports, tenant, url, {"delivery_report": [entry(i) for i in items]}, auth, TIMEOUT)
+                    ports, tenant, url, {"delivery_report": [entry(i) for i in items]}, auth, TIMEOUT
+                )
             except FetchError as exc:
                 status, answer = 0, b""
                 log.warning("delivery report to tenant failed: %s", exc)

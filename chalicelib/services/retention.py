@@ -29,17 +29,26 @@ def drain(step: Callable[[], int], deadline: float, clock: Callable[[], float] =
             return total
 
 
-def apply(ports: Ports, tenant_id: str | None = None, threshold: int | None = None,
-          budget_seconds: float = limits.RETENTION_BUDGET) -> int:
+def apply(
+    ports: Ports,
+    tenant_id: str | None = None,
+    threshold: int | None = None,
+    budget_seconds: float = limits.RETENTION_BUDGET,
+) -> int:
     """Remove what retention allows (each tenant's retention_days, or ``threshold`` seconds),
     batch by batch until done or ``budget_seconds`` pass; returns the messages removed."""
     started, now, batch = time.monotonic(), ports.now(), limits.RETENTION_BATCH
     deadline = started + budget_seconds
     store = ports.retention
-    removed = drain(lambda: store.remove_messages(now, batch, tenant_id, threshold),
-                     started + budget_seconds * MESSAGES_SHARE)
+    removed = drain(
+        lambda: store.remove_messages(now, batch, tenant_id, threshold), started + budget_seconds * MESSAGES_SHARE
+    )
     drain(lambda: store.remove_rejections(now, batch, tenant_id, threshold), deadline)
     if tenant_id is None:
-        drain(lambda: store.prune_bookkeeping(now - limits.COMMAND_LOG_DAYS * DAY,
-                                               now - limits.RATE_WINDOW_DAYS * DAY, batch), deadline)
+        drain(
+            lambda: store.prune_bookkeeping(
+                now - limits.COMMAND_LOG_DAYS * DAY, now - limits.RATE_WINDOW_DAYS * DAY, batch
+            ),
+            deadline,
+        )
     return removed

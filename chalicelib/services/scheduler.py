@@ -24,8 +24,13 @@ def retry_tick(ports: Ports) -> dict[str, Any]:
     due = ports.dispatch.tenants_with_due(ports.now(), stale_after(ports), limits.TICK_TENANTS)
     # The statement named each tenant's queue (None: the pool): no read per tenant, and the
     # pool's records go out ten to a call. Tenants beyond the bound are the next tick's first.
-    sent = enqueue(ports, [row["id"] for row in due], Reason.TICK, heal=True,
-                   queue_urls={row["id"]: row.get("queue_url") for row in due})
+    sent = enqueue(
+        ports,
+        [row["id"] for row in due],
+        Reason.TICK,
+        heal=True,
+        queue_urls={row["id"]: row.get("queue_url") for row in due},
+    )
     return {"enqueued": sent}
 
 
@@ -33,8 +38,9 @@ def reports_tick(ports: Ports) -> dict[str, Any]:
     """Queue a report run for every tenant with entries past their backoff or an empty sync
     due; the run itself happens in the tenant's own dispatch invocation."""
     due = ports.reports.tenants_due(ports.clock(), ports.settings.report_interval, limits.TICK_TENANTS)
-    sent = enqueue(ports, [row["id"] for row in due], Reason.REPORT,
-                   queue_urls={row["id"]: row.get("queue_url") for row in due})
+    sent = enqueue(
+        ports, [row["id"] for row in due], Reason.REPORT, queue_urls={row["id"]: row.get("queue_url") for row in due}
+    )
     return {"enqueued": sent}
 
 

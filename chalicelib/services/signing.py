@@ -23,15 +23,21 @@ def stored_config(ports: Ports, new: Row | None, stored: Row | None) -> Row | No
     pem = new.get("private_key")
     if pem is None:
         if not stored or stored.get("algorithm") != algorithm or not stored.get("private_key_enc"):
-            raise RequestValidationError([{"loc": ["body", "dkim", "private_key"], "msg": "Field required",
-                                           "type": "missing"}])
+            raise RequestValidationError(
+                [{"loc": ["body", "dkim", "private_key"], "msg": "Field required", "type": "missing"}]
+            )
         return {**stored, "domain": new["domain"].lower(), "selector": new["selector"]}
     try:
         key = signing.load(pem, algorithm)
     except KeyRefused as exc:
         raise _refused("private_key", str(exc)) from None
-    return {"domain": new["domain"].lower(), "selector": new["selector"], "algorithm": algorithm,
-            "dns_record": key.dns_record, "private_key_enc": ports.cipher.encrypt(key.private.decode())}
+    return {
+        "domain": new["domain"].lower(),
+        "selector": new["selector"],
+        "algorithm": algorithm,
+        "dns_record": key.dns_record,
+        "private_key_enc": ports.cipher.encrypt(key.private.decode()),
+    }
 
 
 class RunSigner:
@@ -47,5 +53,4 @@ class RunSigner:
     def __call__(self, data: bytes) -> bytes:
         if self._key is None or not self.config:
             return data
-        return signing.sign(data, self.config["domain"], self.config["selector"], self._key,
-                            self.config["algorithm"])
+        return signing.sign(data, self.config["domain"], self.config["selector"], self._key, self.config["algorithm"])

@@ -19,8 +19,7 @@ log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 1000
 # Reasons that, for a tenant the caller may act for, are owed to its next report.
-_REPORTED = {"missing account_id", "missing from", "missing to", "invalid headers",
-             "account not found for tenant"}
+_REPORTED = {"missing account_id", "missing from", "missing to", "invalid headers", "account not found for tenant"}
 
 
 def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
@@ -39,7 +38,7 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
 
     now = ports.now()
     rows: list[Row] = []
-    position: dict[tuple[str, str], int] = {}   # each stored row's place in the request
+    position: dict[tuple[str, str], int] = {}  # each stored row's place in the request
     rejected: list[tuple[int, Row, str]] = []
     owed: list[Row] = []
     for cand in candidates:
@@ -52,20 +51,25 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
         if reason is not None:
             rejected.append((cand.index, msg, reason))
             if reason in _REPORTED and msg.get("tenant_id") in tenants and msg.get("id"):
-                owed.append({"tenant_id": msg["tenant_id"], "id": msg["id"],
-                             "error_ts": now, "error": reason})
+                owed.append({"tenant_id": msg["tenant_id"], "id": msg["id"], "error_ts": now, "error": reason})
             continue
         position[(msg["tenant_id"], msg["id"])] = cand.index
         priority = parse_priority(msg.get("priority"), default_priority)
         payload, secrets = stored_payload(msg, priority)
-        rows.append({
-            "tenant_id": msg["tenant_id"], "id": msg["id"], "account_id": msg["account_id"],
-            "priority": priority, "batch_code": msg.get("batch_code"), "payload": payload,
-            "secrets_enc": ports.cipher.encrypt(json.dumps(secrets)) if secrets else None,
-            "deferred_ts": msg.get("deferred_ts"),
-            # For finding it by recipient (7.5): the envelope's addresses, lower case.
-            "recipients": sorted({a.lower() for a in envelope(msg, None).recipients}),
-        })
+        rows.append(
+            {
+                "tenant_id": msg["tenant_id"],
+                "id": msg["id"],
+                "account_id": msg["account_id"],
+                "priority": priority,
+                "batch_code": msg.get("batch_code"),
+                "payload": payload,
+                "secrets_enc": ports.cipher.encrypt(json.dumps(secrets)) if secrets else None,
+                "deferred_ts": msg.get("deferred_ts"),
+                # For finding it by recipient (7.5): the envelope's addresses, lower case.
+                "recipients": sorted({a.lower() for a in envelope(msg, None).recipients}),
+            }
+        )
 
     stored = ports.messages.store(rows, owed)
     for row in rows:
@@ -83,4 +87,3 @@ def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
     if not stored and any(r["reason"] != "already sent" for r in rejected_out):
         raise BusinessRuleError({"error": None, "rejected": rejected_out})
     return {"ok": True, "queued": len(stored), "rejected": rejected_out}
-

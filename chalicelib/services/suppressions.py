@@ -30,21 +30,36 @@ def list_for(ports: Ports, principal: Principal, tenant_id: str, query: dict[str
     principal.scope(tenant_id)
     reason = query.get("reason")
     if reason is not None and reason not in suppression.REASONS:
-        raise RequestValidationError([{"loc": ["query", "reason"], "type": "enum",
-                                       "msg": f"Input should be one of {', '.join(suppression.REASONS)}"}])
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["query", "reason"],
+                    "type": "enum",
+                    "msg": f"Input should be one of {', '.join(suppression.REASONS)}",
+                }
+            ]
+        )
     limit = schemas.parse_int("limit", query.get("limit"), 1, MAX_LIMIT) or DEFAULT_LIMIT
     rows = ports.suppressions.page(tenant_id, reason, limit + 1, _after(query.get("cursor")))
     page = rows[:limit]
     return {
         "ok": True,
-        "suppressions": [{"address": r["address"], "reason": r["reason"], "created_ts": r["created_ts"],
-                          "message_id": r["message_id"], "detail": r["detail"]} for r in page],
+        "suppressions": [
+            {
+                "address": r["address"],
+                "reason": r["reason"],
+                "created_ts": r["created_ts"],
+                "message_id": r["message_id"],
+                "detail": r["detail"],
+            }
+            for r in page
+        ],
         "next_cursor": _cursor(page[-1]["seq"]) if len(rows) > limit else None,
     }
 
 
 def add(ports: Ports, principal: Principal, body: Row) -> Row:
-    schemas.validate(schemas.SUPPRESSIONS_ADD, body)   # 422 before the scope's 403 (docs/api.md §1)
+    schemas.validate(schemas.SUPPRESSIONS_ADD, body)  # 422 before the scope's 403 (docs/api.md §1)
     tenant_id = body["tenant_id"]
     principal.scope(tenant_id)
     if not ports.tenants.exists(tenant_id):

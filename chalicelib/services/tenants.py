@@ -18,7 +18,6 @@ from chalicelib.services.ports import Ports
 log = logging.getLogger(__name__)
 
 
-
 def _client_auth(ports: Ports, new: Row | None, stored: Row | None) -> Row | None:
     """Encrypt secrets; keep the stored secret when the method is kept and it is omitted."""
     if new is None:
@@ -34,8 +33,9 @@ def _client_auth(ports: Ports, new: Row | None, stored: Row | None) -> Row | Non
             out[f"{secret}_enc"] = stored[f"{secret}_enc"]
     needed = {"bearer": "token", "basic": "password"}.get(new["method"])
     if needed and f"{needed}_enc" not in out:
-        raise RequestValidationError([{"loc": ["body", "client_auth", needed], "msg": "Field required",
-                                       "type": "missing"}])
+        raise RequestValidationError(
+            [{"loc": ["body", "client_auth", needed], "msg": "Field required", "type": "missing"}]
+        )
     return out
 
 
@@ -86,7 +86,7 @@ def create_or_replace(ports: Ports, principal: Principal, payload: Row) -> Row:
         ports.tenants.update(tenant_id, _columns(ports, payload, stored, full=True))
         _isolate(ports, tenant_id, stored, payload.get("isolation"))
         return {"ok": True}
-    columns = _columns(ports, payload, None, full=True)   # may refuse (422) before anything is made
+    columns = _columns(ports, payload, None, full=True)  # may refuse (422) before anything is made
     # Pooled (the default): a database row and nothing else, no AWS call on this path.
     dedicated = payload.get("isolation") == "dedicated"
     queue_url, dlq_url = ports.queues.create(tenant_id) if dedicated else (None, None)
@@ -94,7 +94,12 @@ def create_or_replace(ports: Ports, principal: Principal, payload: Row) -> Row:
     signing_secret = new_token("mps_")
     try:
         inserted = ports.tenants.insert(
-            tenant_id, columns, ports.cipher.encrypt(signing_secret), key_hash(api_key), queue_url, dlq_url,
+            tenant_id,
+            columns,
+            ports.cipher.encrypt(signing_secret),
+            key_hash(api_key),
+            queue_url,
+            dlq_url,
         )
     except Exception:
         ports.queues.delete(queue_url, dlq_url)
@@ -123,13 +128,13 @@ def _isolate(ports: Ports, tenant_id: str, row: TenantRow, wanted: str | None) -
 
 
 def update(ports: Ports, principal: Principal, tenant_id: str, payload: Row) -> Row:
-    schemas.validate(schemas.TENANT_UPDATE, payload)   # 422 before the scope's 403 (docs/api.md §1)
+    schemas.validate(schemas.TENANT_UPDATE, payload)  # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(tenant_id)
     stored = ports.tenants.get(tenant_id)
     if stored is None:
         raise tenant_not_found(tenant_id)
     if payload.get("isolation") is not None:
-        principal.require_admin()   # queues and mappings are the operator's to spend
+        principal.require_admin()  # queues and mappings are the operator's to spend
     fields = _columns(ports, payload, stored, full=False)
     if not ports.tenants.update(tenant_id, fields):
         raise tenant_not_found(tenant_id)
@@ -192,7 +197,9 @@ def sync_status(ports: Ports, principal: Principal) -> Row:
         clock = row.get("last_sync_ts")
         in_dnd = clock is not None and clock > now
         entry: Row = {
-            "id": row["id"], "name": row.get("name"), "active": row["active"],
+            "id": row["id"],
+            "name": row.get("name"),
+            "active": row["active"],
             "client_base_url": row.get("client_base_url"),
             "in_dnd": in_dnd,
             "next_sync_due": (not in_dnd) and (clock is None or now - clock >= interval),

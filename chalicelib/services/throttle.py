@@ -16,8 +16,14 @@ from chalicelib.services.ports import Ports
 
 
 def windows_of(account: AccountRow, now: int) -> list[Window]:
-    return limited_windows({"minute": account.get("limit_per_minute"), "hour": account.get("limit_per_hour"),
-                            "day": account.get("limit_per_day")}, now)
+    return limited_windows(
+        {
+            "minute": account.get("limit_per_minute"),
+            "hour": account.get("limit_per_hour"),
+            "day": account.get("limit_per_day"),
+        },
+        now,
+    )
 
 
 def held(account: AccountRow, now: int) -> bool:
@@ -28,16 +34,16 @@ def held(account: AccountRow, now: int) -> bool:
 
 @dataclass(frozen=True)
 class Room:
-    claim: int                  # messages the next claim may take
-    until: int | None = None    # when the tightest window ends, if it binds this claim
+    claim: int  # messages the next claim may take
+    until: int | None = None  # when the tightest window ends, if it binds this claim
     reason: str = ""
-    spent: bool = False         # no slot left: hold the account's due messages
+    spent: bool = False  # no slot left: hold the account's due messages
 
 
 @dataclass(frozen=True)
 class Held:
-    deferred: int = 0   # messages held back
-    rejected: int = 0   # messages that ended in error (limit_behavior reject)
+    deferred: int = 0  # messages held back
+    rejected: int = 0  # messages that ended in error (limit_behavior reject)
 
 
 def room(ports: Ports, tenant_id: str, account: AccountRow, want: int, in_flight: int = 0) -> Room:
@@ -60,6 +66,5 @@ def hold(ports: Ports, tenant_id: str, account: AccountRow, bound: Room) -> Held
     if bound.until is None:
         return Held()
     reject = account.get("limit_behavior") == "reject"
-    changed = ports.dispatch.hold_back(tenant_id, account["id"], ports.now(), bound.until, bound.reason,
-                                       reject=reject)
+    changed = ports.dispatch.hold_back(tenant_id, account["id"], ports.now(), bound.until, bound.reason, reject=reject)
     return Held(rejected=changed) if reject else Held(deferred=changed)

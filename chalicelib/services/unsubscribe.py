@@ -11,7 +11,7 @@ from chalicelib.domain.rows import TenantRow
 from chalicelib.errors import NotFoundError
 from chalicelib.services.ports import Ports
 
-UNKNOWN = "Unknown unsubscribe link"   # the same answer whatever the cause
+UNKNOWN = "Unknown unsubscribe link"  # the same answer whatever the cause
 
 
 def headers_for(ports: Ports, tenant: TenantRow, message: Row) -> dict[str, str]:
@@ -39,8 +39,9 @@ def confirm(ports: Ports, token: str) -> Row:
     now = ports.now()
     if row["suppression_enabled"]:
         addresses = suppression.to_suppress(None, row["payload"].get("to"))
-        ports.suppressions.add(row["tenant_id"], addresses, suppression.UNSUBSCRIBE, now, row["id"],
-                               "one-click unsubscribe")
+        ports.suppressions.add(
+            row["tenant_id"], addresses, suppression.UNSUBSCRIBE, now, row["id"], "one-click unsubscribe"
+        )
     ports.feedback.record(row["pk"], "unsubscribed", now, None, reported=not row["report_extensions"])
     return {"ok": True}
 
@@ -51,16 +52,20 @@ def page(ports: Ports, token: str) -> tuple[int, str]:
         _message(ports, token)
     except NotFoundError:
         return 404, _html("Link not found", "<p>This unsubscribe link is not known. It may have expired.</p>")
-    form = (f'<form method="post" action="{html.escape(token)}">'
-            f'<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-            f'<button type="submit">Unsubscribe</button></form>')
+    form = (
+        f'<form method="post" action="{html.escape(token)}">'
+        f'<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        f'<button type="submit">Unsubscribe</button></form>'
+    )
     return 200, _html("Unsubscribe", "<p>Stop receiving these messages at this address?</p>" + form)
 
 
 def _html(title: str, body: str) -> str:
-    return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{title}</title>"
-            "<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}"
-            "button{font:inherit;padding:.6rem 1.4rem;cursor:pointer}</style></head>"
-            f"<body><main><h1>{title}</h1>{body}</main></body></html>")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title>"
+        "<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}"
+        "button{font:inherit;padding:.6rem 1.4rem;cursor:pointer}</style></head>"
+        f"<body><main><h1>{title}</h1>{body}</main></body></html>"
+    )

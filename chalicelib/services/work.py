@@ -35,8 +35,10 @@ async def process(ports: Ports, tenant_id: str, reasons: set[Reason], budget_sec
     created = summary is not None and summary.reports_to and (summary.sent + summary.deferred + summary.errors) > 0
     report = None
     if created or reasons & REPORTING:
-        context = contextvars.copy_context()   # the run's log keys go along, as with to_thread
+        context = contextvars.copy_context()  # the run's log keys go along, as with to_thread
         report = await asyncio.get_running_loop().run_in_executor(
-            _REPORT_THREADS, context.run, lambda: report_tenant(
-                ports, tenant_id, dispatch=lambda: dispatch.dispatch_tenant(ports, tenant_id)))
+            _REPORT_THREADS,
+            context.run,
+            lambda: report_tenant(ports, tenant_id, dispatch=lambda: dispatch.dispatch_tenant(ports, tenant_id)),
+        )
     return WorkResult(summary, report)

@@ -51,18 +51,30 @@ class Context:
 
 
 def _error(exc: BaseException, kind: str | None = None) -> dict[str, Any]:
-    return {"errorType": kind or type(exc).__name__, "errorMessage": str(exc),
-            "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__)}
+    return {
+        "errorType": kind or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+    }
 
 
 def _log_error(message: str, exc: BaseException) -> None:
     """One JSON line on the function's log, the traceback in a field (as the functions' own
     logger writes), not a plain-text traceback between JSON lines."""
-    sys.stderr.write(json.dumps({
-        "level": "ERROR", "message": message, "timestamp": time.strftime("%Y-%m-%d %H:%M:%S%z"),
-        "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""), "errorType": type(exc).__name__,
-        "errorMessage": str(exc), "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
-    }) + "\n")
+    sys.stderr.write(
+        json.dumps(
+            {
+                "level": "ERROR",
+                "message": message,
+                "timestamp": time.strftime("%Y-%m-%d %H:%M:%S%z"),
+                "function": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_exception(type(exc), exc, exc.__traceback__),
+            }
+        )
+        + "\n"
+    )
     sys.stderr.flush()
 
 
@@ -101,13 +113,29 @@ def _install_iam(policy_file: str, call_log: str | None) -> None:
             ok = iam.allowed(statements, action, resources, context)
             if call_log:
                 with open(call_log, "a") as log:
-                    log.write(json.dumps({"function": function, "action": action, "resources": resources,
-                                          "context": context, "allowed": ok}) + "\n")
+                    log.write(
+                        json.dumps(
+                            {
+                                "function": function,
+                                "action": action,
+                                "resources": resources,
+                                "context": context,
+                                "allowed": ok,
+                            }
+                        )
+                        + "\n"
+                    )
             if not ok:
-                raise botocore.exceptions.ClientError({"Error": {
-                    "Code": "AccessDenied",
-                    "Message": f"{function} is not authorized to perform {iam.describe(action, resources)} "
-                               "(the role in the template does not allow it)"}}, operation)
+                raise botocore.exceptions.ClientError(
+                    {
+                        "Error": {
+                            "Code": "AccessDenied",
+                            "Message": f"{function} is not authorized to perform {iam.describe(action, resources)} "
+                            "(the role in the template does not allow it)",
+                        }
+                    },
+                    operation,
+                )
         return original(self, operation, params)
 
     botocore.client.BaseClient._make_api_call = checked  # type: ignore[attr-defined]
@@ -141,8 +169,10 @@ def main() -> int:
     except Exception as exc:  # noqa: BLE001 - reported as Lambda reports an init failure
         init_error = _error(exc, "Runtime.ImportModuleError")
         _log_error("the handler could not be imported (cold start failed)", exc)
-    answers.write(json.dumps({"ready": True, "init_error": init_error,
-                              "init_seconds": round(time.monotonic() - started, 4)}) + "\n")
+    answers.write(
+        json.dumps({"ready": True, "init_error": init_error, "init_seconds": round(time.monotonic() - started, 4)})
+        + "\n"
+    )
     for line in sys.stdin:
         request = json.loads(line)
         if handler is None:
@@ -158,10 +188,15 @@ def main() -> int:
             line = json.dumps(answer)
             if "result" in answer and len(json.dumps(answer["result"]).encode()) > MAX_RESPONSE_BYTES:
                 # Lambda refuses a synchronous answer over 6 MB; API Gateway then answers 502.
-                line = json.dumps({"error": {
-                    "errorType": "Function.ResponseSizeTooLarge",
-                    "errorMessage": f"Response payload size exceeded maximum allowed payload size "
-                                    f"({MAX_RESPONSE_BYTES} bytes)."}})
+                line = json.dumps(
+                    {
+                        "error": {
+                            "errorType": "Function.ResponseSizeTooLarge",
+                            "errorMessage": f"Response payload size exceeded maximum allowed payload size "
+                            f"({MAX_RESPONSE_BYTES} bytes).",
+                        }
+                    }
+                )
             answers.write(line + "\n")
         except (TypeError, ValueError) as exc:
             answers.write(json.dumps({"error": _error(exc, "Runtime.MarshalError")}) + "\n")

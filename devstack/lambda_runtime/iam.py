@@ -33,8 +33,9 @@ def _queue_arn(url_or_name: str, region: str, account: str) -> str:
     return f"arn:aws:sqs:{region}:{account}:{name}"
 
 
-def request(service: str, operation: str, params: dict[str, Any], region: str,
-            account: str) -> tuple[str, list[str], dict[str, str]]:
+def request(
+    service: str, operation: str, params: dict[str, Any], region: str, account: str
+) -> tuple[str, list[str], dict[str, str]]:
     """(action, resource ARNs, condition context) of one API call."""
     prefix = PREFIXES.get(service, service)
     action = ACTIONS.get((service, operation), f"{prefix}:{operation}")
@@ -53,8 +54,10 @@ def request(service: str, operation: str, params: dict[str, Any], region: str,
         function = params.get("FunctionName")
         if function:
             context["lambda:FunctionArn"] = (
-                str(function) if str(function).startswith("arn:")
-                else f"arn:aws:lambda:{region}:{account}:function:{function}")
+                str(function)
+                if str(function).startswith("arn:")
+                else f"arn:aws:lambda:{region}:{account}:function:{function}"
+            )
         if operation in ("DeleteEventSourceMapping", "GetEventSourceMapping", "UpdateEventSourceMapping"):
             resources = [f"arn:aws:lambda:{region}:{account}:event-source-mapping:{params.get('UUID')}"]
     elif prefix == "cloudwatch":
@@ -95,8 +98,7 @@ def _conditions_hold(conditions: dict[str, Any], context: dict[str, str]) -> boo
     return True
 
 
-def allowed(statements: list[dict[str, Any]], action: str, resources: list[str],
-            context: dict[str, str]) -> bool:
+def allowed(statements: list[dict[str, Any]], action: str, resources: list[str], context: dict[str, str]) -> bool:
     """Every resource of the call must be allowed by some Allow statement."""
     return all(any(_statement_allows(s, action, resource, context) for s in statements) for resource in resources)
 
@@ -117,4 +119,3 @@ def _statement_allows(statement: dict[str, Any], action: str, resource: str, con
 
 def describe(action: str, resources: list[str]) -> str:
     return f"{action} on {', '.join(resources)}"
-

@@ -42,11 +42,15 @@ class Init:
         self.id = env["LOCALSTACK_RUNTIME_ID"]
         region = env.get("AWS_REGION", "us-east-1")
         self.spec = FunctionSpec(
-            logical=env["AWS_LAMBDA_FUNCTION_NAME"], name=env["AWS_LAMBDA_FUNCTION_NAME"], handler=env["_HANDLER"],
+            logical=env["AWS_LAMBDA_FUNCTION_NAME"],
+            name=env["AWS_LAMBDA_FUNCTION_NAME"],
+            handler=env["_HANDLER"],
             timeout=float(env.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3")),
             memory=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")),
             environment={k: v for k, v in env.items() if not k.startswith(RESERVED)},
-            region=region, account=env.get("LOCALSTACK_FUNCTION_ACCOUNT_ID", "000000000000"))
+            region=region,
+            account=env.get("LOCALSTACK_FUNCTION_ACCOUNT_ID", "000000000000"),
+        )
         self.code = code
         self.log = Path(os.environ.get("TMPDIR", "/tmp")) / f"localstack-lambda-{self.spec.name}-{self.id}.log"
         self.lock = threading.Lock()
@@ -61,14 +65,15 @@ class Init:
 
     def invoke(self, request: dict[str, Any]) -> None:
         invoke_id = request["invoke-id"]
-        with self.lock:   # one invocation at a time per environment, as in Lambda
+        with self.lock:  # one invocation at a time per environment, as in Lambda
             try:
                 if self.environment is None or not self.environment.alive():
                     self.environment = Environment(self.spec, self.code, self.log, None, extra_env={})
                 result = self.environment.invoke(json.loads(request.get("payload") or "null"))
             except InvocationError as exc:
-                _post(f"{self.runtime}/invocations/{invoke_id}/error",
-                      {"errorType": exc.kind, "errorMessage": str(exc)})
+                _post(
+                    f"{self.runtime}/invocations/{invoke_id}/error", {"errorType": exc.kind, "errorMessage": str(exc)}
+                )
                 return
         _post(f"{self.runtime}/invocations/{invoke_id}/response", result)
 

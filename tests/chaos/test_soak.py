@@ -39,21 +39,34 @@ pytestmark = pytest.mark.timeout(1200)
 
 MESSAGES = int(os.environ.get("MAILPROXY_CHAOS_MESSAGES", "2400"))
 TENANTS, ACCOUNTS = 3, 2
-CONNECTIONS = 3        # per account and dispatch run (MAILPROXY_SMTP_CONNECTIONS)
-LEASE = 45             # s: outlives the 30 s database outage; bounds the soak's recovery
-REFUSED = "nobody@example.com"   # every sink refuses it: a permanent failure
+CONNECTIONS = 3  # per account and dispatch run (MAILPROXY_SMTP_CONNECTIONS)
+LEASE = 45  # s: outlives the 30 s database outage; bounds the soak's recovery
+REFUSED = "nobody@example.com"  # every sink refuses it: a permanent failure
 
 
 @pytest.fixture
 def soak_stack(tmp_path: Path) -> Iterator[Stack]:
     options = StackOptions(
-        api_port=free_port(), aws="moto", aws_port=free_port(), pg_dir=tmp_path / "pg", pg_port=free_port(),
-        pg_fast=True, maildev=False, schedule_tick=1, queue_prefix=f"chaos{os.getpid()}", log_dir=tmp_path / "logs",
+        api_port=free_port(),
+        aws="moto",
+        aws_port=free_port(),
+        pg_dir=tmp_path / "pg",
+        pg_port=free_port(),
+        pg_fast=True,
+        maildev=False,
+        schedule_tick=1,
+        queue_prefix=f"chaos{os.getpid()}",
+        log_dir=tmp_path / "logs",
         # The lease is shorter than the template allows (it bounds the soak's recovery), so
         # it bypasses the parameters; the rest go through them as an operator's would.
         extra_env={"MAILPROXY_CLAIM_LEASE": str(LEASE)},
-        settings={"MAILPROXY_RETRY_DELAYS": "1,2,3",
-                   "MAILPROXY_MAX_RETRIES": "8", "MAILPROXY_REPORT_INTERVAL": "3", "MAILPROXY_SMTP_TIMEOUT": "10"})
+        settings={
+            "MAILPROXY_RETRY_DELAYS": "1,2,3",
+            "MAILPROXY_MAX_RETRIES": "8",
+            "MAILPROXY_REPORT_INTERVAL": "3",
+            "MAILPROXY_SMTP_TIMEOUT": "10",
+        },
+    )
     stack = Stack(options).start()
     yield stack
     stack.stop()
@@ -87,7 +100,7 @@ class Submitter:
                 if answer.status_code == 200:
                     assert answer.json()["rejected"] == [], answer.text
                     return
-                assert answer.status_code >= 500, answer.text   # only the outage may refuse
+                assert answer.status_code >= 500, answer.text  # only the outage may refuse
             except requests.RequestException:
                 pass
             assert time.monotonic() < deadline, "the API never took the batch back"
@@ -106,7 +119,7 @@ def test_nothing_is_lost_and_duplicates_stay_in_the_window(soak_stack: Stack) ->
     reports = [EchoServer().start() for _ in range(TENANTS)]
     started = time.monotonic()
     try:
-        plan: dict[str, str] = {}          # message id -> "sent" | "error" expected
+        plan: dict[str, str] = {}  # message id -> "sent" | "error" expected
         batches: list[list[dict]] = []
         for t in range(TENANTS):
             tenant = tenant_payload(client_base_url=reports[t].url)
@@ -121,8 +134,9 @@ def test_nothing_is_lost_and_duplicates_stay_in_the_window(soak_stack: Stack) ->
             batch: list[dict] = []
             for i in range(MESSAGES // TENANTS):
                 permanent = i % 40 == 0
-                message = message_payload(tenant["id"], accounts[i % ACCOUNTS],
-                                          to=REFUSED if permanent else f"rcpt{i}@example.com")
+                message = message_payload(
+                    tenant["id"], accounts[i % ACCOUNTS], to=REFUSED if permanent else f"rcpt{i}@example.com"
+                )
                 plan[message["id"]] = "error" if permanent else "sent"
                 batch.append(message)
                 if len(batch) == 100:
@@ -140,7 +154,7 @@ def test_nothing_is_lost_and_duplicates_stay_in_the_window(soak_stack: Stack) ->
 
             at(8)
             at_kills.append(in_data(sinks))
-            stack.runner.kill()            # type: ignore[union-attr]
+            stack.runner.kill()  # type: ignore[union-attr]
             stack.start_runner()
             faults.append(f"{time.monotonic() - started:.0f}s runner SIGKILL")
             at(14)
@@ -158,7 +172,7 @@ def test_nothing_is_lost_and_duplicates_stay_in_the_window(soak_stack: Stack) ->
             stack.restart_aws(down_seconds=2)
             at(62)
             at_kills.append(in_data(sinks))
-            stack.runner.kill()            # type: ignore[union-attr]
+            stack.runner.kill()  # type: ignore[union-attr]
             stack.start_runner()
             faults.append(f"{time.monotonic() - started:.0f}s runner SIGKILL")
 
@@ -167,7 +181,7 @@ def test_nothing_is_lost_and_duplicates_stay_in_the_window(soak_stack: Stack) ->
         submitter = Submitter(stack)
         for batch in batches:
             submitter.send(batch)
-            time.sleep(2.5)                 # a steady stream across the faults
+            time.sleep(2.5)  # a steady stream across the faults
         submitted_in = time.monotonic() - started
         chaos_thread.join(timeout=180)
         assert not chaos_thread.is_alive()
@@ -193,23 +207,25 @@ def test_nothing_is_lost_and_duplicates_stay_in_the_window(soak_stack: Stack) ->
             ids = set()
             for echo in reports:
                 for request in list(echo.requests):
-                    if request.get("status") == 200:   # acknowledged, not refused by the outage
+                    if request.get("status") == 200:  # acknowledged, not refused by the outage
                         ids.update(e["id"] for e in json.loads(request["body"]).get("delivery_report", []))
             return ids
 
         eventually(lambda: set(plan) <= reported(), timeout=120, interval=2, what="every final message reported")
         figures = {
-            "messages": len(plan), "submitted_in_s": round(submitted_in, 1), "all_final_after_s": round(final_at, 1),
+            "messages": len(plan),
+            "submitted_in_s": round(submitted_in, 1),
+            "all_final_after_s": round(final_at, 1),
             "sent": sum(1 for s in final.values() if s == "sent"),
             "error": sum(1 for s in final.values() if s == "error"),
             "lost": sum(1 for m in plan if m not in final),
             "sent_not_received": sum(1 for m, s in final.items() if s == "sent" and delivered[m] == 0),
-            "duplicates": duplicates, "in_data_at_kills": at_kills,
+            "duplicates": duplicates,
+            "in_data_at_kills": at_kills,
             # Per killed run (one per tenant): its connections in flight, and the outcome batch
             # being written plus the one filling (services/outcomes.py).
             "window_bound": len(at_kills) * TENANTS * (ACCOUNTS * CONNECTIONS + 2 * limits.OUTCOME_BATCH),
-            "smtp_attempts_dropped_or_451": (sum(s.data_started for s in sinks) - sum(
-                len(s.received) for s in sinks)),
+            "smtp_attempts_dropped_or_451": (sum(s.data_started for s in sinks) - sum(len(s.received) for s in sinks)),
             "faults": faults,
         }
         print("\nfault soak:", json.dumps(figures, indent=2))

@@ -49,12 +49,22 @@ def test_a_restart_on_the_kept_database_still_sends_through_an_account_with_a_pa
 
     # Started with a key that is not the one its secrets were sealed with: it stops, saying so.
     env = {k: v for k, v in os.environ.items() if k not in {"AWS_ENDPOINT_URL", "DATABASE_URL"}}
-    env.update({"MAILPROXY_PG_DIR": str(tmp_path / "pg"), "MAILPROXY_ENCRYPTION_KEY": "some-other-key",
-                "MAILPROXY_AWS": "moto", "MAILPROXY_PORT": str(free_port()), "MAILPROXY_AWS_PORT": str(free_port()),
-                "MAILPROXY_PG_PORT": str(free_port()), "MAILDEV_SMTP_PORT": str(free_port()),
-                "MAILDEV_WEB_PORT": str(free_port()), "MAILPROXY_SCHEDULE_TICK": "1"})
+    env.update(
+        {
+            "MAILPROXY_PG_DIR": str(tmp_path / "pg"),
+            "MAILPROXY_ENCRYPTION_KEY": "some-other-key",
+            "MAILPROXY_AWS": "moto",
+            "MAILPROXY_PORT": str(free_port()),
+            "MAILPROXY_AWS_PORT": str(free_port()),
+            "MAILPROXY_PG_PORT": str(free_port()),
+            "MAILDEV_SMTP_PORT": str(free_port()),
+            "MAILDEV_WEB_PORT": str(free_port()),
+            "MAILPROXY_SCHEDULE_TICK": "1",
+        }
+    )
     env.pop("MAILPROXY_API_TOKEN", None)
-    refused = subprocess.run([sys.executable, "-m", "devstack.dev"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=180)
+    refused = subprocess.run(
+        [sys.executable, "-m", "devstack.dev"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "MAILPROXY_ENCRYPTION_KEY cannot read the secrets this database holds" in refused.stderr

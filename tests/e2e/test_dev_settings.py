@@ -22,8 +22,13 @@ from tests.support.factories import account_payload, message_payload, tenant_pay
 from tests.support.polling import eventually
 from tests.support.smtp import Behaviour, SmtpSink
 
-SETTINGS = {"MAILPROXY_RETRY_DELAYS": "2,2,2,2,2", "MAILPROXY_MAX_RETRIES": "3",
-            "MAILPROXY_REPORT_INTERVAL": "5", "MAILPROXY_ATTACHMENT_TIMEOUT": "3", "MAILPROXY_MAX_LIST": "40"}
+SETTINGS = {
+    "MAILPROXY_RETRY_DELAYS": "2,2,2,2,2",
+    "MAILPROXY_MAX_RETRIES": "3",
+    "MAILPROXY_REPORT_INTERVAL": "5",
+    "MAILPROXY_ATTACHMENT_TIMEOUT": "3",
+    "MAILPROXY_MAX_LIST": "40",
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +65,22 @@ def add(api: ApiClient, *messages: dict) -> None:
 def test_make_dev_says_which_settings_it_applied_and_status_shows_them(tuned: DevStack, api: ApiClient) -> None:
     out = tuned.output()
     assert "settings applied to every function:" in out
-    for line in ("MAILPROXY_MAX_LIST=40 (default 10000)", "MAILPROXY_RETRY_DELAYS=2,2,2,2,2 (default 60,300",
-                 "MAILPROXY_MAX_RETRIES=3 (default 5)", "MAILPROXY_REPORT_INTERVAL=5 (default 300)",
-                 "MAILPROXY_ATTACHMENT_TIMEOUT=3 (default 30)"):
+    for line in (
+        "MAILPROXY_MAX_LIST=40 (default 10000)",
+        "MAILPROXY_RETRY_DELAYS=2,2,2,2,2 (default 60,300",
+        "MAILPROXY_MAX_RETRIES=3 (default 5)",
+        "MAILPROXY_REPORT_INTERVAL=5 (default 300)",
+        "MAILPROXY_ATTACHMENT_TIMEOUT=3 (default 30)",
+    ):
         assert line in out
     shown = api.ok("GET", "/status")["settings"]
     assert {k: shown[k] for k in SETTINGS} == SETTINGS
     # The deployed functions' environments hold them, from the template's parameters.
-    deployment = json.loads(next(Path(line.split("logs in ", 1)[1].strip()) for line in out.splitlines()
-                                 if "logs in " in line).joinpath("deployment.json").read_text())
+    deployment = json.loads(
+        next(Path(line.split("logs in ", 1)[1].strip()) for line in out.splitlines() if "logs in " in line)
+        .joinpath("deployment.json")
+        .read_text()
+    )
     for fn in deployment["functions"].values():
         assert fn["environment"]["MAILPROXY_MAX_RETRIES"] == "3"
 
@@ -101,9 +113,12 @@ def test_a_message_is_given_up_after_three_retries(api: ApiClient, sink: SmtpSin
     sink.behaviour = Behaviour(data_reply="451 4.3.0 Try again later")
     msg = message_payload(tenant, account)
     add(api, msg)
-    record = eventually(lambda: (m := api.message(tenant, msg["id"])) and m["status"] == "error" and m,
-                        timeout=40, what="error after the retries")
-    assert sink.attempts == 4     # the first try and MAILPROXY_MAX_RETRIES=3 retries
+    record = eventually(
+        lambda: (m := api.message(tenant, msg["id"])) and m["status"] == "error" and m,
+        timeout=40,
+        what="error after the retries",
+    )
+    assert sink.attempts == 4  # the first try and MAILPROXY_MAX_RETRIES=3 retries
     assert record["retry_count"] == 3 and "451" in str(record["error"])
 
 
@@ -111,11 +126,14 @@ def test_empty_reports_are_synced_every_five_seconds(api: ApiClient, sink: SmtpS
     echo = EchoServer().start()
     try:
         tenant_on(api, sink, client_base_url=echo.url + "/")
-        eventually(lambda: len([r for r in echo.requests if r["path"] == "/mail-proxy/sync"]) >= 3,
-                   timeout=40, what="three empty syncs")
+        eventually(
+            lambda: len([r for r in echo.requests if r["path"] == "/mail-proxy/sync"]) >= 3,
+            timeout=40,
+            what="three empty syncs",
+        )
         times = [r["at"] for r in echo.requests if r["path"] == "/mail-proxy/sync"]
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert all(3.5 <= gap <= 10 for gap in gaps[1:]), gaps   # the default would be 300 s
+        assert all(3.5 <= gap <= 10 for gap in gaps[1:]), gaps  # the default would be 300 s
     finally:
         echo.stop()
 
@@ -126,13 +144,17 @@ def test_a_hanging_attachment_server_is_given_up_after_three_seconds(api: ApiCli
     echo.files["/slow.bin"] = b"late"
     try:
         tenant, account = tenant_on(api, sink)
-        msg = message_payload(tenant, account, attachments=[{"filename": "slow.bin",
-                                                             "storage_path": f"{echo.url}/slow.bin"}])
+        msg = message_payload(
+            tenant, account, attachments=[{"filename": "slow.bin", "storage_path": f"{echo.url}/slow.bin"}]
+        )
         started = time.monotonic()
         add(api, msg)
-        record = eventually(lambda: (m := api.message(tenant, msg["id"])) and m["status"] == "error" and m,
-                            timeout=20, what="attachment given up")
-        assert time.monotonic() - started < 15   # 3 s, not the default 30
+        record = eventually(
+            lambda: (m := api.message(tenant, msg["id"])) and m["status"] == "error" and m,
+            timeout=20,
+            what="attachment given up",
+        )
+        assert time.monotonic() - started < 15  # 3 s, not the default 30
         assert record["error"] == "Attachment fetch failed for slow.bin: timed out"
     finally:
         echo.stop()
@@ -148,7 +170,8 @@ def test_an_unpaged_listing_is_cut_at_forty(api: ApiClient, sink: SmtpSink) -> N
 
 def test_an_unknown_setting_stops_make_dev_with_its_name(tmp_path: Path) -> None:
     env = {**os.environ, "MAILPROXY_MAX_RETRY": "3", "MAILPROXY_PG_DIR": str(tmp_path / "pg")}
-    done = subprocess.run([sys.executable, "-m", "devstack.dev"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack.dev"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert "MAILPROXY_MAX_RETRY is not a Mail Proxy setting (did you mean MAILPROXY_MAX_RETRIES?)" in done.stderr

@@ -56,12 +56,15 @@ def arrived(catcher: Catcher, msg: dict) -> dict:
 
 
 class TestDockerIntegration:
-    def test_all_services_running_and_healthy(self, dev_stack: DevStack, admin: ApiClient,
-                                              first_catcher: Catcher) -> None:
+    def test_all_services_running_and_healthy(
+        self, dev_stack: DevStack, admin: ApiClient, first_catcher: Catcher
+    ) -> None:
         status = admin.ok("GET", "/status")
         assert status["aws_endpoint_url"] == dev_stack.aws_url
-        assert eventually(lambda: all(c["healthy"] for c in admin.ok("GET", "/status")["components"].values()),
-                          what="every component healthy")
+        assert eventually(
+            lambda: all(c["healthy"] for c in admin.ok("GET", "/status")["components"].values()),
+            what="every component healthy",
+        )
         health = requests.get(f"{dev_stack.aws_url}/_localstack/health", timeout=5).json()
         assert health["services"]["sqs"] in {"available", "running"}
         assert first_catcher.api.healthy()
@@ -77,8 +80,9 @@ class TestDockerIntegration:
         msg = send(admin, tenant2, subject="To tenant two")
         assert arrived(second_catcher, msg)["subject"] == "To tenant two"
 
-    def test_tenant1_emails_do_not_appear_in_tenant2_catcher(self, admin: ApiClient, tenant1, tenant2,
-                                                             first_catcher, second_catcher) -> None:
+    def test_tenant1_emails_do_not_appear_in_tenant2_catcher(
+        self, admin: ApiClient, tenant1, tenant2, first_catcher, second_catcher
+    ) -> None:
         one, two = send(admin, tenant1), send(admin, tenant2)
         arrived(first_catcher, one)
         arrived(second_catcher, two)
@@ -129,7 +133,8 @@ class TestInfrastructureCheck:
 
 class TestTenantQueuesOnLocalStack:
     def test_a_tenant_is_pooled_and_a_dedicated_one_gets_queues_made_and_removed(
-            self, dev_stack: DevStack, admin: ApiClient, first_catcher: Catcher) -> None:
+        self, dev_stack: DevStack, admin: ApiClient, first_catcher: Catcher
+    ) -> None:
         import localstack_client.session
 
         session = localstack_client.session.Session(localstack_host=dev_stack.aws_url.removeprefix("http://"))
@@ -137,20 +142,24 @@ class TestTenantQueuesOnLocalStack:
         tenant_id, _ = _tenant(admin, first_catcher)
 
         def own() -> list[str]:
-            return [u for u in sqs.list_queues(QueueNamePrefix="mailproxy-t-").get("QueueUrls", [])
-                    if tenant_id in u]
+            return [u for u in sqs.list_queues(QueueNamePrefix="mailproxy-t-").get("QueueUrls", []) if tenant_id in u]
 
         assert own() == [], "a pooled tenant has no queue of its own"
         assert sqs.list_queues(QueueNamePrefix="mailproxy-work").get("QueueUrls"), "the pool's queue"
         admin.ok("PUT", f"/tenant/{tenant_id}", json={"isolation": "dedicated"})
         urls = own()
         assert len(urls) == 2 and any(u.endswith("-dlq") for u in urls)
-        attrs = sqs.get_queue_attributes(QueueUrl=next(u for u in urls if not u.endswith("-dlq")),
-                                         AttributeNames=["RedrivePolicy"])["Attributes"]
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=next(u for u in urls if not u.endswith("-dlq")), AttributeNames=["RedrivePolicy"]
+        )["Attributes"]
         assert "deadLetterTargetArn" in attrs["RedrivePolicy"]
         admin.ok("DELETE", f"/tenant/{tenant_id}")
-        eventually(lambda: not [u for u in sqs.list_queues(QueueNamePrefix="mailproxy-t-").get("QueueUrls", [])
-                                if tenant_id in u], what="queues removed")
+        eventually(
+            lambda: (
+                not [u for u in sqs.list_queues(QueueNamePrefix="mailproxy-t-").get("QueueUrls", []) if tenant_id in u]
+            ),
+            what="queues removed",
+        )
 
 
 def test_make_dev_stops_everything_on_ctrl_c(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -165,20 +174,25 @@ def test_make_dev_stops_everything_on_ctrl_c(tmp_path_factory: pytest.TempPathFa
 def test_killing_make_dev_outright_stops_every_child(tmp_path_factory: pytest.TempPathFactory) -> None:
     stack = start_dev(tmp_path_factory.mktemp("dev-kill"), aws="moto")
     logs = re.search(r"logs in (\S+)", stack.output())
-    assert logs and Path(logs.group(1)).is_dir() and "mailproxy-stack-" in logs.group(1), \
+    assert logs and Path(logs.group(1)).is_dir() and "mailproxy-stack-" in logs.group(1), (
         "each stack has its own log directory, printed before it starts"
+    )
     config = re.search(r"export MAILPROXY_CONFIG=(\S+);", stack.output())
     assert config, stack.output()
-    cli = subprocess.run([str(Path(sys.executable).parent / "mailproxy"), "--json", "tenants", "list"],
-                         env={**os.environ, "MAILPROXY_CONFIG": config.group(1)}, capture_output=True, text=True)
+    cli = subprocess.run(
+        [str(Path(sys.executable).parent / "mailproxy"), "--json", "tenants", "list"],
+        env={**os.environ, "MAILPROXY_CONFIG": config.group(1)},
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 0 and json.loads(cli.stdout)["ok"] is True, cli.stderr
-    stack.proc.kill()   # SIGKILL: make dev runs no cleanup of its own
+    stack.proc.kill()  # SIGKILL: make dev runs no cleanup of its own
     eventually(lambda: ports_closed(stack.ports), timeout=60, what="every port of the stack closed")
 
 
 def test_killing_the_parent_of_make_dev_stops_it_cleanly(tmp_path_factory: pytest.TempPathFactory) -> None:
     stack = start_dev(tmp_path_factory.mktemp("dev-parent"), aws="moto", under_shell=True)
-    stack.proc.kill()   # the shell (make, for a user) dies; make dev hears SIGTERM and stops
+    stack.proc.kill()  # the shell (make, for a user) dies; make dev hears SIGTERM and stops
     eventually(lambda: "stopping" in stack.output(), timeout=30, what="make dev stopping")
     eventually(lambda: ports_closed(stack.ports), timeout=60, what="every port of the stack closed")
 
@@ -192,13 +206,18 @@ def _walk_through(dev_stack: DevStack, first_catcher: Catcher, api_port: str) ->
     section = readme.split("### Walk-through", 1)[1]
     match = re.search(r"```sh\n(.*?)```", section, re.S)
     assert match
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MAILPROXY_", "MAILDEV_"))},
-           "TOKEN": dev_stack.token, "MAILPROXY_PORT": api_port,
-           "MAILDEV_WEB_PORT": dev_stack.maildev_url.rsplit(":", 1)[1],
-           "MAILDEV_SMTP_PORT": str(first_catcher.smtp_port), "TENANT": "acme-readme",
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.run(["bash", "-e", "-c", match.group(1)], capture_output=True, text=True, timeout=60,
-                          env=env, cwd=ROOT)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MAILPROXY_", "MAILDEV_"))},
+        "TOKEN": dev_stack.token,
+        "MAILPROXY_PORT": api_port,
+        "MAILDEV_WEB_PORT": dev_stack.maildev_url.rsplit(":", 1)[1],
+        "MAILDEV_SMTP_PORT": str(first_catcher.smtp_port),
+        "TENANT": "acme-readme",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    return subprocess.run(
+        ["bash", "-e", "-c", match.group(1)], capture_output=True, text=True, timeout=60, env=env, cwd=ROOT
+    )
 
 
 def test_readme_walk_through_works_from_a_shell_on_other_ports(dev_stack: DevStack, first_catcher: Catcher) -> None:
@@ -225,7 +244,8 @@ def test_readme_walk_through_fails_loudly_when_nothing_answers(dev_stack: DevSta
 
 
 def test_make_monitor_prints_every_dashboard_query_answered_by_the_stack(
-        dev_stack: DevStack, admin: ApiClient, tenant1: tuple[str, str], first_catcher: Catcher) -> None:
+    dev_stack: DevStack, admin: ApiClient, tenant1: tuple[str, str], first_catcher: Catcher
+) -> None:
     from devstack.procs import ROOT, free_port
     from devstack.prometheus import dashboard_queries
 
@@ -233,9 +253,13 @@ def test_make_monitor_prints_every_dashboard_query_answered_by_the_stack(
     msg = message_payload(tenant_id, account_id)
     admin.ok("POST", "/commands/add-messages", json={"messages": [msg]})
     arrived(first_catcher, msg)
-    monitor = subprocess.Popen([sys.executable, "-m", "devstack.prometheus", "--api", dev_stack.api_url,
-                                "--port", str(free_port())], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    monitor = subprocess.Popen(
+        [sys.executable, "-m", "devstack.prometheus", "--api", dev_stack.api_url, "--port", str(free_port())],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert monitor.stdout is not None
         lines: list[str] = []

@@ -23,6 +23,7 @@ from tests.support.world import ADMIN, World
 def functional_db(pg: PostgresCluster) -> str:
     url = pg.create_database("functional")
     from chalicelib.adapters.database import Database
+
     Database(url).migrate()
     return url
 
@@ -32,12 +33,19 @@ def make_ports(functional_db: str, moto_server: MotoServer) -> Iterator[Callable
     built: list[Ports] = []
 
     def factory(**env: str) -> Ports:
-        settings = load_settings({
-            "DATABASE_URL": functional_db, "AWS_ENDPOINT_URL": moto_server.url,
-            "MAILPROXY_API_TOKEN": "admin", "MAILPROXY_QUEUE_PREFIX": f"fn{os.getpid()}",
-            "MAILPROXY_RETRY_DELAYS": "60,300", "MAILPROXY_SMTP_TIMEOUT": "2",
-            "MAILPROXY_SMTP_CONNECT_TIMEOUT": "2", "MAILPROXY_OUTBOUND_ALLOW": "127.0.0.0/8", **env,
-        })
+        settings = load_settings(
+            {
+                "DATABASE_URL": functional_db,
+                "AWS_ENDPOINT_URL": moto_server.url,
+                "MAILPROXY_API_TOKEN": "admin",
+                "MAILPROXY_QUEUE_PREFIX": f"fn{os.getpid()}",
+                "MAILPROXY_RETRY_DELAYS": "60,300",
+                "MAILPROXY_SMTP_TIMEOUT": "2",
+                "MAILPROXY_SMTP_CONNECT_TIMEOUT": "2",
+                "MAILPROXY_OUTBOUND_ALLOW": "127.0.0.0/8",
+                **env,
+            }
+        )
         ports = build_ports(settings)
         built.append(ports)
         return ports

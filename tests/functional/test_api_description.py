@@ -26,14 +26,23 @@ def test_the_document_is_valid_openapi_3_1_of_every_route_the_template_serves(an
     doc = anonymous.ok("GET", "/openapi.json")
     validate(doc)
     assert doc["openapi"] == "3.1.0"
-    served = {(path, method.lower()) for path, item in Template.load(Context(parameters={})).api_paths().items()
-              for method in item if method.upper() in {"GET", "POST", "PUT", "DELETE"}}
+    served = {
+        (path, method.lower())
+        for path, item in Template.load(Context(parameters={})).api_paths().items()
+        for method in item
+        if method.upper() in {"GET", "POST", "PUT", "DELETE"}
+    }
     described = {(path, method) for path, item in doc["paths"].items() for method in item}
     # Every route the API answers itself (not its 405s) is described.
     assert {op for op in described if op in served} == described
-    for path, method in [("/commands/add-messages", "post"), ("/suppressions", "get"),
-                         ("/messages/{message_id}", "get"), ("/unsubscribe/{token}", "post"),
-                         ("/tenant/{tenant_id}", "put"), ("/openapi.json", "get")]:
+    for path, method in [
+        ("/commands/add-messages", "post"),
+        ("/suppressions", "get"),
+        ("/messages/{message_id}", "get"),
+        ("/unsubscribe/{token}", "post"),
+        ("/tenant/{tenant_id}", "put"),
+        ("/openapi.json", "get"),
+    ]:
         assert method in doc["paths"][path], (path, method)
 
 
@@ -50,15 +59,14 @@ def test_the_page_is_swagger_ui_whose_files_this_api_serves_itself(anonymous: In
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert not re.search(r"""(src|href|url)\s*[=:]\s*["']?(https?:)?//""", page.text), "no CDN, no remote asset"
     assert 'src="docs/swagger-ui-bundle.js"' in page.text and 'href="docs/swagger-ui.css"' in page.text
-    assert "validatorUrl: null" in page.text   # Swagger UI would fetch a badge from the internet
+    assert "validatorUrl: null" in page.text  # Swagger UI would fetch a badge from the internet
     script = anonymous.get("/docs/swagger-ui-bundle.js")
     assert script.status_code == 200 and script.headers["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in script.text
     assert anonymous.get("/docs/swagger-ui.css").headers["Content-Type"].startswith("text/css")
 
 
-def test_every_operation_has_an_example_answer_and_every_body_an_accepted_example(
-        anonymous: InProcessApi) -> None:
+def test_every_operation_has_an_example_answer_and_every_body_an_accepted_example(anonymous: InProcessApi) -> None:
     from chalicelib.domain.api_examples import EXAMPLES
 
     doc = anonymous.ok("GET", "/openapi.json")

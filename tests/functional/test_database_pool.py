@@ -28,12 +28,14 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     def counting(conn: Any) -> None:
         seen.append(conn)
         original(conn)
+
     monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counting))
     return seen
 
 
 def test_a_connection_used_moments_ago_is_not_checked_and_a_restart_still_costs_nothing(
-        pg: PostgresCluster, monkeypatch: pytest.MonkeyPatch, checks: list[Any]) -> None:
+    pg: PostgresCluster, monkeypatch: pytest.MonkeyPatch, checks: list[Any]
+) -> None:
     monkeypatch.setattr(database, "FRESH_SECONDS", 3600.0)
     db = Database(pg.url, max_size=1)
     try:
@@ -47,9 +49,10 @@ def test_a_connection_used_moments_ago_is_not_checked_and_a_restart_still_costs_
         db.close()
 
 
-def test_a_connection_idle_a_while_is_checked(pg: PostgresCluster, monkeypatch: pytest.MonkeyPatch,
-                                             checks: list[Any]) -> None:
-    monkeypatch.setattr(database, "FRESH_SECONDS", 0.0)   # every connection counts as idle
+def test_a_connection_idle_a_while_is_checked(
+    pg: PostgresCluster, monkeypatch: pytest.MonkeyPatch, checks: list[Any]
+) -> None:
+    monkeypatch.setattr(database, "FRESH_SECONDS", 0.0)  # every connection counts as idle
     db = Database(pg.url, max_size=1)
     try:
         for _ in range(3):

@@ -105,8 +105,9 @@ def test_smtp_server_down_defers_and_loses_nothing(make_world: Callable[..., Wor
     assert row["last_error"]
 
 
-def test_hanging_server_times_out_into_a_deferral(make_world: Callable[..., World],
-                                                  make_ports: Callable[..., Ports]) -> None:
+def test_hanging_server_times_out_into_a_deferral(
+    make_world: Callable[..., World], make_ports: Callable[..., Ports]
+) -> None:
     ports = make_ports(MAILPROXY_SMTP_TIMEOUT="0.5")
     world = make_world(ports)
     world.sink.behaviour = Behaviour(hang_seconds=3)
@@ -136,8 +137,9 @@ def test_concurrent_dispatchers_never_send_a_message_twice(world: World) -> None
     assert sorted(ids) == sorted(m["id"] for m in messages), "each message exactly once"
 
 
-def test_concurrent_runs_keep_an_account_within_its_connection_limit(make_world: Callable[..., World],
-                                                                     ports: Ports) -> None:
+def test_concurrent_runs_keep_an_account_within_its_connection_limit(
+    make_world: Callable[..., World], ports: Ports
+) -> None:
     # Small batches: every run finds work, so the runs really overlap.
     world = make_world(ports, account={"batch_size": 3})
     world.sink.behaviour = Behaviour(hang_seconds=0.2)
@@ -166,8 +168,10 @@ def test_outcome_of_a_stale_lease_holder_is_not_recorded(world: World) -> None:
     msg = world.message()
     world.submit(msg)
     [row] = world.ports.dispatch.claim(world.tenant_id, world.account_id, "old", 0, 1, 10)
-    recorded = world.ports.dispatch.record_outcomes("someone-else", [
-        {"pk": str(row["pk"]), "status": "sent", "event": {"type": "sent", "ts": 1}, "metrics": ["sent"]}])
+    recorded = world.ports.dispatch.record_outcomes(
+        "someone-else",
+        [{"pk": str(row["pk"]), "status": "sent", "event": {"type": "sent", "ts": 1}, "metrics": ["sent"]}],
+    )
     assert not recorded
     assert world.row(msg["id"])["status"] == "pending"
 
@@ -184,6 +188,7 @@ def test_priority_zero_messages_finish_before_others_start(world: World) -> None
 
 def test_inactive_tenant_is_not_dispatched(world: World) -> None:
     from chalicelib.services import tenants
+
     tenants.update(world.ports, ADMIN, world.tenant_id, {"active": False})
     msg = world.message()
     world.submit(msg)
@@ -222,13 +227,13 @@ def test_rate_limit_per_minute(make_world: Callable[..., World], ports: Ports, b
         assert len(world.sink.received) == 4, "the counter resets in the next window"
     else:
         assert all(r["status"] == "error" and r["error"] == "rate_limit_exceeded" for r in limited)
-    counters = {(r["name"]): r["value"] for r in ports.metrics.rows()[0]
-                if r["account_id"] == world.account_id}
+    counters = {(r["name"]): r["value"] for r in ports.metrics.rows()[0] if r["account_id"] == world.account_id}
     assert counters["rate_limited"] >= 3
 
 
 def test_a_rate_limited_backlog_costs_one_event_per_message_not_one_per_window(
-        make_world: Callable[..., World], ports: Ports) -> None:
+    make_world: Callable[..., World], ports: Ports
+) -> None:
     clock = Clock(1_800_000_000)
     ports = dataclasses.replace(ports, clock=clock)
     world = make_world(ports, account={"limit_per_minute": 5, "batch_size": 50})
@@ -247,6 +252,7 @@ def test_a_rate_limited_backlog_costs_one_event_per_message_not_one_per_window(
     waiting = [world.row(m["id"]) for m in messages if world.row(m["id"])["status"] != "sent"]
     assert len(waiting) == 25 and all(r["deferred_ts"] is not None for r in waiting)
     from chalicelib.services.messages import list_messages
+
     shown = list_messages(ports, ADMIN, world.tenant_id, True, False)["messages"]
     assert {m["status"] for m in shown} == {"deferred"}
     assert {m["deferred_ts"] for m in shown} == {1_800_000_180}, "the window they wait for, not their first"
@@ -254,10 +260,10 @@ def test_a_rate_limited_backlog_costs_one_event_per_message_not_one_per_window(
     assert dispatch_tenant(ports, world.tenant_id).sent == 5
 
 
-def test_accounts_have_independent_rate_limits(make_world: Callable[..., World], ports: Ports,
-                                               sink2: SmtpSink) -> None:
+def test_accounts_have_independent_rate_limits(make_world: Callable[..., World], ports: Ports, sink2: SmtpSink) -> None:
     from chalicelib.services import accounts
     from tests.support.factories import account_payload
+
     world = make_world(ports, account={"limit_per_minute": 1})
     second = account_payload(world.tenant_id, sink2.port, limit_per_minute=1)
     accounts.upsert(ports, ADMIN, second)
@@ -295,7 +301,7 @@ def test_queue_send_failure_after_commit_loses_nothing(world: World) -> None:
     msg = world.message()
     result = world.submit.__func__(dataclasses.replace(world, ports=broken), msg)  # type: ignore[attr-defined]
     assert result["queued"] == 1, "the message is committed even though SQS failed"
-    drain_pool(world.ports)                      # a pooled tenant's records go to the pool
+    drain_pool(world.ports)  # a pooled tenant's records go to the pool
     assert retry_tick(world.ports)["enqueued"].count(world.tenant_id) == 1
     assert world.tenant_id in [r["tenant_id"] for r in drain_pool(world.ports)]
 
@@ -306,10 +312,11 @@ class _BrokenQueues:
 
     def notify(self, *args: object) -> None:
         from chalicelib.errors import QueueError
+
         raise QueueError("SQS unavailable")
 
     def notify_pool(self, records: list[TenantWork]) -> list[str]:
-        return [record.tenant_id for record in records]   # as the adapter answers when SQS fails
+        return [record.tenant_id for record in records]  # as the adapter answers when SQS fails
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)

@@ -52,7 +52,8 @@ def test_outcomes_are_recorded_only_for_the_claims_still_held(world: World) -> N
 
 
 def test_a_full_batch_is_followed_by_the_next_in_the_same_run_while_the_budget_lasts(
-        make_world: Callable[..., World], ports: Ports) -> None:
+    make_world: Callable[..., World], ports: Ports
+) -> None:
     world = make_world(ports, account={"batch_size": 5})
     messages = [world.message() for _ in range(12)]
     world.submit(*messages)

@@ -29,16 +29,24 @@ def corrupt(world: World, msg_id: str, field: str, value: Any) -> None:
     import json
 
     with world.ports.database.transaction() as conn:
-        conn.execute("UPDATE messages SET payload = jsonb_set(payload, %s, %s::jsonb)"
-                     " WHERE tenant_id = %s AND id = %s", ([field], json.dumps(value), world.tenant_id, msg_id))
+        conn.execute(
+            "UPDATE messages SET payload = jsonb_set(payload, %s, %s::jsonb) WHERE tenant_id = %s AND id = %s",
+            ([field], json.dumps(value), world.tenant_id, msg_id),
+        )
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("subject", "broken\u2028subject"), ("bcc", ["x@example.com\u0085y"]), ("reply_to", "<"),
-    ("message_id", "\u00e9t\u00e9"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("subject", "broken\u2028subject"),
+        ("bcc", ["x@example.com\u0085y"]),
+        ("reply_to", "<"),
+        ("message_id", "\u00e9t\u00e9"),
+    ],
+)
 def test_a_message_that_cannot_be_built_ends_in_error_once_and_costs_no_rate_slot(
-        make_world: Callable[..., World], ports: Ports, sink: SmtpSink, field: str, value: Any) -> None:
+    make_world: Callable[..., World], ports: Ports, sink: SmtpSink, field: str, value: Any
+) -> None:
     world = make_world(ports, account={"limit_per_hour": 1})
     poison, good = world.message(priority=0), world.message(priority=3)
     world.submit(poison, good)
@@ -53,15 +61,14 @@ def test_a_message_that_cannot_be_built_ends_in_error_once_and_costs_no_rate_slo
 
 
 def test_an_accepted_message_is_recorded_after_a_database_restart_and_never_sent_again(
-        make_world: Callable[..., World], make_ports: Callable[..., Ports], sink: SmtpSink,
-        pg: PostgresCluster) -> None:
+    make_world: Callable[..., World], make_ports: Callable[..., Ports], sink: SmtpSink, pg: PostgresCluster
+) -> None:
     world = make_world(make_ports(MAILPROXY_SMTP_TIMEOUT="10"))
     message = world.message()
     world.submit(message)
-    sink.behaviour = Behaviour(hang_seconds=2)   # the database goes away while DATA is answered
+    sink.behaviour = Behaviour(hang_seconds=2)  # the database goes away while DATA is answered
     result: dict[str, RunSummary] = {}
-    run = threading.Thread(target=lambda: result.setdefault("run", dispatch_tenant(world.ports,
-                                                                                  world.tenant_id)))
+    run = threading.Thread(target=lambda: result.setdefault("run", dispatch_tenant(world.ports, world.tenant_id)))
     run.start()
     eventually(lambda: sink.data_started >= 1, what="the message in DATA")
     pg.stop()

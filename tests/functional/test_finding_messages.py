@@ -64,7 +64,8 @@ def test_filters_by_status_batch_account_time_and_q(world: World, api: InProcess
 
 
 def test_one_message_with_its_history_and_404_for_an_unknown_or_foreign_one(
-        world: World, api: InProcessApi, make_world: Callable[..., World], ports: Ports) -> None:
+    world: World, api: InProcessApi, make_world: Callable[..., World], ports: Ports
+) -> None:
     row = world.send_one(id="one-1")
     answer = api.ok("GET", "/messages/one-1", params={"tenant_id": world.tenant_id})
     assert answer["message"]["id"] == row["id"] and [e["event_type"] for e in answer["message"]["history"]] == ["sent"]
@@ -75,7 +76,8 @@ def test_one_message_with_its_history_and_404_for_an_unknown_or_foreign_one(
 
 
 def test_an_unpaged_list_is_cut_at_the_configured_maximum(
-        make_world: Callable[..., World], make_ports: Callable[..., Ports]) -> None:
+    make_world: Callable[..., World], make_ports: Callable[..., Ports]
+) -> None:
     ports = make_ports(MAILPROXY_MAX_LIST="4")
     world = make_world(ports)
     world.submit(*[world.message(id=f"cap-{i}") for i in range(6)])

@@ -18,7 +18,8 @@ BIG = b"z" * 30_000
 
 
 def test_rewrite_uploads_and_links_and_upload_failure_attaches(
-        make_world: Callable[..., World], ports: Ports, moto_server: MotoServer) -> None:
+    make_world: Callable[..., World], ports: Ports, moto_server: MotoServer
+) -> None:
     bucket = unique("fn").lower()
     boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(Bucket=bucket)
     world = make_world(ports)
@@ -32,7 +33,9 @@ def test_rewrite_uploads_and_links_and_upload_failure_attaches(
     assert list(email.iter_attachments()) == []
     assert "- big.bin (0.0 MB): " in email.get_content()
 
-    tenants.update(ports, ADMIN, world.tenant_id, {"large_file_config": {**config, "storage_url": "s3://no-such-bucket"}})
+    tenants.update(
+        ports, ADMIN, world.tenant_id, {"large_file_config": {**config, "storage_url": "s3://no-such-bucket"}}
+    )
     attached = world.message(attachments=[attachment])
     world.submit(attached)
     dispatch_tenant(ports, world.tenant_id)

@@ -18,8 +18,11 @@ from tests.support.world import World
 def _samples(ports: Ports, family: str, tenant_id: str | None = None) -> dict[str, Any]:
     for metric in text_string_to_metric_families(metrics_text(ports)):
         if metric.name == family:
-            return {(s.name, s.labels.get("le")): s.value for s in metric.samples
-                    if tenant_id is None or s.labels.get("tenant_id") == tenant_id}
+            return {
+                (s.name, s.labels.get("le")): s.value
+                for s in metric.samples
+                if tenant_id is None or s.labels.get("tenant_id") == tenant_id
+            }
     raise AssertionError(f"{family} not in /metrics")
 
 
@@ -32,8 +35,7 @@ def test_every_accepted_message_lands_in_the_latency_histogram(world: World, por
     seen = _samples(ports, "gmp_send_latency_seconds", world.tenant_id)
     assert seen[("gmp_send_latency_seconds_count", None)] == 3, "only acceptances are timed"
     assert seen[("gmp_send_latency_seconds_bucket", "+Inf")] == 3
-    bounds = sorted((float(le), v) for (name, le), v in seen.items()
-                    if name.endswith("_bucket") and le != "+Inf")
+    bounds = sorted((float(le), v) for (name, le), v in seen.items() if name.endswith("_bucket") and le != "+Inf")
     counts = [v for _, v in bounds]
     assert counts == sorted(counts), "buckets are cumulative"
     assert 0 < seen[("gmp_send_latency_seconds_sum", None)] < 60
@@ -49,8 +51,9 @@ def test_a_tenant_with_a_new_account_has_an_empty_histogram_and_the_build_is_nam
     assert "_created" not in metrics_text(ports)
 
 
-def test_latency_counters_survive_a_fresh_scrape_and_add_up_per_tenant(make_world: Any, ports: Ports,
-                                                                       world: World) -> None:
+def test_latency_counters_survive_a_fresh_scrape_and_add_up_per_tenant(
+    make_world: Any, ports: Ports, world: World
+) -> None:
     other = make_world(ports)
     world.send_one()
     other.send_one()
@@ -59,8 +62,9 @@ def test_latency_counters_survive_a_fresh_scrape_and_add_up_per_tenant(make_worl
     assert _samples(ports, "gmp_send_latency_seconds", other.tenant_id)[("gmp_send_latency_seconds_count", None)] == 2
 
 
-def test_the_shards_split_the_tenants_between_them_and_together_answer_all(make_world: Any, ports: Ports,
-                                                                          world: World) -> None:
+def test_the_shards_split_the_tenants_between_them_and_together_answer_all(
+    make_world: Any, ports: Ports, world: World
+) -> None:
     others = [make_world(ports) for _ in range(5)]
     ours = {w.tenant_id for w in (world, *others)}
     seen: list[set[str]] = []
@@ -73,7 +77,8 @@ def test_the_shards_split_the_tenants_between_them_and_together_answer_all(make_
 
 
 def test_an_answer_too_large_for_lambda_is_refused_naming_the_shards_that_fit(
-        ports: Ports, world: World, monkeypatch: Any) -> None:
+    ports: Ports, world: World, monkeypatch: Any
+) -> None:
     from chalicelib import limits
     from chalicelib.errors import BusinessRuleError
 

@@ -37,11 +37,20 @@ def attach(world: World, url: str) -> dict:
     return world.send_one(attachments=[{"filename": "f.txt", "storage_path": url}])
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:{port}/f", "http://localhost:{port}/f", "http://10.0.0.1/f",
-                                 "http://169.254.169.254/latest/meta-data/", "http://[::1]:{port}/f",
-                                 "http://0.0.0.0:{port}/f"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/f",
+        "http://localhost:{port}/f",
+        "http://10.0.0.1/f",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:{port}/f",
+        "http://0.0.0.0:{port}/f",
+    ],
+)
 def test_downloads_to_non_public_addresses_are_refused_without_a_connection(
-        strict: World, echo: EchoServer, url: str) -> None:
+    strict: World, echo: EchoServer, url: str
+) -> None:
     echo.files["/f"] = b"internal"
     started = time.monotonic()
     row = attach(strict, url.format(port=echo.port))
@@ -50,9 +59,9 @@ def test_downloads_to_non_public_addresses_are_refused_without_a_connection(
     assert echo.gets == [] and time.monotonic() - started < 5
 
 
-def test_a_redirect_to_a_refused_address_is_refused(make_ports: Callable[..., Ports],
-                                                    make_world: Callable[..., World], echo: EchoServer,
-                                                    sink: SmtpSink) -> None:
+def test_a_redirect_to_a_refused_address_is_refused(
+    make_ports: Callable[..., Ports], make_world: Callable[..., World], echo: EchoServer, sink: SmtpSink
+) -> None:
     # Only the echo server and the SMTP sink are allowed (host:port); the echo server
     # redirects to another local port.
     world = make_world(make_ports(MAILPROXY_OUTBOUND_ALLOW=f"127.0.0.1:{echo.port},127.0.0.1:{sink.port}"))
@@ -92,4 +101,3 @@ def test_smtp_accounts_follow_the_policy(strict: World, world: World, sink: Smtp
     assert "MAILPROXY_OUTBOUND_ALLOW" in refused["error"], "the error says how an operator allows it"
     assert sink.ids() == [], "no connection to the refused account"
     assert world.send_one()["status"] == "sent"
-

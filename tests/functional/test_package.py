@@ -27,7 +27,7 @@ from infra.package import BUILD
 
 pytestmark = pytest.mark.functional
 
-RUNTIME_GLIBC_MINOR = 26   # Lambda's python3.11 runtime: Amazon Linux 2, glibc 2.26
+RUNTIME_GLIBC_MINOR = 26  # Lambda's python3.11 runtime: Amazon Linux 2, glibc 2.26
 
 
 @pytest.fixture(scope="session")
@@ -48,16 +48,29 @@ def task_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def spec_of(template: Template, logical: str) -> FunctionSpec:
     props = template.resources[logical]["Properties"]
     variables = template.resolve(props.get("Environment", {})).get("Variables", {})
-    return FunctionSpec(logical=logical, name=template.function_name(logical), handler=props["Handler"],
-                        timeout=float(props["Timeout"]), memory=int(props["MemorySize"]),
-                        environment={k: str(v) for k, v in variables.items()})
+    return FunctionSpec(
+        logical=logical,
+        name=template.function_name(logical),
+        handler=props["Handler"],
+        timeout=float(props["Timeout"]),
+        memory=int(props["MemorySize"]),
+        environment={k: str(v) for k, v in variables.items()},
+    )
 
 
-def test_every_function_of_the_template_imports_from_the_package_alone(built: Template, task_root: Path,
-                                                                       tmp_path: Path) -> None:
+def test_every_function_of_the_template_imports_from_the_package_alone(
+    built: Template, task_root: Path, tmp_path: Path
+) -> None:
     functions = built.functions()
-    assert {"APIHandler", "DispatchFunction", "RetryFunction", "ReportsFunction", "RetentionFunction",
-            "BouncesFunction", "MigrateFunction"} <= set(functions)
+    assert {
+        "APIHandler",
+        "DispatchFunction",
+        "RetryFunction",
+        "ReportsFunction",
+        "RetentionFunction",
+        "BouncesFunction",
+        "MigrateFunction",
+    } <= set(functions)
     for logical in functions:
         spec = spec_of(built, logical)
         env = Environment(spec, task_root, tmp_path / f"{logical}.log", None, extra_env={})
@@ -77,8 +90,9 @@ def test_every_dependency_is_loaded_from_the_package(task_root: Path) -> None:
         "outside = [m.__name__ for m in mods if not m.__file__.startswith(sys.argv[1])];"
         "assert not outside, outside; import psycopg.pq; print(psycopg.pq.__impl__)"
     )
-    result = subprocess.run([sys.executable, "-I", "-S", "-c", probe, str(task_root)],
-                            capture_output=True, text=True, cwd=task_root)
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(task_root)], capture_output=True, text=True, cwd=task_root
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "binary", "psycopg's C implementation from the manylinux wheel"
 
@@ -99,11 +113,20 @@ def lambda_can_load(tag: str) -> bool:
 def test_the_wheels_are_for_lambdas_python311_x86_64_runtime() -> None:
     with zipfile.ZipFile(BUILD / "deployment.zip") as zf:
         names = zf.namelist()
-        wheels = {name.split("/")[0]: [line[4:].strip() for line in zf.read(name).decode().splitlines()
-                                       if line.startswith("Tag:")]
-                  for name in names if name.endswith(".dist-info/WHEEL")}
-    assert {"app.py", "chalice/app.py", "functions/dispatch.py", "functions/migrate.py",
-            "chalicelib/sql/001_init.sql"} <= set(names)
+        wheels = {
+            name.split("/")[0]: [
+                line[4:].strip() for line in zf.read(name).decode().splitlines() if line.startswith("Tag:")
+            ]
+            for name in names
+            if name.endswith(".dist-info/WHEEL")
+        }
+    assert {
+        "app.py",
+        "chalice/app.py",
+        "functions/dispatch.py",
+        "functions/migrate.py",
+        "chalicelib/sql/001_init.sql",
+    } <= set(names)
     assert {"psycopg_binary-3.3.9.dist-info", "cryptography-50.0.2.dist-info"} <= set(wheels)
     for wheel, tags in wheels.items():
         assert any(lambda_can_load(tag) for tag in tags), (wheel, tags)
@@ -123,13 +146,15 @@ def toy_root(tmp_path: Path) -> Path:
         "def hungry(event, context):\n"
         "    block = bytearray(event['mb'] * 1024 * 1024)\n"
         "    time.sleep(1)\n"
-        "    return len(block)\n")
+        "    return len(block)\n"
+    )
     return tmp_path
 
 
 def toy(root: Path, handler: str, timeout: float = 1.0, memory: int = 128) -> FunctionHost:
-    spec = FunctionSpec(logical="Toy", name="toy", handler=f"toy.{handler}", timeout=timeout, memory=memory,
-                        environment={})
+    spec = FunctionSpec(
+        logical="Toy", name="toy", handler=f"toy.{handler}", timeout=timeout, memory=memory, environment={}
+    )
     return FunctionHost(spec, root, root, max_environments=1)
 
 
@@ -171,15 +196,27 @@ def test_a_function_over_its_memory_is_killed(toy_root: Path) -> None:
 
 
 def test_a_mapping_onto_a_queue_whose_visibility_is_below_the_timeout_is_refused(
-        moto_server: MotoServer, toy_root: Path) -> None:
+    moto_server: MotoServer, toy_root: Path
+) -> None:
     sqs = boto3.client("sqs", endpoint_url=moto_server.url, region_name="us-east-1")
     short = sqs.create_queue(QueueName="short-visibility", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
     long = sqs.create_queue(QueueName="long-visibility", Attributes={"VisibilityTimeout": "720"})["QueueUrl"]
-    spec = FunctionSpec(logical="Dispatch", name="dispatch", handler="toy.sleepy", timeout=120, memory=128,
-                        environment={})
-    deployment = Deployment(task_root=str(toy_root), log_dir=str(toy_root), functions={"Dispatch": spec.__dict__},
-                            api_function="", api_paths={}, binary_media_types=[], schedules={}, mappings=[],
-                            extra_env={}, call_log=str(toy_root / "calls"), schedule_tick=60)
+    spec = FunctionSpec(
+        logical="Dispatch", name="dispatch", handler="toy.sleepy", timeout=120, memory=128, environment={}
+    )
+    deployment = Deployment(
+        task_root=str(toy_root),
+        log_dir=str(toy_root),
+        functions={"Dispatch": spec.__dict__},
+        api_function="",
+        api_paths={},
+        binary_media_types=[],
+        schedules={},
+        mappings=[],
+        extra_env={},
+        call_log=str(toy_root / "calls"),
+        schedule_tick=60,
+    )
     runner = LocalRunner(deployment, moto_server.url)
     mapping = QueueMapping(function="Dispatch", batch_size=10, window=0, max_concurrency=1, queue_url=short)
     with pytest.raises(MappingRefused, match="less than the function timeout"):
@@ -200,10 +237,16 @@ def test_the_built_templates_numbers_keep_awss_rules(built: Template) -> None:
     api_env = spec_of(built, "APIHandler").environment
     dispatch_env = spec_of(built, "DispatchFunction").environment
     edges = [
-        (int(api_env["MAILPROXY_VISIBILITY_TIMEOUT"]), int(dispatch_env["MAILPROXY_CLAIM_LEASE"]),
-         int(api_env["MAILPROXY_TENANT_BATCH_SIZE"])),
-        (int(parameters["QueueVisibilityTimeout"]["MinValue"]), int(parameters["ClaimLease"]["MinValue"]),
-         int(parameters["TenantBatchSize"]["MaxValue"])),
+        (
+            int(api_env["MAILPROXY_VISIBILITY_TIMEOUT"]),
+            int(dispatch_env["MAILPROXY_CLAIM_LEASE"]),
+            int(api_env["MAILPROXY_TENANT_BATCH_SIZE"]),
+        ),
+        (
+            int(parameters["QueueVisibilityTimeout"]["MinValue"]),
+            int(parameters["ClaimLease"]["MinValue"]),
+            int(parameters["TenantBatchSize"]["MaxValue"]),
+        ),
     ]
     for visibility, lease, batch in edges:
         mappings = []
@@ -214,9 +257,15 @@ def test_the_built_templates_numbers_keep_awss_rules(built: Template) -> None:
                     assert queue["VisibilityTimeout"] == {"Ref": "QueueVisibilityTimeout"}
                     mappings.append((visibility, timeouts[logical], event["Properties"]["BatchSize"]))
         mappings.append((visibility, timeouts["DispatchFunction"], batch))
-        assert len(mappings) == 3   # the system queue, the pool's work queue, a dedicated tenant's
+        assert len(mappings) == 3  # the system queue, the pool's work queue, a dedicated tenant's
         broken = limits.rules(
-            function_timeouts={"api": timeouts["APIHandler"], "dispatch": timeouts["DispatchFunction"],
-                               **{k: v for k, v in timeouts.items() if k not in ("APIHandler", "DispatchFunction")}},
-            mappings=mappings, claim_lease=lease, budget=limits.DISPATCH_BUDGET)
+            function_timeouts={
+                "api": timeouts["APIHandler"],
+                "dispatch": timeouts["DispatchFunction"],
+                **{k: v for k, v in timeouts.items() if k not in ("APIHandler", "DispatchFunction")},
+            },
+            mappings=mappings,
+            claim_lease=lease,
+            budget=limits.DISPATCH_BUDGET,
+        )
         assert broken == [], (visibility, lease, batch)

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.functional
 
 
 def test_a_report_run_that_died_holds_its_tenant_back_for_one_request_timeout_at_most(
-        world: World, echo: EchoServer) -> None:
+    world: World, echo: EchoServer
+) -> None:
     tenants.update(world.ports, ADMIN, world.tenant_id, {"client_base_url": echo.url})
     now = world.ports.clock()
     assert world.ports.reports.take_lease(world.tenant_id, now, reports.LEASE_SECONDS) is not None

@@ -43,10 +43,10 @@ def test_a_run_removes_batch_by_batch_and_the_next_run_resumes(world: World, mon
     ids = _sent(world, 7)
     _acknowledge(world, world.ports.now())
     monkeypatch.setattr(limits, "RETENTION_BATCH", 3)
-    later = _later(world, 8 * DAY)   # past the default 7 days
-    assert retention.apply(later.ports, budget_seconds=0) == 3   # one batch: the budget is spent
+    later = _later(world, 8 * DAY)  # past the default 7 days
+    assert retention.apply(later.ports, budget_seconds=0) == 3  # one batch: the budget is spent
     assert len(_ids(world)) == 4
-    assert retention.apply(later.ports) == 4                      # resumes, and drains
+    assert retention.apply(later.ports) == 4  # resumes, and drains
     assert _ids(world).isdisjoint(ids)
 
 
@@ -82,7 +82,7 @@ def test_old_command_log_rows_and_past_rate_windows_are_pruned(world: World) -> 
     ports.audit.record(now - (limits.COMMAND_LOG_DAYS + 1) * DAY, "addTenant", world.tenant_id, {}, 200)
     ports.audit.record(now, "addTenant", world.tenant_id, {}, 200)
     old_window = Window("day", (now // DAY - limits.RATE_WINDOW_DAYS - 1) * DAY, 1)
-    assert ports.rates.take(world.tenant_id, world.account_id, [old_window]) == []   # its one slot
+    assert ports.rates.take(world.tenant_id, world.account_id, [old_window]) == []  # its one slot
     retention.apply(ports)
     kept = [e["command_ts"] for e in ports.audit.entries(world.tenant_id, None, None, None, None)]
     assert now in kept and all(ts >= now - limits.COMMAND_LOG_DAYS * DAY for ts in kept)

@@ -34,7 +34,8 @@ def test_a_missing_token_is_401_and_an_unknown_one_403(api: InProcessApi) -> Non
 
 
 def test_a_tenant_key_cannot_reach_an_admin_route_or_another_tenant(
-        api: InProcessApi, tenant: tuple[str, InProcessApi]) -> None:
+    api: InProcessApi, tenant: tuple[str, InProcessApi]
+) -> None:
     tenant_id, own = tenant
     assert own.get("/tenants").status_code == 403
     assert own.get(f"/tenant/{tenant_id}").status_code == 200
@@ -50,8 +51,7 @@ def test_an_invalid_body_is_422_before_the_scope_is_403(tenant: tuple[str, InPro
     assert own.post("/account", json=account_payload("someone-else", 25)).status_code == 403
 
 
-def test_a_known_path_answers_other_methods_405_and_an_unknown_path_is_the_gateways_403(
-        api: InProcessApi) -> None:
+def test_a_known_path_answers_other_methods_405_and_an_unknown_path_is_the_gateways_403(api: InProcessApi) -> None:
     assert api.request("PATCH", "/tenants").status_code == 405
     answer = api.get("/no-such-route")
     assert answer.status_code == 403 and answer.json() == {"message": "Missing Authentication Token"}
@@ -74,7 +74,15 @@ def test_secrets_are_never_echoed_nor_logged(api: InProcessApi, tenant: tuple[st
 def test_a_message_for_another_tenant_is_rejected_per_message(tenant: tuple[str, InProcessApi]) -> None:
     tenant_id, own = tenant
     own.ok("POST", "/account", json=account_payload(tenant_id, 25, id="acct"))
-    answer = own.ok("POST", "/commands/add-messages", json={"messages": [
-        message_payload(tenant_id, "acct", id="mine"), message_payload("someone-else", "acct", id="theirs")]})
+    answer = own.ok(
+        "POST",
+        "/commands/add-messages",
+        json={
+            "messages": [
+                message_payload(tenant_id, "acct", id="mine"),
+                message_payload("someone-else", "acct", id="theirs"),
+            ]
+        },
+    )
     assert answer["queued"] == 1
     assert [r["id"] for r in answer["rejected"]] == ["theirs"]

@@ -27,30 +27,34 @@ def tls_sink(tmp_path: Path) -> Iterator[SmtpSink]:
     server.stop()
 
 
-def test_account_credentials_are_used_for_smtp_auth(make_world: Callable[..., World], ports: Ports,
-                                                    auth_sink: SmtpSink) -> None:
+def test_account_credentials_are_used_for_smtp_auth(
+    make_world: Callable[..., World], ports: Ports, auth_sink: SmtpSink
+) -> None:
     world = make_world(ports, account={"user": "mailer", "password": "s3cret"}, smtp=auth_sink)
     assert world.send_one()["status"] == "sent"
     assert auth_sink.logins == ["mailer"]
 
 
-def test_authentication_failure_is_permanent(make_world: Callable[..., World], ports: Ports,
-                                             auth_sink: SmtpSink) -> None:
+def test_authentication_failure_is_permanent(
+    make_world: Callable[..., World], ports: Ports, auth_sink: SmtpSink
+) -> None:
     world = make_world(ports, account={"user": "mailer", "password": "wrong"}, smtp=auth_sink)
     row = world.send_one()
     assert row["status"] == "error" and "(SMTP 535)" in row["error"]
 
 
-def test_mandatory_starttls_refuses_an_unverifiable_certificate(make_world: Callable[..., World], ports: Ports,
-                                                                 tls_sink: SmtpSink) -> None:
+def test_mandatory_starttls_refuses_an_unverifiable_certificate(
+    make_world: Callable[..., World], ports: Ports, tls_sink: SmtpSink
+) -> None:
     world = make_world(ports, account={"use_tls": True}, smtp=tls_sink)
     row = world.send_one()
     assert row["status"] == "error", "certificate errors are permanent"
     assert tls_sink.received == []
 
 
-def test_mandatory_starttls_without_server_support_is_an_error(world: World, make_world: Callable[..., World],
-                                                               ports: Ports, sink: SmtpSink) -> None:
+def test_mandatory_starttls_without_server_support_is_an_error(
+    world: World, make_world: Callable[..., World], ports: Ports, sink: SmtpSink
+) -> None:
     strict = make_world(ports, account={"use_tls": True}, smtp=sink)
     assert strict.send_one()["status"] == "error"
     assert sink.received == []

@@ -42,14 +42,16 @@ def _run(session: SmtpSession, *sends: tuple[str, list[str]]) -> list[dict[str, 
                 results.append(exc)
         await session.close()
         return results
+
     return asyncio.run(go())
 
 
 def test_bare_addresses_reach_the_server_as_the_envelope(sink: SmtpSink) -> None:
     results = _run(_session(sink), ("bounce+x@example.com", ["o'neil@example.org", "b@[127.0.0.1]"]))
     assert results == [{}]
-    assert [(r.sender, r.recipients, r.data) for r in sink.received] == \
-        [("bounce+x@example.com", ["o'neil@example.org", "b@[127.0.0.1]"], DATA)]
+    assert [(r.sender, r.recipients, r.data) for r in sink.received] == [
+        ("bounce+x@example.com", ["o'neil@example.org", "b@[127.0.0.1]"], DATA)
+    ]
 
 
 def test_a_quoted_local_part_is_sent_through_the_library_path(sink: SmtpSink) -> None:
@@ -67,14 +69,15 @@ def test_some_refused_recipients_are_returned_and_the_rest_receive(sink: SmtpSin
 
 def test_an_envelope_refused_whole_leaves_the_connection_usable(sink: SmtpSink) -> None:
     sink.behaviour = Behaviour(refuse_recipients={"gone@example.com"})
-    first, second = _run(_session(sink), ("a@example.com", ["gone@example.com"]),
-                         ("a@example.com", ["here@example.com"]))
+    first, second = _run(
+        _session(sink), ("a@example.com", ["gone@example.com"]), ("a@example.com", ["here@example.com"])
+    )
     assert isinstance(first, DeliveryError) and not first.temporary and first.code == 550
     assert second == {} and [r.recipients for r in sink.received] == [["here@example.com"]]
 
 
 def test_one_deadline_covers_the_whole_transaction(sink: SmtpSink) -> None:
-    sink.behaviour = Behaviour(hang_seconds=3)   # DATA answered after 3 s
+    sink.behaviour = Behaviour(hang_seconds=3)  # DATA answered after 3 s
     policy = OutboundPolicy(networks=(ipaddress.ip_network("127.0.0.0/8"),))
     session = SmtpSession(SmtpTarget("127.0.0.1", sink.port, None, None, False), 5, 0.5, policy)
     started = time.monotonic()

@@ -53,7 +53,10 @@ def test_added_addresses_are_listed_newest_first_in_lower_case_and_counted_once(
     assert _suppress(own, tenant_id, "FIRST@example.com", "third@example.com") == 1, "already there: not counted"
     page = _listed(own, tenant_id)
     assert [s["address"] for s in page["suppressions"]] == [
-        "third@example.com", "second@example.com", "first@example.com"]
+        "third@example.com",
+        "second@example.com",
+        "first@example.com",
+    ]
     assert {s["reason"] for s in page["suppressions"]} == {"manual"}
     assert page["next_cursor"] is None
     entry = page["suppressions"][0]
@@ -78,8 +81,9 @@ def test_a_page_continues_from_its_cursor_and_reason_filters(make_tenant: Callab
 
 def test_an_invalid_address_is_422_naming_it_and_nothing_is_added(make_tenant: Callable) -> None:
     tenant_id, own = make_tenant()
-    answer = own.post("/suppressions", json={"tenant_id": tenant_id, "addresses": [GOOD, "not an address",
-                                                                                    "x@y.com\r\nBcc: z@y.com"]})
+    answer = own.post(
+        "/suppressions", json={"tenant_id": tenant_id, "addresses": [GOOD, "not an address", "x@y.com\r\nBcc: z@y.com"]}
+    )
     assert answer.status_code == 422
     assert [e["loc"] for e in answer.json()["detail"]] == [["body", "addresses", 1], ["body", "addresses", 2]]
     assert _listed(own, tenant_id)["suppressions"] == []
@@ -137,7 +141,8 @@ def test_a_message_with_every_recipient_suppressed_ends_in_error_without_smtp(wo
 
 
 def test_one_tenants_suppression_does_not_touch_another_tenants_mail(
-        make_world: Callable[..., World], ports: Ports) -> None:
+    make_world: Callable[..., World], ports: Ports
+) -> None:
     first, second = make_world(ports), make_world(ports)
     first.ports.suppressions.add(first.tenant_id, [GONE], "manual", 1)
     assert second.send_one(to=[GONE])["status"] == "sent"

@@ -26,16 +26,18 @@ pytestmark = pytest.mark.functional
 
 
 def clients(moto_server: MotoServer) -> tuple:
-    return tuple(boto3.client(s, endpoint_url=moto_server.url, region_name="us-east-1")
-                 for s in ("sqs", "lambda", "cloudwatch"))
+    return tuple(
+        boto3.client(s, endpoint_url=moto_server.url, region_name="us-east-1") for s in ("sqs", "lambda", "cloudwatch")
+    )
 
 
 def test_a_tenant_whose_mapping_cannot_be_made_leaves_no_queue_behind(moto_server: MotoServer) -> None:
     sqs, lam, cloudwatch = clients(moto_server)
     prefix = f"rb{uuid.uuid4().hex[:8]}"
     missing = "arn:aws:lambda:us-east-1:123456789012:function:no-such-dispatcher"
-    queues = TenantQueues(sqs, prefix, limits.QUEUE_VISIBILITY_TIMEOUT,
-                          mappings=EventSourceMappings(lam, missing, 2, cloudwatch))
+    queues = TenantQueues(
+        sqs, prefix, limits.QUEUE_VISIBILITY_TIMEOUT, mappings=EventSourceMappings(lam, missing, 2, cloudwatch)
+    )
     with pytest.raises(QueueError):
         queues.create("acme")
     assert sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []) == []
@@ -57,10 +59,13 @@ def test_the_system_queue_made_by_the_template_is_used_as_it_is(moto_server: Mot
     # As the template declares it (infra/template.py), with its dead-letter queue.
     dlq = sqs.create_queue(QueueName=f"{system_queue_name(prefix)}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    owned = sqs.create_queue(QueueName=system_queue_name(prefix), Attributes={
-        "VisibilityTimeout": str(limits.QUEUE_VISIBILITY_TIMEOUT),
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": limits.MAX_RECEIVE_COUNT})})[
-        "QueueUrl"]
+    owned = sqs.create_queue(
+        QueueName=system_queue_name(prefix),
+        Attributes={
+            "VisibilityTimeout": str(limits.QUEUE_VISIBILITY_TIMEOUT),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": limits.MAX_RECEIVE_COUNT}),
+        },
+    )["QueueUrl"]
     handed = TenantQueues(sqs, prefix, limits.QUEUE_VISIBILITY_TIMEOUT, system_queue_url=owned)
     handed.notify_system(SystemWork(SystemKind.BOUNCE_POLL))
     looked_up = TenantQueues(sqs, prefix, limits.QUEUE_VISIBILITY_TIMEOUT)
@@ -85,14 +90,14 @@ def test_a_tenant_whose_queue_has_gone_gets_it_back_from_the_api_and_the_retry_t
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
         return [json.loads(m["Body"]) for m in got]
 
-    dispatch_tenant(world.ports, world.tenant_id)     # the run the move asked for: no record outstanding
-    sqs.delete_queue(QueueUrl=queue_now())          # as after an AWS endpoint restarted empty
-    world.submit(world.message())                    # the API heals it and sends the work record
+    dispatch_tenant(world.ports, world.tenant_id)  # the run the move asked for: no record outstanding
+    sqs.delete_queue(QueueUrl=queue_now())  # as after an AWS endpoint restarted empty
+    world.submit(world.message())  # the API heals it and sends the work record
     assert [r["reason"] for r in records(queue_now())] == ["submit"]
 
-    sqs.delete_queue(QueueUrl=queue_now())           # the record went with it, presumed lost later:
+    sqs.delete_queue(QueueUrl=queue_now())  # the record went with it, presumed lost later:
     later = dataclasses.replace(world.ports, clock=Clock(world.ports.now() + limits.WORK_RECORD_STALE + 1))
-    retry_tick(later)                                 # the message is due: the tick heals too
+    retry_tick(later)  # the message is due: the tick heals too
     assert [r["reason"] for r in records(queue_now())] == ["tick"]
 
 
@@ -102,7 +107,7 @@ def test_a_report_for_a_dedicated_tenant_whose_queue_has_gone_goes_to_the_pool(w
     assert row is not None
     world.ports.queues._sqs.delete_queue(QueueUrl=row["queue_url"])  # type: ignore[attr-defined]
     drain_pool(world.ports)
-    enqueue.enqueue(world.ports, [world.tenant_id], Reason.REPORT)   # as the reports tick does
+    enqueue.enqueue(world.ports, [world.tenant_id], Reason.REPORT)  # as the reports tick does
     assert [r["reason"] for r in _pool_records(world.ports, world.tenant_id)] == ["report"]
 
 
@@ -122,7 +127,8 @@ def test_a_new_tenant_is_a_row_in_the_pool_with_no_queue_of_its_own(ports: Ports
         drain_pool(ports)
         enqueue.enqueue(ports, [payload["id"]], Reason.SUBMIT)
         assert _pool_records(ports, payload["id"]) == [
-            {"tenant_id": payload["id"], "reason": "submit", "group": payload["id"]}]
+            {"tenant_id": payload["id"], "reason": "submit", "group": payload["id"]}
+        ]
     finally:
         tenants.delete(ports, ADMIN, payload["id"])
 
@@ -147,7 +153,7 @@ def test_a_tenant_moves_to_a_queue_of_its_own_and_back_and_only_the_admin_may_sa
         assert ports.tenants.get(payload["id"])["queue_url"] is None  # type: ignore[index]
         with pytest.raises(Exception, match=r"NonExistentQueue|does not exist"):
             sqs.get_queue_attributes(QueueUrl=own, AttributeNames=["QueueArn"])
-        assert [r["reason"] for r in _pool_records(ports, payload["id"])] == ["run-now"]   # its work, in the pool
+        assert [r["reason"] for r in _pool_records(ports, payload["id"])] == ["run-now"]  # its work, in the pool
     finally:
         tenants.delete(ports, ADMIN, payload["id"])
 
@@ -174,4 +180,3 @@ def test_ticks_send_the_pools_records_ten_to_a_call(ports: Ports) -> None:
     finally:
         for payload in made:
             tenants.delete(ports, ADMIN, payload["id"])
-

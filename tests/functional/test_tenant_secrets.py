@@ -29,8 +29,9 @@ def test_an_update_keeping_the_method_keeps_the_stored_token(ports: Ports) -> No
         assert stored_auth(ports, payload["id"]) == {"method": "bearer", "user": None, "token": "tok-1"}
         with pytest.raises(RequestValidationError) as failure:
             tenants.update(ports, ADMIN, payload["id"], {"client_auth": {"method": "basic", "user": "u"}})
-        assert failure.value.detail == [{"loc": ["body", "client_auth", "password"], "msg": "Field required",
-                                          "type": "missing"}]
+        assert failure.value.detail == [
+            {"loc": ["body", "client_auth", "password"], "msg": "Field required", "type": "missing"}
+        ]
     finally:
         tenants.delete(ports, ADMIN, payload["id"])
 
@@ -47,10 +48,16 @@ def test_client_auth_is_never_sent_to_an_http_url_attachment(world: World, echo:
     tenants.update(world.ports, ADMIN, world.tenant_id, {"client_auth": {"method": "bearer", "token": "tenant-secret"}})
     echo.files["/public.txt"] = b"public"
     echo.files["/private.txt"] = b"private"
-    row = world.send_one(attachments=[
-        {"filename": "public.txt", "storage_path": f"{echo.url}/public.txt"},
-        {"filename": "private.txt", "storage_path": f"{echo.url}/private.txt",
-         "auth": {"method": "bearer", "token": "attachment-own"}}])
+    row = world.send_one(
+        attachments=[
+            {"filename": "public.txt", "storage_path": f"{echo.url}/public.txt"},
+            {
+                "filename": "private.txt",
+                "storage_path": f"{echo.url}/private.txt",
+                "auth": {"method": "bearer", "token": "attachment-own"},
+            },
+        ]
+    )
     assert row["status"] == "sent"
     headers = {r["path"]: r["headers"].get("Authorization") for r in echo.gets}
     assert headers == {"/public.txt": None, "/private.txt": "Bearer attachment-own"}

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.functional
 
 
 def test_an_unreadable_account_password_ends_its_messages_in_error_and_flags_the_account(
-        make_ports: Callable[..., Ports], make_world: Callable[..., World]) -> None:
+    make_ports: Callable[..., Ports], make_world: Callable[..., World]
+) -> None:
     before = make_ports(MAILPROXY_ENCRYPTION_KEY="the-key-it-was-saved-with")
     world = make_world(before, account={"user": "mailer", "password": "pa55word"})
     after = make_ports(MAILPROXY_ENCRYPTION_KEY="a-key-generated-since")
@@ -41,8 +42,9 @@ def test_an_unreadable_account_password_ends_its_messages_in_error_and_flags_the
     assert part["healthy"] is False and flagged in part["accounts"]
     assert "MAILPROXY_ENCRYPTION_KEY" in part["what_to_do"]
     scraped = observability.metrics_text(after)
-    assert (f'gmp_account_secret_unreadable{{account_id="{world.account_id}",tenant_id="{world.tenant_id}"}} 1.0'
-            in scraped)
+    assert (
+        f'gmp_account_secret_unreadable{{account_id="{world.account_id}",tenant_id="{world.tenant_id}"}} 1.0' in scraped
+    )
 
     # Saved again with its password: sealed with today's key, the flag is gone, mail flows.
     accounts.upsert(after, ADMIN, account_payload(world.tenant_id, world.sink.port, id=world.account_id))
@@ -53,10 +55,11 @@ def test_an_unreadable_account_password_ends_its_messages_in_error_and_flags_the
 
 
 def test_the_api_names_the_variable_when_its_key_cannot_read_the_database(
-        make_ports: Callable[..., Ports], ports: Ports) -> None:
+    make_ports: Callable[..., Ports], ports: Ports
+) -> None:
     key_check.forget()
     try:
-        key_check.ensure(ports)                       # seals (first start) or opens the stored value
+        key_check.ensure(ports)  # seals (first start) or opens the stored value
         other = make_ports(MAILPROXY_ENCRYPTION_KEY="not-this-databases-key")
         key_check.forget()
         with pytest.raises(ConfigurationError) as failure:

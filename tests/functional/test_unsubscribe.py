@@ -26,8 +26,9 @@ def public_ports(make_ports: Callable[..., Ports]) -> Ports:
 @pytest.fixture
 def listed(make_world: Callable[..., World], public_ports: Ports) -> World:
     world = make_world(public_ports)
-    tenants.update(public_ports, ADMIN, world.tenant_id, {"unsubscribe": {"enabled": True,
-                                                                          "mailto": "unsub@example.com"}})
+    tenants.update(
+        public_ports, ADMIN, world.tenant_id, {"unsubscribe": {"enabled": True, "mailto": "unsub@example.com"}}
+    )
     return world
 
 
@@ -70,7 +71,8 @@ def test_the_providers_post_suppresses_the_to_addresses_once(listed: World, api:
     assert api.post(path, data="List-Unsubscribe=One-Click", headers=ONE_CLICK).status_code == 200
     entries = listed.ports.suppressions.page(listed.tenant_id, None, 10, None)
     assert [(e["address"], e["reason"], e["message_id"]) for e in entries] == [
-        ("reader@example.com", "unsubscribe", row["id"])]
+        ("reader@example.com", "unsubscribe", row["id"])
+    ]
     assert [e["event_type"] for e in listed.events(row["id"])] == ["sent", "unsubscribed"]
     assert listed.row(row["id"])["unsubscribed_ts"] is not None
 
@@ -115,6 +117,10 @@ def test_an_invalid_mailto_is_422_naming_it(listed: World) -> None:
     from chalicelib.errors import RequestValidationError
 
     with pytest.raises(RequestValidationError) as caught:
-        tenants.update(listed.ports, ADMIN, listed.tenant_id, {"unsubscribe": {"enabled": True,
-                                                                             "mailto": "x@y.com\r\nBcc: z@y.com"}})
+        tenants.update(
+            listed.ports,
+            ADMIN,
+            listed.tenant_id,
+            {"unsubscribe": {"enabled": True, "mailto": "x@y.com\r\nBcc: z@y.com"}},
+        )
     assert caught.value.detail[0]["loc"] == ["body", "unsubscribe", "mailto"]

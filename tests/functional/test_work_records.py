@@ -33,7 +33,7 @@ def test_a_run_that_ends_clears_the_mark_so_the_next_submit_sends_a_record(world
 
 def test_a_message_stored_while_the_mark_was_set_gets_a_continuation_record(world: World) -> None:
     first, second = world.message(), world.message()
-    world.submit(first)   # marks the tenant; its record is outstanding
+    world.submit(first)  # marks the tenant; its record is outstanding
     drain_pool(world.ports)
     # The run's claim happened (nothing sent yet); then this message arrives and its submit
     # sees the mark, so sends nothing: the run's end must notice it.
@@ -46,7 +46,7 @@ def test_a_message_stored_while_the_mark_was_set_gets_a_continuation_record(worl
 
 def test_the_tick_replaces_a_record_presumed_lost_and_not_a_fresh_one(world: World) -> None:
     world.submit(world.message())
-    drain_pool(world.ports)   # the record is lost
+    drain_pool(world.ports)  # the record is lost
     now = world.ports.now()
     fresh = dataclasses.replace(world.ports, clock=Clock(now + 1))
     assert world.tenant_id not in retry_tick(fresh)["enqueued"]
@@ -58,5 +58,5 @@ def test_the_tick_replaces_a_record_presumed_lost_and_not_a_fresh_one(world: Wor
 def test_a_record_that_could_not_be_sent_leaves_no_mark(world: World) -> None:
     world.submit(world.message())
     drain_pool(world.ports)
-    world.ports.dispatch.unmark_work([world.tenant_id])   # what enqueue does when a send fails
+    world.ports.dispatch.unmark_work([world.tenant_id])  # what enqueue does when a send fails
     assert world.tenant_id in retry_tick(world.ports)["enqueued"]

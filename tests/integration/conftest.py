@@ -18,12 +18,18 @@ from tests.support.tenants import TenantFactory, TenantHandle
 
 
 @pytest.fixture(scope="session")
-def stack(pg: PostgresCluster, moto_server: MotoServer,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(pg: PostgresCluster, moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     options = local_stack_options(
-        pg, moto_server.url, "integration", tmp_path_factory.mktemp("stack-logs"), schedule_tick=1,
-        settings={"MAILPROXY_RETRY_DELAYS": "1,2", "MAILPROXY_REPORT_INTERVAL": "5",
-                   "MAILPROXY_ATTACHMENT_TIMEOUT": "2"},
+        pg,
+        moto_server.url,
+        "integration",
+        tmp_path_factory.mktemp("stack-logs"),
+        schedule_tick=1,
+        settings={
+            "MAILPROXY_RETRY_DELAYS": "1,2",
+            "MAILPROXY_REPORT_INTERVAL": "5",
+            "MAILPROXY_ATTACHMENT_TIMEOUT": "2",
+        },
     )
     running = Stack(options).start()
     yield running

@@ -25,8 +25,10 @@ class TestHealthAndBasics:
         assert body["ok"] is True and body["active"] is True
         assert body["aws_endpoint_url"].startswith("http://127.0.0.1:")
         assert set(body["components"]) == {"database", "queues", "scheduler"}
-        eventually(lambda: all(c["healthy"] for c in admin.ok("GET", "/status")["components"].values()),
-                   what="every component healthy (the scheduler after its first tick)")
+        eventually(
+            lambda: all(c["healthy"] for c in admin.ok("GET", "/status")["components"].values()),
+            what="every component healthy (the scheduler after its first tick)",
+        )
 
     def test_invalid_api_token_returns_403(self, admin: ApiClient) -> None:
         response = admin.as_token("not-a-real-token").get("/status")
@@ -36,8 +38,9 @@ class TestHealthAndBasics:
 
 class TestTenantManagement:
     def test_post_tenant_creates_new_tenant(self, admin: ApiClient, make_tenant: TenantFactory) -> None:
-        payload = tenant_payload(client_base_url="https://client.example.com",
-                                 client_auth={"method": "bearer", "token": "s3cret"})
+        payload = tenant_payload(
+            client_base_url="https://client.example.com", client_auth={"method": "bearer", "token": "s3cret"}
+        )
         body = admin.ok("POST", "/tenant", json=payload)
         make_tenant.created.append(payload["id"])
         assert body["ok"] is True
@@ -53,8 +56,9 @@ class TestTenantManagement:
         assert info["name"] == "Renamed" and "client_base_url" not in info
         assert info["created_at"].endswith("+00:00")
 
-    def test_get_tenants_returns_tenant_list(self, admin: ApiClient, tenant: TenantHandle,
-                                             make_tenant: TenantFactory, sink: SmtpSink) -> None:
+    def test_get_tenants_returns_tenant_list(
+        self, admin: ApiClient, tenant: TenantHandle, make_tenant: TenantFactory, sink: SmtpSink
+    ) -> None:
         other = make_tenant(sink, tenant={"active": False})
         tenants = admin.ok("GET", "/tenants")["tenants"]
         ids = [t["id"] for t in tenants]
@@ -72,8 +76,11 @@ class TestTenantManagement:
         assert missing.json()["detail"].startswith("Tenant '")
 
     def test_put_tenant_updates_tenant_configuration(self, admin: ApiClient, tenant: TenantHandle) -> None:
-        admin.ok("PUT", f"/tenant/{tenant.id}", json={"name": "New name", "retention_days": 30,
-                                                     "client_base_url": "http://127.0.0.1:9"})
+        admin.ok(
+            "PUT",
+            f"/tenant/{tenant.id}",
+            json={"name": "New name", "retention_days": 30, "client_base_url": "http://127.0.0.1:9"},
+        )
         info = admin.ok("GET", f"/tenant/{tenant.id}")
         assert (info["name"], info["retention_days"]) == ("New name", 30)
         assert info["client_base_url"] == "http://127.0.0.1:9"
@@ -93,14 +100,23 @@ class TestAccountManagement:
         assert account["batch_size"] == 50 and account["ttl"] == 300
         assert admin.ok("GET", "/accounts", params={"tenant_id": unique("nobody")})["accounts"] == []
 
-    def test_post_account_with_rate_limit_fields(self, admin: ApiClient, tenant: TenantHandle,
-                                                 sink: SmtpSink) -> None:
-        payload = account_payload(tenant.id, sink.port, limit_per_minute=10, limit_per_hour=100,
-                                  limit_per_day=1000, limit_behavior="reject", user="mailer",
-                                  password="hunter2")
+    def test_post_account_with_rate_limit_fields(self, admin: ApiClient, tenant: TenantHandle, sink: SmtpSink) -> None:
+        payload = account_payload(
+            tenant.id,
+            sink.port,
+            limit_per_minute=10,
+            limit_per_hour=100,
+            limit_per_day=1000,
+            limit_behavior="reject",
+            user="mailer",
+            password="hunter2",
+        )
         admin.ok("POST", "/account", json=payload)
-        stored = next(a for a in admin.ok("GET", "/accounts", params={"tenant_id": tenant.id})["accounts"]
-                      if a["id"] == payload["id"])
+        stored = next(
+            a
+            for a in admin.ok("GET", "/accounts", params={"tenant_id": tenant.id})["accounts"]
+            if a["id"] == payload["id"]
+        )
         assert (stored["limit_per_minute"], stored["limit_per_hour"], stored["limit_per_day"]) == (10, 100, 1000)
         assert stored["limit_behavior"] == "reject" and stored["user"] == "mailer"
         assert "password" not in stored

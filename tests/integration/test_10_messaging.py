@@ -26,8 +26,9 @@ class TestValidation:
         msg = tenant.message(account_id="no-such-account")
         response = admin.post("/commands/add-messages", json={"messages": [msg]})
         assert response.status_code == 400
-        assert response.json() == {"detail": {"error": None, "rejected": [
-            {"id": msg["id"], "reason": "account not found for tenant"}]}}
+        assert response.json() == {
+            "detail": {"error": None, "rejected": [{"id": msg["id"], "reason": "account not found for tenant"}]}
+        }
         assert admin.messages(tenant.id) == []
 
 
@@ -41,8 +42,9 @@ class TestBasicMessageDispatch:
         assert email.get_content_type() == "text/plain"
         assert email.get_content().replace("\r\n", "\n").rstrip("\n") == "Line one\nLine two"
         assert received.sender == "sender@example.com"
-        record = eventually(lambda: (m := admin.message(tenant.id, msg["id"])) and
-                            m["status"] == "sent" and m, what="status sent")
+        record = eventually(
+            lambda: (m := admin.message(tenant.id, msg["id"])) and m["status"] == "sent" and m, what="status sent"
+        )
         assert isinstance(record["sent_ts"], int)
 
     def test_html_email_content_preserved(self, admin: ApiClient, tenant: TenantHandle) -> None:
@@ -54,20 +56,20 @@ class TestBasicMessageDispatch:
         assert email.get_content().rstrip("\r\n") == html
 
     def test_cc_and_bcc_recipients_receive_email(self, admin: ApiClient, tenant: TenantHandle) -> None:
-        msg = tenant.message(to="to1@example.com, to2@example.com", cc=["cc@example.com"],
-                             bcc="hidden@example.com")
+        msg = tenant.message(to="to1@example.com, to2@example.com", cc=["cc@example.com"], bcc="hidden@example.com")
         add(admin, msg)
         received = eventually(lambda: tenant.sink.by_id(msg["id"]), what="delivery")[0]
-        assert received.recipients == ["to1@example.com", "to2@example.com", "cc@example.com",
-                                       "hidden@example.com"]
+        assert received.recipients == ["to1@example.com", "to2@example.com", "cc@example.com", "hidden@example.com"]
         assert received.message["Cc"] == "cc@example.com"
         assert received.message["To"] == "to1@example.com, to2@example.com"
         assert "Bcc" not in received.message and b"hidden@example.com" not in received.data
 
     def test_custom_headers_included_in_sent_email(self, admin: ApiClient, tenant: TenantHandle) -> None:
-        msg = tenant.message(headers={"X-Campaign": "autumn", "X-Count": 3, "X-Skip": None,
-                                      "X-Genro-Mail-ID": "spoofed"},
-                             reply_to="reply@example.com", message_id="<abc@example.com>")
+        msg = tenant.message(
+            headers={"X-Campaign": "autumn", "X-Count": 3, "X-Skip": None, "X-Genro-Mail-ID": "spoofed"},
+            reply_to="reply@example.com",
+            message_id="<abc@example.com>",
+        )
         add(admin, msg)
         email = eventually(lambda: tenant.sink.by_id(msg["id"]), what="delivery")[0].message
         assert email["X-Campaign"] == "autumn" and email["X-Count"] == "3"
@@ -98,8 +100,12 @@ class TestMessageManagement:
         admin.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id})
         keep, drop = tenant.message(), tenant.message()
         add(admin, keep, drop)
-        body = admin.ok("POST", "/commands/delete-messages", params={"tenant_id": tenant.id},
-                        json={"ids": [drop["id"], "never-existed", "never-existed"]})
+        body = admin.ok(
+            "POST",
+            "/commands/delete-messages",
+            params={"tenant_id": tenant.id},
+            json={"ids": [drop["id"], "never-existed", "never-existed"]},
+        )
         assert body == {"ok": True, "removed": 1, "not_found": [], "unauthorized": ["never-existed"]}
         assert [m["id"] for m in admin.messages(tenant.id)] == [keep["id"]]
 
@@ -133,11 +139,9 @@ class TestBatchCodeOperations:
     def test_suspend_only_affects_specific_batch_code(self, admin: ApiClient, tenant: TenantHandle) -> None:
         body = admin.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id, "batch_code": "held"})
         assert body["suspended_batches"] == ["held"] and body["batch_code"] == "held"
-        held, free, plain = (tenant.message(batch_code="held"), tenant.message(batch_code="free"),
-                             tenant.message())
+        held, free, plain = (tenant.message(batch_code="held"), tenant.message(batch_code="free"), tenant.message())
         add(admin, held, free, plain)
-        eventually(lambda: tenant.sink.by_id(free["id"]) and tenant.sink.by_id(plain["id"]),
-                   what="unheld deliveries")
+        eventually(lambda: tenant.sink.by_id(free["id"]) and tenant.sink.by_id(plain["id"]), what="unheld deliveries")
         assert tenant.sink.by_id(held["id"]) == []
         assert admin.message(tenant.id, held["id"])["status"] == "suspended"
 
@@ -152,8 +156,9 @@ class TestBatchCodeOperations:
         assert tenant.sink.by_id(b["id"]) == []
         assert admin.message(tenant.id, b["id"])["status"] == "suspended"
 
-    def test_other_batches_unaffected_by_suspend(self, admin: ApiClient, tenant: TenantHandle,
-                                                  make_tenant, sink2) -> None:
+    def test_other_batches_unaffected_by_suspend(
+        self, admin: ApiClient, tenant: TenantHandle, make_tenant, sink2
+    ) -> None:
         other = make_tenant(sink2)
         admin.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id, "batch_code": "x"})
         mine = tenant.message(batch_code="y")

@@ -32,8 +32,9 @@ class TestSmtpErrorHandling:
         msg = tenant.message()
         add(admin, msg)
         eventually(lambda: record(admin, tenant, msg["id"])["retry_count"] == 1, what="deferred once")
-        rec = eventually(lambda: (r := record(admin, tenant, msg["id"]))["status"] == "sent" and r,
-                         timeout=15, what="sent on retry")
+        rec = eventually(
+            lambda: (r := record(admin, tenant, msg["id"]))["status"] == "sent" and r, timeout=15, what="sent on retry"
+        )
         assert rec["last_error"] == "4.3.0 Temporary failure (SMTP 451)"
         history = admin.messages(tenant.id, include_history="1")[0]["history"]
         assert [h["event_type"] for h in history] == ["deferred", "sent"]
@@ -45,6 +46,7 @@ class TestSmtpErrorHandling:
         tenant.sink.behaviour = Behaviour(data_reply="452 4.5.3 Too many messages, slow down", fail_first=2)
         admin.ok("POST", "/commands/activate", params={"tenant_id": tenant.id})
         eventually(lambda: len(tenant.sink.received) == 2 and tenant.sink.attempts >= 4, what="first pass")
+
         # The sink hears an attempt a moment before its outcome is committed (services/outcomes.py
         # writes outcomes in groups right after the SMTP answer): wait for the record, not the wire.
         def refused_twice() -> list[dict] | None:
@@ -55,15 +57,18 @@ class TestSmtpErrorHandling:
         assert len(deferred) == 2 and all("(SMTP 452)" in m["last_error"] for m in deferred)
         eventually(lambda: len(tenant.sink.received) == 4, timeout=15, what="excess sent later")
 
-    def test_random_smtp_behavior_produces_mixed_results(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                         sink: SmtpSink) -> None:
+    def test_random_smtp_behavior_produces_mixed_results(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+    ) -> None:
         handle = make_tenant(sink)
         sink.behaviour = Behaviour(refuse_recipients={"bad@example.com"}, rcpt_reply=None)
         good = [handle.message() for _ in range(3)]
         bad = [handle.message(to="bad@example.com") for _ in range(2)]
         add(admin, *good, *bad)
-        eventually(lambda: all(record(admin, handle, m["id"])["status"] in ("sent", "error") for m in good + bad),
-                   what="all finished")
+        eventually(
+            lambda: all(record(admin, handle, m["id"])["status"] in ("sent", "error") for m in good + bad),
+            what="all finished",
+        )
         statuses = {m["id"]: record(admin, handle, m["id"])["status"] for m in good + bad}
         assert {statuses[m["id"]] for m in good} == {"sent"} and {statuses[m["id"]] for m in bad} == {"error"}
 
@@ -129,16 +134,18 @@ class TestExtendedSuspendActivate:
         refused = admin.post("/commands/activate", params={"tenant_id": tenant.id, "batch_code": "z"})
         assert refused.status_code == 400
 
-    def test_suspend_doesnt_affect_other_tenants(self, admin: ApiClient, tenant: TenantHandle,
-                                                 make_tenant: TenantFactory, sink2: SmtpSink) -> None:
+    def test_suspend_doesnt_affect_other_tenants(
+        self, admin: ApiClient, tenant: TenantHandle, make_tenant: TenantFactory, sink2: SmtpSink
+    ) -> None:
         other = make_tenant(sink2)
         admin.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id})
         msg = other.message()
         add(admin, msg)
         eventually(lambda: other.sink.by_id(msg["id"]), what="other tenant unaffected")
 
-    def test_deferred_messages_keep_their_time_through_suspend_and_activate(self, admin: ApiClient,
-                                                                            tenant: TenantHandle) -> None:
+    def test_deferred_messages_keep_their_time_through_suspend_and_activate(
+        self, admin: ApiClient, tenant: TenantHandle
+    ) -> None:
         later = 4_000_000_000
         admin.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id})
         msg = tenant.message(deferred_ts=later)
@@ -151,67 +158,85 @@ class TestExtendedSuspendActivate:
 
 
 class TestAccountRateLimiting:
-    def test_messages_over_limit_per_minute_are_deferred(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                         sink: SmtpSink) -> None:
+    def test_messages_over_limit_per_minute_are_deferred(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+    ) -> None:
         handle = make_tenant(sink, account={"limit_per_minute": 2})
         messages = [handle.message() for _ in range(5)]
         away_from_minute_boundary()
         add(admin, *messages)
-        eventually(lambda: sum(1 for m in admin.messages(handle.id) if m["status"] == "deferred") == 3,
-                   what="three deferred")
+        eventually(
+            lambda: sum(1 for m in admin.messages(handle.id) if m["status"] == "deferred") == 3, what="three deferred"
+        )
         assert len(sink.received) == 2
         deferred = [m for m in admin.messages(handle.id) if m["status"] == "deferred"]
         assert all(m["deferred_ts"] % 60 == 0 and m["retry_count"] == 0 for m in deferred)
         metrics = admin.get("/metrics").text
         assert f'gmp_rate_limited_total{{account_id="{handle.account_id}"' in metrics
 
-    def test_per_hour_rate_limit_configuration_accepted(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                        sink: SmtpSink) -> None:
+    def test_per_hour_rate_limit_configuration_accepted(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+    ) -> None:
         handle = make_tenant(sink, account={"limit_per_hour": 100})
         account = admin.ok("GET", "/accounts", params={"tenant_id": handle.id})["accounts"][0]
         assert account["limit_per_hour"] == 100 and "limit_per_minute" not in account
 
-    def test_limit_behavior_reject_rejects_excess_messages(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                           sink: SmtpSink) -> None:
+    def test_limit_behavior_reject_rejects_excess_messages(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+    ) -> None:
         handle = make_tenant(sink, account={"limit_per_minute": 1, "limit_behavior": "reject"})
         messages = [handle.message() for _ in range(3)]
         away_from_minute_boundary()
         add(admin, *messages)
-        eventually(lambda: sum(1 for m in admin.messages(handle.id) if m.get("error") == "rate_limit_exceeded") == 2,
-                   what="two rejected")
+        eventually(
+            lambda: sum(1 for m in admin.messages(handle.id) if m.get("error") == "rate_limit_exceeded") == 2,
+            what="two rejected",
+        )
 
-    def test_each_account_has_independent_rate_limits(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                      sink: SmtpSink, sink2: SmtpSink) -> None:
+    def test_each_account_has_independent_rate_limits(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink, sink2: SmtpSink
+    ) -> None:
         handle = make_tenant(sink, account={"limit_per_minute": 1})
-        second = {"id": "second", "tenant_id": handle.id, "host": "127.0.0.1", "port": sink2.port,
-                  "limit_per_minute": 1, "use_tls": False}
+        second = {
+            "id": "second",
+            "tenant_id": handle.id,
+            "host": "127.0.0.1",
+            "port": sink2.port,
+            "limit_per_minute": 1,
+            "use_tls": False,
+        }
         admin.ok("POST", "/account", json=second)
         away_from_minute_boundary()
         add(admin, handle.message(), handle.message(), handle.message(account_id="second"))
         # Decided once the first account's second message is held back with a due time (its
         # run is then over): a count taken earlier could pass between two deliveries.
-        eventually(lambda: any(m.get("deferred_ts") for m in admin.messages(handle.id) if m["account_id"] != "second"),
-                   what="the first account's second message held back by its limit")
+        eventually(
+            lambda: any(m.get("deferred_ts") for m in admin.messages(handle.id) if m["account_id"] != "second"),
+            what="the first account's second message held back by its limit",
+        )
         eventually(lambda: len(sink.received) == 1 and len(sink2.received) == 1, what="one per account")
         assert len(sink.received) == 1, "the first account sent no more than its limit"
 
 
 class TestRetentionCleanup:
-    def test_cleanup_only_affects_specified_tenant(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                   sink: SmtpSink, echo) -> None:
+    def test_cleanup_only_affects_specified_tenant(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink, echo
+    ) -> None:
         one = make_tenant(sink, tenant={"client_base_url": echo.url})
         two = make_tenant(sink, tenant={"client_base_url": echo.url})
         a, b = one.message(), two.message()
         add(admin, a, b)
         for handle, msg in ((one, a), (two, b)):
             eventually(lambda h=handle, m=msg: record(admin, h, m["id"]).get("reported_ts"), what="acked")
-        body = admin.ok("POST", "/commands/cleanup-messages", params={"tenant_id": one.id},
-                        json={"older_than_seconds": 0})
+        body = admin.ok(
+            "POST", "/commands/cleanup-messages", params={"tenant_id": one.id}, json={"older_than_seconds": 0}
+        )
         assert body["removed"] == 1
         assert admin.message(one.id, a["id"]) is None and admin.message(two.id, b["id"]) is not None
 
-    def test_retention_period_configurable_per_tenant(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                      sink: SmtpSink, echo) -> None:
+    def test_retention_period_configurable_per_tenant(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink, echo
+    ) -> None:
         keep = make_tenant(sink, tenant={"client_base_url": echo.url, "retention_days": 30})
         drop = make_tenant(sink, tenant={"client_base_url": echo.url, "retention_days": 0})
         k, d = keep.message(), drop.message()

@@ -11,8 +11,9 @@ from tests.support.tenants import TenantFactory, TenantHandle
 
 
 class TestTenantIsolation:
-    def test_each_tenants_messages_go_to_correct_smtp(self, admin: ApiClient, tenant: TenantHandle,
-                                                      make_tenant: TenantFactory, sink2: SmtpSink) -> None:
+    def test_each_tenants_messages_go_to_correct_smtp(
+        self, admin: ApiClient, tenant: TenantHandle, make_tenant: TenantFactory, sink2: SmtpSink
+    ) -> None:
         other = make_tenant(sink2)
         mine, theirs = tenant.message(), other.message()
         admin.ok("POST", "/commands/add-messages", json={"messages": [mine, theirs]})
@@ -30,8 +31,9 @@ class TestTenantIsolation:
 
 
 class TestSecurityInputSanitization:
-    def test_sql_injection_in_tenant_id_handled_safely(self, admin: ApiClient, make_tenant: TenantFactory,
-                                                       sink: SmtpSink) -> None:
+    def test_sql_injection_in_tenant_id_handled_safely(
+        self, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+    ) -> None:
         evil = "t1'; DROP TABLE tenants; --"
         handle = make_tenant(sink, tenant={"id": evil})
         assert admin.ok("GET", f"/tenant/{quote(evil, safe='')}")["id"] == evil
@@ -46,8 +48,9 @@ class TestSecurityInputSanitization:
         msg = tenant.message(id=evil)
         admin.ok("POST", "/commands/add-messages", json={"messages": [msg]})
         eventually(lambda: tenant.sink.by_id(evil), what="delivery")
-        body = admin.ok("POST", "/commands/delete-messages", params={"tenant_id": tenant.id},
-                        json={"ids": ["x' OR '1'='1"]})
+        body = admin.ok(
+            "POST", "/commands/delete-messages", params={"tenant_id": tenant.id}, json={"ids": ["x' OR '1'='1"]}
+        )
         assert body["removed"] == 0 and admin.message(tenant.id, evil) is not None
 
     def test_xss_in_subject_stored_literally_not_executed(self, admin: ApiClient, tenant: TenantHandle) -> None:
@@ -62,11 +65,13 @@ class TestSecurityInputSanitization:
             response = admin.get(path)
             assert response.status_code in (403, 404), path
             assert "root:" not in response.text
-        error_msg = tenant.message(attachments=[{"filename": "../../passwd", "storage_path": "/etc/passwd",
-                                                 "fetch_mode": "filesystem"}])
+        error_msg = tenant.message(
+            attachments=[{"filename": "../../passwd", "storage_path": "/etc/passwd", "fetch_mode": "filesystem"}]
+        )
         admin.ok("POST", "/commands/add-messages", json={"messages": [error_msg]})
-        record = eventually(lambda: (m := admin.message(tenant.id, error_msg["id"])) and m["status"] == "error"
-                            and m, what="refused")
+        record = eventually(
+            lambda: (m := admin.message(tenant.id, error_msg["id"])) and m["status"] == "error" and m, what="refused"
+        )
         assert record["error"] == "Attachment fetch failed for passwd: filesystem attachments are disabled"
 
     def test_large_payloads_dont_crash_server(self, admin: ApiClient, tenant: TenantHandle) -> None:

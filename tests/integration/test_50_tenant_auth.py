@@ -15,8 +15,9 @@ class TestPerTenantApiKeys:
     def test_tenant_token_accesses_own_resources(self, tenant: TenantHandle) -> None:
         me = tenant.client
         assert me.ok("GET", f"/tenant/{tenant.id}")["id"] == tenant.id
-        assert [a["id"] for a in me.ok("GET", "/accounts", params={"tenant_id": tenant.id})["accounts"]] \
-            == [tenant.account_id]
+        assert [a["id"] for a in me.ok("GET", "/accounts", params={"tenant_id": tenant.id})["accounts"]] == [
+            tenant.account_id
+        ]
         msg = tenant.message()
         assert me.ok("POST", "/commands/add-messages", json={"messages": [msg]})["queued"] == 1
         eventually(lambda: tenant.sink.by_id(msg["id"]), what="delivery with tenant key")
@@ -24,8 +25,9 @@ class TestPerTenantApiKeys:
         me.ok("POST", "/commands/run-now")
         assert me.ok("GET", "/status")["ok"] is True
 
-    def test_tenant_token_rejected_for_other_tenant(self, tenant: TenantHandle, make_tenant: TenantFactory,
-                                                    sink2: SmtpSink) -> None:
+    def test_tenant_token_rejected_for_other_tenant(
+        self, tenant: TenantHandle, make_tenant: TenantFactory, sink2: SmtpSink
+    ) -> None:
         other = make_tenant(sink2)
         me = tenant.client
         for method, path, params in [
@@ -44,18 +46,19 @@ class TestPerTenantApiKeys:
         body = me.post("/commands/add-messages", json={"messages": [foreign]})
         assert body.status_code == 400
         assert body.json()["detail"]["rejected"] == [
-            {"id": foreign["id"], "reason": "Token not authorized for this tenant"}]
+            {"id": foreign["id"], "reason": "Token not authorized for this tenant"}
+        ]
         account = me.post("/account", json={"id": "x", "tenant_id": other.id, "host": "h", "port": 25})
         assert account.status_code == 403
 
-    def test_global_token_works_for_all_tenants(self, admin: ApiClient, tenant: TenantHandle,
-                                                make_tenant: TenantFactory, sink2: SmtpSink) -> None:
+    def test_global_token_works_for_all_tenants(
+        self, admin: ApiClient, tenant: TenantHandle, make_tenant: TenantFactory, sink2: SmtpSink
+    ) -> None:
         other = make_tenant(sink2)
         one, two = tenant.message(), other.message()
         body = admin.ok("POST", "/commands/add-messages", json={"messages": [one, two]})
         assert body["queued"] == 2
-        eventually(lambda: tenant.sink.by_id(one["id"]) and other.sink.by_id(two["id"]),
-                   what="both tenants delivered")
+        eventually(lambda: tenant.sink.by_id(one["id"]) and other.sink.by_id(two["id"]), what="both tenants delivered")
         for handle in (tenant, other):
             assert admin.ok("GET", f"/tenant/{handle.id}")["id"] == handle.id
 
@@ -92,11 +95,15 @@ class TestPerTenantApiKeys:
 
     def test_tenant_token_limited_to_own_operations(self, tenant: TenantHandle) -> None:
         me = tenant.client
-        for method, path in [("GET", "/tenants"), ("POST", "/tenant"), ("DELETE", f"/tenant/{tenant.id}"),
-                             ("POST", f"/tenant/{tenant.id}/api-key"),
-                             ("DELETE", f"/tenant/{tenant.id}/api-key"),
-                             ("POST", f"/tenant/{tenant.id}/signing-secret"),
-                             ("GET", "/tenants/sync-status")]:
+        for method, path in [
+            ("GET", "/tenants"),
+            ("POST", "/tenant"),
+            ("DELETE", f"/tenant/{tenant.id}"),
+            ("POST", f"/tenant/{tenant.id}/api-key"),
+            ("DELETE", f"/tenant/{tenant.id}/api-key"),
+            ("POST", f"/tenant/{tenant.id}/signing-secret"),
+            ("GET", "/tenants/sync-status"),
+        ]:
             response = me.request(method, path, json={"id": tenant.id})
             assert response.status_code == 403, (method, path)
             assert response.json() == {"detail": ADMIN_ONLY}

@@ -21,18 +21,30 @@ GOOD, GONE = "good@example.com", "gone@example.com"
 
 @pytest.fixture
 def bounce_box(admin: ApiClient, dovecot: Dovecot) -> Iterator[Dovecot]:
-    admin.ok("PUT", "/instance", json={
-        "bounce_enabled": True, "bounce_imap_host": "127.0.0.1", "bounce_imap_port": dovecot.port,
-        "bounce_imap_ssl": False, "bounce_imap_user": dovecot.user, "bounce_imap_password": dovecot.password,
-        "bounce_poll_interval": 1, "bounce_imap_folder": "INBOX"})
+    admin.ok(
+        "PUT",
+        "/instance",
+        json={
+            "bounce_enabled": True,
+            "bounce_imap_host": "127.0.0.1",
+            "bounce_imap_port": dovecot.port,
+            "bounce_imap_ssl": False,
+            "bounce_imap_user": dovecot.user,
+            "bounce_imap_password": dovecot.password,
+            "bounce_poll_interval": 1,
+            "bounce_imap_folder": "INBOX",
+        },
+    )
     admin.ok("POST", "/instance/reload-bounce")
     yield dovecot
     admin.ok("PUT", "/instance", json={"bounce_enabled": False})
 
 
 def final(handle: TenantHandle, msg_id: str) -> dict:
-    return eventually(lambda: (m := handle.client.message(handle.id, msg_id)) and m["status"] in ("sent", "error")
-                      and m, what=f"{msg_id} final")
+    return eventually(
+        lambda: (m := handle.client.message(handle.id, msg_id)) and m["status"] in ("sent", "error") and m,
+        what=f"{msg_id} final",
+    )
 
 
 def submit(handle: TenantHandle, *messages: dict) -> None:
@@ -90,7 +102,8 @@ def test_suppressions_are_per_tenant(make_tenant: TenantFactory, sink: SmtpSink,
 
 
 def test_a_feedback_report_in_the_mailbox_is_a_complaint_reported_to_a_tenant_that_asked(
-        make_tenant: TenantFactory, sink: SmtpSink, bounce_box: Dovecot, echo: EchoServer) -> None:
+    make_tenant: TenantFactory, sink: SmtpSink, bounce_box: Dovecot, echo: EchoServer
+) -> None:
     tenant = make_tenant(sink, tenant={"client_base_url": echo.url, "report_extensions": True})
     msg = tenant.message(to=["reader@example.com"])
     submit(tenant, msg)
@@ -101,25 +114,38 @@ def test_a_feedback_report_in_the_mailbox_is_a_complaint_reported_to_a_tenant_th
     assert record["status"] == "sent" and record["complaint_ts"]
 
     def reported() -> list[dict]:
-        return [e for r in echo.requests for e in json.loads(r["body"]).get("delivery_report", [])
-                if e["id"] == msg["id"] and "complaint_ts" in e]
+        return [
+            e
+            for r in echo.requests
+            for e in json.loads(r["body"]).get("delivery_report", [])
+            if e["id"] == msg["id"] and "complaint_ts" in e
+        ]
 
     [entry] = eventually(reported, timeout=30, what="complaint entry reported")
     assert entry == {"id": msg["id"], "complaint_ts": entry["complaint_ts"], "feedback_type": "abuse"}
 
 
 def test_the_list_pages_filters_refuses_bad_addresses_and_logs_its_commands(
-        admin: ApiClient, tenant: TenantHandle) -> None:
+    admin: ApiClient, tenant: TenantHandle
+) -> None:
     own = tenant.client
-    assert own.ok("POST", "/suppressions", json={"tenant_id": tenant.id,
-                                                 "addresses": ["A@Example.com", "b@example.com", "c@example.com"]}
-                  )["added"] == 3
+    assert (
+        own.ok(
+            "POST",
+            "/suppressions",
+            json={"tenant_id": tenant.id, "addresses": ["A@Example.com", "b@example.com", "c@example.com"]},
+        )["added"]
+        == 3
+    )
     bad = own.post("/suppressions", json={"tenant_id": tenant.id, "addresses": ["ok@example.com", "nope"]})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "addresses", 1]
     first = own.ok("GET", "/suppressions", params={"tenant_id": tenant.id, "limit": 2})
     rest = own.ok("GET", "/suppressions", params={"tenant_id": tenant.id, "limit": 2, "cursor": first["next_cursor"]})
     assert [s["address"] for s in first["suppressions"] + rest["suppressions"]] == [
-        "c@example.com", "b@example.com", "a@example.com"]
+        "c@example.com",
+        "b@example.com",
+        "a@example.com",
+    ]
     assert rest["next_cursor"] is None
     assert own.ok("GET", "/suppressions", params={"tenant_id": tenant.id, "reason": "complaint"})["suppressions"] == []
     assert own.ok("DELETE", "/suppressions/A%40EXAMPLE.com", params={"tenant_id": tenant.id}) == {"ok": True}
@@ -127,7 +153,10 @@ def test_the_list_pages_filters_refuses_bad_addresses_and_logs_its_commands(
     assert gone.status_code == 404 and gone.json() == {"detail": "Address not suppressed"}
     log = admin.ok("GET", "/command-log", params={"tenant_id": tenant.id})["commands"]
     assert [(c["endpoint"], c["response_status"]) for c in log if "Suppression" in c["endpoint"]] == [
-        ("addSuppressions", 200), ("deleteSuppression", 200), ("deleteSuppression", 404)]
+        ("addSuppressions", 200),
+        ("deleteSuppression", 200),
+        ("deleteSuppression", 404),
+    ]
 
 
 def test_events_name_what_was_left_out(tenant: TenantHandle) -> None:

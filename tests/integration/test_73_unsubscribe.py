@@ -30,14 +30,22 @@ def test_the_one_click_post_of_a_provider_unsubscribes_the_recipient(stack: Stac
     page = requests.get(link, timeout=10)
     assert page.status_code == 200 and "<form" in page.text
     assert tenant.client.ok("GET", "/suppressions", params={"tenant_id": tenant.id})["suppressions"] == []
-    answer = requests.post(link, data="List-Unsubscribe=One-Click", timeout=10,
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = requests.post(
+        link,
+        data="List-Unsubscribe=One-Click",
+        timeout=10,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 200
     listed = tenant.client.ok("GET", "/suppressions", params={"tenant_id": tenant.id})["suppressions"]
     assert [(s["address"], s["reason"]) for s in listed] == [("reader@example.com", "unsubscribe")]
     assert tenant.client.message(tenant.id, msg["id"])["unsubscribed_ts"] is not None
-    again = requests.post(link, data="List-Unsubscribe=One-Click", timeout=10,
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    again = requests.post(
+        link,
+        data="List-Unsubscribe=One-Click",
+        timeout=10,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert again.status_code == 200
     history = next(m for m in tenant.client.messages(tenant.id, include_history="true") if m["id"] == msg["id"])
     assert [e["event_type"] for e in history["history"]] == ["sent", "unsubscribed"], "repeating is harmless"

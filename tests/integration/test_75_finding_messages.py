@@ -12,8 +12,9 @@ def test_a_message_is_found_by_recipient_and_shown_with_its_timeline(tenant: Ten
     wanted = tenant.message(to=["Needle <Needle@Example.com>"])
     tenant.client.ok("POST", "/commands/add-messages", json={"messages": [wanted, tenant.message(), tenant.message()]})
     eventually(lambda: (tenant.client.message(tenant.id, wanted["id"]) or {}).get("status") == "sent", what="sent")
-    found = tenant.client.ok("GET", "/messages", params={"tenant_id": tenant.id, "q": "needle@example.com",
-                                                         "limit": 10})
+    found = tenant.client.ok(
+        "GET", "/messages", params={"tenant_id": tenant.id, "q": "needle@example.com", "limit": 10}
+    )
     assert [m["id"] for m in found["messages"]] == [wanted["id"]] and found["next_cursor"] is None
     one = tenant.client.ok("GET", f"/messages/{wanted['id']}", params={"tenant_id": tenant.id})["message"]
     assert one["status"] == "sent" and [e["event_type"] for e in one["history"]] == ["sent"]
@@ -25,7 +26,7 @@ def test_an_answer_too_large_for_lambda_is_cut_and_carries_a_cursor(tenant: Tena
     """Lambda refuses a synchronous answer over 6 MB (API Gateway then answers 502): however
     large the messages, a listing is cut below it and the cursor leads to the rest."""
     tenant.client.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id})
-    body = "Lorem ipsum \"dolor\" sit amet, ünïcødé. " * 100   # 4 KB, quotes and non-ASCII to escape
+    body = 'Lorem ipsum "dolor" sit amet, ünïcødé. ' * 100  # 4 KB, quotes and non-ASCII to escape
     for chunk in range(8):
         batch = [tenant.message(id=f"big-{chunk}-{i}", body=body) for i in range(500)]
         tenant.client.ok("POST", "/commands/add-messages", json={"messages": batch})
@@ -37,8 +38,7 @@ def test_an_answer_too_large_for_lambda_is_cut_and_carries_a_cursor(tenant: Tena
     seen = [m["id"] for m in first["messages"]]
     cursor = first["next_cursor"]
     while cursor:
-        page = tenant.client.ok("GET", "/messages", params={"tenant_id": tenant.id, "cursor": cursor,
-                                                            "limit": 1000})
+        page = tenant.client.ok("GET", "/messages", params={"tenant_id": tenant.id, "cursor": cursor, "limit": 1000})
         seen += [m["id"] for m in page["messages"]]
         cursor = page["next_cursor"]
     assert len(seen) == len(set(seen)) == 4000

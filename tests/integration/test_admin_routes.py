@@ -11,8 +11,7 @@ class TestInstance:
         info = admin.ok("GET", "/instance")
         assert info["id"] == 1 and isinstance(info["bounce_imap_port"], int)
         assert isinstance(info["bounce_enabled"], bool) and info["bounce_imap_folder"]
-        admin.ok("PUT", "/instance", json={"name": "proxy-1", "bounce_imap_password": "secret",
-                                           "api_token": "ignored"})
+        admin.ok("PUT", "/instance", json={"name": "proxy-1", "bounce_imap_password": "secret", "api_token": "ignored"})
         info = admin.ok("GET", "/instance")
         assert info["name"] == "proxy-1"
         assert "bounce_imap_password" not in info and "api_token" not in info
@@ -30,8 +29,11 @@ class TestInstance:
 class TestCommandLog:
     def test_commands_are_logged_without_secrets(self, admin: ApiClient, tenant: TenantHandle) -> None:
         admin.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id, "batch_code": "b"})
-        admin.ok("POST", "/account", json={"id": "logged", "tenant_id": tenant.id, "host": "h", "port": 25,
-                                           "password": "pw-secret"})
+        admin.ok(
+            "POST",
+            "/account",
+            json={"id": "logged", "tenant_id": tenant.id, "host": "h", "port": 25, "password": "pw-secret"},
+        )
         rows = admin.ok("GET", "/command-log", params={"tenant_id": tenant.id})["commands"]
         endpoints = [r["endpoint"] for r in rows]
         assert endpoints[:1] == ["addTenant"] and "addAccount" in endpoints and "suspend" in endpoints
@@ -45,8 +47,9 @@ class TestCommandLog:
         export = admin.ok("GET", "/command-log/export", params={"tenant_id": tenant.id})["commands"]
         assert set(export[0]) == {"endpoint", "tenant_id", "payload", "command_ts"}
 
-    def test_unauthenticated_and_invalid_requests_are_not_logged(self, admin: ApiClient, anonymous: ApiClient,
-                                                                 tenant: TenantHandle) -> None:
+    def test_unauthenticated_and_invalid_requests_are_not_logged(
+        self, admin: ApiClient, anonymous: ApiClient, tenant: TenantHandle
+    ) -> None:
         anonymous.post("/commands/suspend", params={"tenant_id": tenant.id})
         admin.post("/account", json={"id": "x", "tenant_id": tenant.id})  # 422
         rows = admin.ok("GET", "/command-log", params={"tenant_id": tenant.id})["commands"]

@@ -29,8 +29,13 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def mailproxy(stack: Stack) -> Run:
     assert MAILPROXY.exists(), "the console script is installed by `make deps` (pip install -e .)"
 
-    def run(*args: str, token: str | None = stack.token, url: str | None = stack.api_url,
-            stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str,
+        token: str | None = stack.token,
+        url: str | None = stack.api_url,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("MAILPROXY_")}
         environ["MAILPROXY_CONFIG"] = "/nonexistent/mailproxy.toml"
         if url:
@@ -38,8 +43,10 @@ def mailproxy(stack: Stack) -> Run:
         if token:
             environ["MAILPROXY_TOKEN"] = token
         environ.update(env or {})
-        return subprocess.run([str(MAILPROXY), *args], capture_output=True, text=True, env=environ,
-                              input=stdin, timeout=120)
+        return subprocess.run(
+            [str(MAILPROXY), *args], capture_output=True, text=True, env=environ, input=stdin, timeout=120
+        )
+
     return run
 
 
@@ -55,22 +62,35 @@ def _json(result: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(result.stdout)
 
 
-def test_an_operator_creates_a_tenant_sends_and_reads_the_timeline(mailproxy: Run, tenant_id: str,
-                                                                   sink: SmtpSink, admin: ApiClient) -> None:
+def test_an_operator_creates_a_tenant_sends_and_reads_the_timeline(
+    mailproxy: Run, tenant_id: str, sink: SmtpSink, admin: ApiClient
+) -> None:
     created = mailproxy("tenants", "create", tenant_id, "--name", "CLI Co")
     assert created.returncode == 0 and "api_key" in created.stdout and "shown once" in created.stdout
-    added = mailproxy("accounts", "add", tenant_id, "main", "--host", "127.0.0.1", "--port", str(sink.port),
-                      "--no-tls")
+    added = mailproxy("accounts", "add", tenant_id, "main", "--host", "127.0.0.1", "--port", str(sink.port), "--no-tls")
     assert added.returncode == 0, added.stderr
-    spare = mailproxy("accounts", "add", tenant_id, "spare", "--host", "127.0.0.1", "--port", "2525",
-                      "--user", "mailer", "--password-stdin", stdin="pa55word\n")
+    spare = mailproxy(
+        "accounts",
+        "add",
+        tenant_id,
+        "spare",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "2525",
+        "--user",
+        "mailer",
+        "--password-stdin",
+        stdin="pa55word\n",
+    )
     assert spare.returncode == 0, spare.stderr
     listed = mailproxy("accounts", "list", tenant_id)
     assert [line.split()[0] for line in listed.stdout.splitlines()[1:]] == ["main", "spare"]
     assert "mailer" in listed.stdout and "pa55word" not in listed.stdout
 
-    sent = mailproxy("send-test", tenant_id, "--account", "main", "--to", "Ops.Person@example.com",
-                     "--subject", "Hello from the CLI")
+    sent = mailproxy(
+        "send-test", tenant_id, "--account", "main", "--to", "Ops.Person@example.com", "--subject", "Hello from the CLI"
+    )
     assert sent.returncode == 0, sent.stderr + sent.stdout
     assert sent.stdout.strip().endswith(": sent")
     message_id = sent.stdout.split(":")[0]
@@ -84,7 +104,7 @@ def test_an_operator_creates_a_tenant_sends_and_reads_the_timeline(mailproxy: Ru
     assert timeline.returncode == 0
     lines = timeline.stdout.splitlines()
     assert any(line.startswith("status") and line.split()[-1] == "sent" for line in lines)
-    whats = [line.split()[2] for line in lines[lines.index("") + 2:]]
+    whats = [line.split()[2] for line in lines[lines.index("") + 2 :]]
     assert whats == ["accepted", "sent"]
 
     record = _json(mailproxy("messages", "show", tenant_id, message_id, "--json"))["message"]
@@ -96,8 +116,7 @@ def test_an_operator_creates_a_tenant_sends_and_reads_the_timeline(mailproxy: Ru
     assert mailproxy("messages", "show", tenant_id, message_id).returncode == 3
 
 
-def test_suppressions_suspension_and_keys_from_the_command_line(mailproxy: Run, tenant_id: str,
-                                                               stack: Stack) -> None:
+def test_suppressions_suspension_and_keys_from_the_command_line(mailproxy: Run, tenant_id: str, stack: Stack) -> None:
     assert mailproxy("tenants", "create", tenant_id).returncode == 0
     assert mailproxy("suppressions", "add", tenant_id, "Gone@Example.com", "--detail", "asked").returncode == 0
     listed = _json(mailproxy("--json", "suppressions", "list", tenant_id))
@@ -124,8 +143,7 @@ def test_suppressions_suspension_and_keys_from_the_command_line(mailproxy: Run, 
     assert [c["endpoint"] for c in commands][:2] == ["addTenant", "addSuppressions"]
 
 
-def test_exit_codes_tell_scripts_what_went_wrong(mailproxy: Run, tenant_id: str, tmp_path: Path,
-                                                 stack: Stack) -> None:
+def test_exit_codes_tell_scripts_what_went_wrong(mailproxy: Run, tenant_id: str, tmp_path: Path, stack: Stack) -> None:
     assert mailproxy("health", url=stack.api_url, token=None).returncode == 0
     missing = mailproxy("tenants", "show", "no-such-tenant-anywhere")
     assert (missing.returncode, missing.stdout) == (3, "") and "404" in missing.stderr
@@ -140,8 +158,17 @@ def test_exit_codes_tell_scripts_what_went_wrong(mailproxy: Run, tenant_id: str,
 
     config = tmp_path / "cli.toml"
     config.write_text(f'[local]\nurl = "{stack.api_url}"\ntoken = "{stack.token}"\n')
-    by_file = mailproxy("--profile", "local", "tenants", "show", tenant_id, "--json", url=None, token=None,
-                        env={"MAILPROXY_CONFIG": str(config)})
+    by_file = mailproxy(
+        "--profile",
+        "local",
+        "tenants",
+        "show",
+        tenant_id,
+        "--json",
+        url=None,
+        token=None,
+        env={"MAILPROXY_CONFIG": str(config)},
+    )
     assert _json(by_file)["id"] == tenant_id
 
 
@@ -156,23 +183,34 @@ def test_instance_settings_from_the_command_line(mailproxy: Run) -> None:
     assert mailproxy("instance", "set", "--set", f"bounce_poll_interval={interval}").returncode == 0
 
 
-def test_recipients_print_whole_and_an_error_shows_no_sent_time(mailproxy: Run, tenant_id: str, sink: SmtpSink,
-                                                                admin: ApiClient) -> None:
+def test_recipients_print_whole_and_an_error_shows_no_sent_time(
+    mailproxy: Run, tenant_id: str, sink: SmtpSink, admin: ApiClient
+) -> None:
     assert mailproxy("tenants", "create", tenant_id).returncode == 0
-    assert mailproxy("accounts", "add", tenant_id, "main", "--host", "127.0.0.1", "--port", str(sink.port),
-                     "--no-tls").returncode == 0
+    assert (
+        mailproxy(
+            "accounts", "add", tenant_id, "main", "--host", "127.0.0.1", "--port", str(sink.port), "--no-tls"
+        ).returncode
+        == 0
+    )
     sink.behaviour = Behaviour(data_reply="554 5.7.1 Rejected by policy")
-    message = {"id": f"m-{uuid.uuid4().hex[:8]}", "tenant_id": tenant_id, "account_id": "main",
-               "from": "shop@example.com", "to": "you@example.com", "subject": "Refused"}
+    message = {
+        "id": f"m-{uuid.uuid4().hex[:8]}",
+        "tenant_id": tenant_id,
+        "account_id": "main",
+        "from": "shop@example.com",
+        "to": "you@example.com",
+        "subject": "Refused",
+    }
     admin.ok("POST", "/commands/add-messages", json={"messages": [message]})
     eventually(lambda: (m := admin.message(tenant_id, message["id"])) and m["status"] == "error", what="error")
     found = mailproxy("messages", "search", tenant_id)
     row = next(line for line in found.stdout.splitlines() if line.startswith(message["id"]))
     assert "you@example.com" in row and "y, o, u" not in row
-    assert row.split()[1] == "error" and row.split()[-2:] == ["-", "0"]   # no SENT_TS, no retries
+    assert row.split()[1] == "error" and row.split()[-2:] == ["-", "0"]  # no SENT_TS, no retries
     shown = mailproxy("messages", "show", tenant_id, message["id"])
     assert "to           you@example.com" in shown.stdout
-    assert "5.7.1 Rejected by policy (SMTP 554)" in shown.stdout   # whole, not cut
+    assert "5.7.1 Rejected by policy (SMTP 554)" in shown.stdout  # whole, not cut
 
 
 def test_creating_an_existing_tenant_is_refused_unless_told_to_replace(mailproxy: Run, tenant_id: str) -> None:
@@ -206,5 +244,7 @@ def test_send_test_says_whether_the_tenant_or_the_account_is_missing(mailproxy: 
     assert nobody.returncode == 3 and "does not exist (mailproxy tenants list)" in nobody.stderr
     assert mailproxy("tenants", "create", tenant_id).returncode == 0
     no_account = mailproxy("send-test", tenant_id, "--account", "main", "--to", "a@example.com")
-    assert no_account.returncode == 3 and f"has no account 'main' (mailproxy accounts list {tenant_id})" \
-        in no_account.stderr
+    assert (
+        no_account.returncode == 3
+        and f"has no account 'main' (mailproxy accounts list {tenant_id})" in no_account.stderr
+    )

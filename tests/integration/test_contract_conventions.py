@@ -10,15 +10,15 @@ from tests.support.tenants import TenantHandle
 
 class TestConventions:
     def test_non_json_content_type_is_415(self, admin: ApiClient, tenant: TenantHandle) -> None:
-        response = admin.post("/commands/add-messages", data="messages=1",
-                              headers={"Content-Type": "text/plain"})
+        response = admin.post("/commands/add-messages", data="messages=1", headers={"Content-Type": "text/plain"})
         assert response.status_code == 415
 
     def test_request_without_content_type_is_read_as_json(self, admin: ApiClient, tenant: TenantHandle) -> None:
         admin.ok("POST", "/commands/suspend", params={"tenant_id": tenant.id})
         body = json.dumps({"messages": [tenant.message()]}).encode()
-        response = admin.session.post(admin.base_url + "/commands/add-messages", data=body,
-                                      headers={"X-API-Token": admin.token or ""})
+        response = admin.session.post(
+            admin.base_url + "/commands/add-messages", data=body, headers={"X-API-Token": admin.token or ""}
+        )
         assert response.status_code == 200, response.text
         assert response.json()["queued"] == 1
 
@@ -38,14 +38,16 @@ class TestConventions:
         many = [tenant.message(body="") for _ in range(1001)]
         response = admin.post("/commands/add-messages", json={"messages": many})
         assert response.status_code == 400
-        assert response.json() == {"detail": {
-            "error": "Cannot enqueue more than 1000 messages at once", "rejected": None}}
+        assert response.json() == {
+            "detail": {"error": "Cannot enqueue more than 1000 messages at once", "rejected": None}
+        }
 
     def test_missing_required_query_parameter_is_422(self, admin: ApiClient) -> None:
         response = admin.get("/messages")
         assert response.status_code == 422
         assert response.json()["detail"] == [
-            {"loc": ["query", "tenant_id"], "msg": "Field required", "type": "missing"}]
+            {"loc": ["query", "tenant_id"], "msg": "Field required", "type": "missing"}
+        ]
 
     def test_unknown_tenant_on_account_creation_is_404(self, admin: ApiClient) -> None:
         response = admin.post("/account", json={"id": "a", "tenant_id": "ghost", "host": "h", "port": 25})

@@ -23,7 +23,8 @@ def proxy() -> Iterator[RecordingProxy]:
 
 
 def test_the_reference_page_renders_operations_and_examples_from_loopback_only(
-        stack: Stack, proxy: RecordingProxy, tmp_path: Path) -> None:
+    stack: Stack, proxy: RecordingProxy, tmp_path: Path
+) -> None:
     page = f"{stack.api_url}/docs"
     shot = tmp_path / "docs.png"
     proxy.browse(page, shot, f"--screenshot={shot}")

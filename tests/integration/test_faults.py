@@ -24,9 +24,14 @@ from tests.support.smtp import Behaviour, SmtpSink
 def short_lease_stack(pg: PostgresCluster, moto_server: MotoServer, tmp_path: Path) -> Iterator[Stack]:
     """A stack of its own, so that killing its runner disturbs no other test."""
     options = StackOptions(
-        api_port=free_port(), aws="external", aws_url=moto_server.url,
-        database_url=pg.create_database(f"faults_{uuid.uuid4().hex[:8]}"), maildev=False, schedule_tick=1,
-        queue_prefix=f"flt{os.getpid()}{uuid.uuid4().hex[:4]}", log_dir=tmp_path,
+        api_port=free_port(),
+        aws="external",
+        aws_url=moto_server.url,
+        database_url=pg.create_database(f"faults_{uuid.uuid4().hex[:8]}"),
+        maildev=False,
+        schedule_tick=1,
+        queue_prefix=f"flt{os.getpid()}{uuid.uuid4().hex[:4]}",
+        log_dir=tmp_path,
         settings={"MAILPROXY_SMTP_TIMEOUT": "4"},
         # Shorter than the template allows (a lease must outlive a dispatch run): only this
         # test's runner kill needs it, so it bypasses the parameters.

@@ -30,15 +30,38 @@ pytestmark = pytest.mark.integration
 
 HOSTILE_TEXT = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["\x00", "a\x00b", "\ud800", "x\udfff", "\r\n", "a\u2028b", "\x0b", "\x1c", "\u0085",
-                     "\u202e", "\U0001f600", "' OR 1=1 --", "<script>", "../../etc/passwd", " ", ""]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "\ud800",
+            "x\udfff",
+            "\r\n",
+            "a\u2028b",
+            "\x0b",
+            "\x1c",
+            "\u0085",
+            "\u202e",
+            "\U0001f600",
+            "' OR 1=1 --",
+            "<script>",
+            "../../etc/passwd",
+            " ",
+            "",
+        ]
+    ),
 )
-NUMBERS = st.one_of(st.integers(min_value=-2**70, max_value=2**70), st.floats(allow_nan=False),
-                    st.sampled_from([0, -1, 2**31, 2**63, 10**30, 1.0, 1e308]))
+NUMBERS = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.sampled_from([0, -1, 2**31, 2**63, 10**30, 1.0, 1e308]),
+)
 SCALARS = st.one_of(st.none(), st.booleans(), NUMBERS, HOSTILE_TEXT)
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(HOSTILE_TEXT, inner, max_size=3)),
-                      max_leaves=8)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(HOSTILE_TEXT, inner, max_size=3)),
+    max_leaves=8,
+)
 # Where a value names a place to connect to: nothing resolvable but loopback.
 PLACES = st.one_of(st.just("127.0.0.1"), st.sampled_from(["\x00", "a\nb", "\ud800", ""]), NUMBERS, st.none())
 
@@ -48,18 +71,64 @@ def body_of(fields: list[str]) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(lambda k, extra: {**extra, **k}, known, st.dictionaries(HOSTILE_TEXT, VALUES, max_size=2))
 
 
-_PLACE_FIELDS = {"host", "client_base_url", "imap_host", "bounce_imap_host", "storage_endpoint_url",
-                 "public_base_url", "storage_path"}
-MESSAGE_FIELDS = ["id", "tenant_id", "account_id", "from", "to", "cc", "bcc", "subject", "body", "headers",
-                  "message_id", "priority", "deferred_ts", "batch_code", "reply_to", "attachments"]
+_PLACE_FIELDS = {
+    "host",
+    "client_base_url",
+    "imap_host",
+    "bounce_imap_host",
+    "storage_endpoint_url",
+    "public_base_url",
+    "storage_path",
+}
+MESSAGE_FIELDS = [
+    "id",
+    "tenant_id",
+    "account_id",
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "body",
+    "headers",
+    "message_id",
+    "priority",
+    "deferred_ts",
+    "batch_code",
+    "reply_to",
+    "attachments",
+]
 TENANT_FIELDS = ["id", "name", "client_auth", "rate_limits", "active", "retention_days", "large_file_config"]
-ACCOUNT_FIELDS = ["id", "tenant_id", "host", "port", "user", "password", "ttl", "limit_per_minute",
-                  "limit_per_hour", "limit_per_day", "limit_behavior", "use_tls", "batch_size"]
+ACCOUNT_FIELDS = [
+    "id",
+    "tenant_id",
+    "host",
+    "port",
+    "user",
+    "password",
+    "ttl",
+    "limit_per_minute",
+    "limit_per_hour",
+    "limit_per_day",
+    "limit_behavior",
+    "use_tls",
+    "batch_size",
+]
 
 # (method, path with {tenant}, body strategy or None, query names)
-INSTANCE_FIELDS = ["name", "bounce_enabled", "bounce_imap_host", "bounce_imap_port", "bounce_imap_user",
-                   "bounce_imap_password", "bounce_imap_folder", "bounce_imap_ssl", "bounce_poll_interval",
-                   "bounce_return_path", "api_token"]
+INSTANCE_FIELDS = [
+    "name",
+    "bounce_enabled",
+    "bounce_imap_host",
+    "bounce_imap_port",
+    "bounce_imap_user",
+    "bounce_imap_password",
+    "bounce_imap_folder",
+    "bounce_imap_ssl",
+    "bounce_poll_interval",
+    "bounce_return_path",
+    "api_token",
+]
 
 ROUTES: list[tuple[str, str, st.SearchStrategy[Any] | None, list[str]]] = [
     ("GET", "/health", None, []),
@@ -68,8 +137,14 @@ ROUTES: list[tuple[str, str, st.SearchStrategy[Any] | None, list[str]]] = [
     ("POST", "/commands/run-now", None, ["tenant_id"]),
     ("POST", "/commands/suspend", None, ["tenant_id", "batch_code"]),
     ("POST", "/commands/activate", None, ["tenant_id", "batch_code"]),
-    ("POST", "/commands/add-messages", st.fixed_dictionaries(
-        {"messages": st.lists(body_of(MESSAGE_FIELDS), max_size=3)}, optional={"default_priority": VALUES}), []),
+    (
+        "POST",
+        "/commands/add-messages",
+        st.fixed_dictionaries(
+            {"messages": st.lists(body_of(MESSAGE_FIELDS), max_size=3)}, optional={"default_priority": VALUES}
+        ),
+        [],
+    ),
     ("POST", "/commands/delete-messages", body_of(["ids"]), ["tenant_id"]),
     ("POST", "/commands/cleanup-messages", body_of(["older_than_seconds"]), ["tenant_id"]),
     ("POST", "/account", body_of(ACCOUNT_FIELDS), []),
@@ -106,19 +181,30 @@ def tenants_restored(admin: ApiClient) -> Iterator[None]:
 
 
 def encode_query(query: dict[str, Any]) -> str:
-    return "&".join(f"{quote(k, safe='', errors='surrogatepass')}={quote(str(v), safe='', errors='surrogatepass')}"
-                    for k, v in query.items())
+    return "&".join(
+        f"{quote(k, safe='', errors='surrogatepass')}={quote(str(v), safe='', errors='surrogatepass')}"
+        for k, v in query.items()
+    )
 
 
 @pytest.mark.parametrize(("method", "path", "body", "query_names"), ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
-def test_no_hostile_input_yields_a_server_error(stack: Stack, tenants_restored: None, method: str, path: str,
-                                               body: st.SearchStrategy[Any] | None, query_names: list[str]) -> None:
+def test_no_hostile_input_yields_a_server_error(
+    stack: Stack,
+    tenants_restored: None,
+    method: str,
+    path: str,
+    body: st.SearchStrategy[Any] | None,
+    query_names: list[str],
+) -> None:
     session = requests.Session()
     session.headers["X-API-Token"] = stack.token
 
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(body=body if body is not None else st.none(), ident=HOSTILE_TEXT,
-           query=st.fixed_dictionaries({}, optional={n: st.one_of(HOSTILE_TEXT, NUMBERS) for n in query_names}))
+    @given(
+        body=body if body is not None else st.none(),
+        ident=HOSTILE_TEXT,
+        query=st.fixed_dictionaries({}, optional={n: st.one_of(HOSTILE_TEXT, NUMBERS) for n in query_names}),
+    )
     def one(body: Any, ident: str, query: dict[str, Any]) -> None:
         target = path.replace("{id}", quote(ident, safe="", errors="surrogatepass") or "x")
         url = f"{stack.api_url}{target}" + (f"?{encode_query(query)}" if query else "")
@@ -132,8 +218,9 @@ def test_no_hostile_input_yields_a_server_error(stack: Stack, tenants_restored: 
     one()
 
 
-def test_each_reported_input_is_a_422_naming_the_field(stack: Stack, admin: ApiClient,
-                                                      make_tenant: TenantFactory, sink: SmtpSink) -> None:
+def test_each_reported_input_is_a_422_naming_the_field(
+    stack: Stack, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+) -> None:
     """The inputs that answered 500 before, one by one, through HTTP."""
     handle = make_tenant(sink)
     tenant, account = handle.id, handle.account_id
@@ -165,26 +252,34 @@ def test_each_reported_input_is_a_422_naming_the_field(stack: Stack, admin: ApiC
         assert answer.status_code == 422, (method, path, answer.status_code, answer.text)
         assert answer.json()["detail"][0]["loc"][: len(loc)] == loc, (path, answer.text)
     nested = admin.request("POST", "/commands/add-messages", data=b"[" * 100_000 + b"]" * 100_000, headers=raw)
-    infinite = admin.request("PUT", f"/tenant/{tenant}", headers=raw,
-                             data=b'{"large_file_config": {"enabled": true, "max_size_mb": Infinity}}')
+    infinite = admin.request(
+        "PUT",
+        f"/tenant/{tenant}",
+        headers=raw,
+        data=b'{"large_file_config": {"enabled": true, "max_size_mb": Infinity}}',
+    )
     assert (nested.status_code, infinite.status_code) == (422, 422)
     # Nothing half-written: the message with the NUL extra key was neither stored nor queued.
     assert admin.ok("GET", f"/messages?tenant_id={tenant}")["messages"] == []
 
 
-def test_schema_errors_come_before_the_tenant_scope(stack: Stack, make_tenant: TenantFactory,
-                                                   sink: SmtpSink) -> None:
+def test_schema_errors_come_before_the_tenant_scope(stack: Stack, make_tenant: TenantFactory, sink: SmtpSink) -> None:
     """Contract 1's order: token, schema (422), scope (403)."""
     a, b = make_tenant(sink), make_tenant(sink)
     assert a.client.request("PUT", f"/tenant/{b.id}", json={"active": "no"}).status_code == 422
     assert a.client.request("POST", f"/commands/delete-messages?tenant_id={b.id}", json={"ids": "x"}).status_code == 422
-    assert a.client.request("POST", f"/commands/cleanup-messages?tenant_id={b.id}",
-                            json={"older_than_seconds": "x"}).status_code == 422
+    assert (
+        a.client.request(
+            "POST", f"/commands/cleanup-messages?tenant_id={b.id}", json={"older_than_seconds": "x"}
+        ).status_code
+        == 422
+    )
     assert a.client.request("PUT", f"/tenant/{b.id}", json={"active": False}).status_code == 403
 
 
-def test_every_address_field_refuses_a_malformed_address_by_name(admin: ApiClient, make_tenant: TenantFactory,
-                                                                 sink: SmtpSink) -> None:
+def test_every_address_field_refuses_a_malformed_address_by_name(
+    admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+) -> None:
     """One address check, one 422 shape, on every route that takes an address; nothing of a
     refused request is stored."""
     handle = make_tenant(sink)
@@ -194,17 +289,24 @@ def test_every_address_field_refuses_a_malformed_address_by_name(admin: ApiClien
 
     bad = "two@@dest.acc.test"
     cases: list[tuple[str, str, Any, list[Any]]] = [
-        ("POST", "/suppressions", {"tenant_id": handle.id, "addresses": ["ok@dest.acc.test", bad]},
-         ["body", "addresses", 1]),
+        (
+            "POST",
+            "/suppressions",
+            {"tenant_id": handle.id, "addresses": ["ok@dest.acc.test", bad]},
+            ["body", "addresses", 1],
+        ),
         ("POST", "/commands/add-messages", message(to=["ok@dest.acc.test", bad]), ["body", "messages", 0, "to", 1]),
         ("POST", "/commands/add-messages", message(cc=bad), ["body", "messages", 0, "cc"]),
         ("POST", "/commands/add-messages", message(bcc=[bad]), ["body", "messages", 0, "bcc", 0]),
         ("POST", "/commands/add-messages", message(**{"from": f"Shop <{bad}>"}), ["body", "messages", 0, "from"]),
-        ("POST", "/commands/add-messages", message(reply_to="user@exa mple.com"),
-         ["body", "messages", 0, "reply_to"]),
+        ("POST", "/commands/add-messages", message(reply_to="user@exa mple.com"), ["body", "messages", 0, "reply_to"]),
         ("POST", "/commands/add-messages", message(return_path=bad), ["body", "messages", 0, "return_path"]),
-        ("PUT", f"/tenant/{handle.id}", {"unsubscribe": {"enabled": True, "mailto": bad}},
-         ["body", "unsubscribe", "mailto"]),
+        (
+            "PUT",
+            f"/tenant/{handle.id}",
+            {"unsubscribe": {"enabled": True, "mailto": bad}},
+            ["body", "unsubscribe", "mailto"],
+        ),
         ("PUT", "/instance", {"bounce_return_path": bad}, ["body", "bounce_return_path"]),
         ("POST", "/tenant", {"id": "a\u00c0\u0080b"}, ["body", "id"]),
     ]
@@ -218,8 +320,9 @@ def test_every_address_field_refuses_a_malformed_address_by_name(admin: ApiClien
     assert admin.request("GET", "/tenant/a\u00c0\u0080b").status_code == 404
 
 
-def test_an_integer_priority_of_any_size_is_clamped(admin: ApiClient, make_tenant: TenantFactory,
-                                                    sink: SmtpSink) -> None:
+def test_an_integer_priority_of_any_size_is_clamped(
+    admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+) -> None:
     handle = make_tenant(sink)
     admin.ok("POST", "/commands/suspend", params={"tenant_id": handle.id})
     high, low = handle.message(priority=-(10**30)), handle.message(priority=10**30)
@@ -229,7 +332,8 @@ def test_an_integer_priority_of_any_size_is_clamped(admin: ApiClient, make_tenan
 
 
 def test_an_account_on_a_refused_address_is_saved_with_a_warning_naming_the_variable(
-        admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink) -> None:
+    admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+) -> None:
     handle = make_tenant(sink)
     answer = admin.ok("POST", "/account", json=account_payload(handle.id, 25, id="lan", host="10.20.30.40"))
     [warning] = answer["warnings"]

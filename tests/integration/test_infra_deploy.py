@@ -35,9 +35,18 @@ pytestmark = pytest.mark.integration
 
 CONDITIONAL_OFF = {
     # CreateDatabase (a DatabaseUrl is given) and HasVpcId / HasAlarmEmail (not given).
-    "DatabaseCredentials", "DatabaseSecurityGroup", "DatabaseSelfIngress", "DatabaseSubnetGroup",
-    "DatabaseCluster", "DatabaseInstance", "DatabaseSecretAttachment", "DatabaseProxyRole", "DatabaseProxy",
-    "DatabaseProxyTargetGroup", "FunctionSecurityGroup", "AlarmEmailSubscription",
+    "DatabaseCredentials",
+    "DatabaseSecurityGroup",
+    "DatabaseSelfIngress",
+    "DatabaseSubnetGroup",
+    "DatabaseCluster",
+    "DatabaseInstance",
+    "DatabaseSecretAttachment",
+    "DatabaseProxyRole",
+    "DatabaseProxy",
+    "DatabaseProxyTargetGroup",
+    "FunctionSecurityGroup",
+    "AlarmEmailSubscription",
 }
 
 
@@ -52,11 +61,18 @@ def localstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]
 @pytest.fixture(scope="module")
 def deployed(localstack: LocalStack, pg: PostgresCluster) -> dict[str, str]:
     target = Target(f"mp-{unique('it')}", "us-east-1", localstack.url)
-    outputs = deploy(target, {"DatabaseUrl": pg.create_database(unique("deployed").replace("-", "_")),
-                              "MetricsAccess": "public", "QueuePrefix": unique("dep")[:30],
-                              "OutboundAllow": "127.0.0.0/8",
-                              # An operator's setting, as a parameter: observed in the functions.
-                              "MaxList": "7"}, timeout=600)
+    outputs = deploy(
+        target,
+        {
+            "DatabaseUrl": pg.create_database(unique("deployed").replace("-", "_")),
+            "MetricsAccess": "public",
+            "QueuePrefix": unique("dep")[:30],
+            "OutboundAllow": "127.0.0.0/8",
+            # An operator's setting, as a parameter: observed in the functions.
+            "MaxList": "7",
+        },
+        timeout=600,
+    )
     outputs["Stack"] = target.stack
     return outputs
 
@@ -65,13 +81,16 @@ def aws(localstack: LocalStack, service: str):
     return boto3.client(service, endpoint_url=localstack.url, region_name="us-east-1")
 
 
-def test_the_whole_template_deploys_to_localstacks_cloudformation(localstack: LocalStack,
-                                                                  deployed: dict[str, str]) -> None:
+def test_the_whole_template_deploys_to_localstacks_cloudformation(
+    localstack: LocalStack, deployed: dict[str, str]
+) -> None:
     cf = aws(localstack, "cloudformation")
     stack = cf.describe_stacks(StackName=deployed["Stack"])["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
-    created = {r["LogicalResourceId"]: r for r in cf.list_stack_resources(StackName=deployed["Stack"])
-               ["StackResourceSummaries"]}
+    created = {
+        r["LogicalResourceId"]: r
+        for r in cf.list_stack_resources(StackName=deployed["Stack"])["StackResourceSummaries"]
+    }
     template = json.loads((BUILD / "template.json").read_text())
     for resource in template["Resources"].values():
         if resource.get("Type") == "AWS::Serverless::Function":
@@ -83,16 +102,20 @@ def test_the_whole_template_deploys_to_localstacks_cloudformation(localstack: Lo
     dispatch = lam.get_function(FunctionName=deployed["DispatchFunctionArn"])["Configuration"]
     assert dispatch["Handler"] == "functions.dispatch.handler" and dispatch["Timeout"] == 120
     assert dispatch["Environment"]["Variables"]["MAILPROXY_MAX_LIST"] == "7"
-    system = [m for m in lam.list_event_source_mappings(FunctionName=deployed["DispatchFunctionArn"])
-              ["EventSourceMappings"] if m["EventSourceArn"].endswith("-system")]
+    system = [
+        m
+        for m in lam.list_event_source_mappings(FunctionName=deployed["DispatchFunctionArn"])["EventSourceMappings"]
+        if m["EventSourceArn"].endswith("-system")
+    ]
     assert len(system) == 1 and system[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_the_deployed_stack_migrates_and_sends_mail_through_localstack(localstack: LocalStack,
-                                                                       deployed: dict[str, str]) -> None:
+def test_the_deployed_stack_migrates_and_sends_mail_through_localstack(
+    localstack: LocalStack, deployed: dict[str, str]
+) -> None:
     target = Target(deployed["Stack"], "us-east-1", localstack.url)
-    assert len(migrate(target)["applied"]) >= 5          # what `make migrate` runs
-    assert migrate(target)["applied"] == []               # idempotent
+    assert len(migrate(target)["applied"]) >= 5  # what `make migrate` runs
+    assert migrate(target)["applied"] == []  # idempotent
     token = aws(localstack, "secretsmanager").get_secret_value(SecretId=deployed["AdminTokenSecretArn"])
     api_id = deployed["ApiUrl"].split("//", 1)[1].split(".", 1)[0]
     base = f"{localstack.url}/restapis/{api_id}/api/_user_request_"
@@ -113,8 +136,12 @@ def test_the_deployed_stack_migrates_and_sends_mail_through_localstack(localstac
         lam = aws(localstack, "lambda")
 
         def mappings() -> list[str]:
-            return [m["EventSourceArn"] for m in lam.list_event_source_mappings(
-                FunctionName=deployed["DispatchFunctionArn"])["EventSourceMappings"]]
+            return [
+                m["EventSourceArn"]
+                for m in lam.list_event_source_mappings(FunctionName=deployed["DispatchFunctionArn"])[
+                    "EventSourceMappings"
+                ]
+            ]
 
         assert any(arn.endswith("-work") for arn in mappings()), "the pool's one mapping, from the template"
         # A pooled tenant: its mail goes through the template's work queue mapping.
@@ -125,15 +152,21 @@ def test_the_deployed_stack_migrates_and_sends_mail_through_localstack(localstac
         call("POST", "/account", json=account)
         message = message_payload(tenant, account["id"])
         assert call("POST", "/commands/add-messages", json={"messages": [message]}).json()["queued"] == 1
-        eventually(lambda: sink.ids() == [message["id"]], timeout=60,
-                   what="the pooled message sent by the deployed dispatch function")
+        eventually(
+            lambda: sink.ids() == [message["id"]],
+            timeout=60,
+            what="the pooled message sent by the deployed dispatch function",
+        )
         # Dedicated: a queue and mapping of its own, made by the deployed API's role.
         call("PUT", f"/tenant/{tenant}", json={"isolation": "dedicated"})
         assert any("-t-deployed" in arn for arn in mappings()), "the dedicated tenant's own mapping"
         second = message_payload(tenant, account["id"])
         call("POST", "/commands/add-messages", json={"messages": [second]})
-        eventually(lambda: sink.ids() == [message["id"], second["id"]], timeout=60,
-                   what="the dedicated tenant's message sent through its own mapping")
+        eventually(
+            lambda: sink.ids() == [message["id"], second["id"]],
+            timeout=60,
+            what="the dedicated tenant's message sent through its own mapping",
+        )
         call("DELETE", f"/tenant/{tenant}")
     finally:
         sink.stop()

@@ -31,10 +31,12 @@ CASES_PER_OPERATION = int(os.environ.get("MAILPROXY_FUZZ_CASES", "25"))
 
 
 @pytest.fixture(scope="module")
-def fuzz_stack(pg: PostgresCluster, moto_server: MotoServer,
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    options = local_stack_options(pg, moto_server.url, "fuzz", tmp_path_factory.mktemp("fuzz-stack"),
-                                  schedule_tick=3600)
+def fuzz_stack(
+    pg: PostgresCluster, moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    options = local_stack_options(
+        pg, moto_server.url, "fuzz", tmp_path_factory.mktemp("fuzz-stack"), schedule_tick=3600
+    )
     running = Stack(options).start()
     yield running
     running.stop()
@@ -49,12 +51,19 @@ def test_generated_requests_get_documented_answers_and_never_a_server_error(fuzz
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 30, "every route is described"
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=CASES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=CASES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: Any) -> None:
-            case.call_and_validate(headers={"X-API-Token": fuzz_stack.token},
-                                   excluded_checks=[checks.positive_data_acceptance])
+            case.call_and_validate(
+                headers={"X-API-Token": fuzz_stack.token}, excluded_checks=[checks.positive_data_acceptance]
+            )
 
         try:
             run()

@@ -30,8 +30,9 @@ def calls(stack: Stack) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def test_a_tenants_whole_life_needs_no_right_its_roles_lack(stack: Stack, admin: ApiClient,
-                                                           make_tenant: TenantFactory, sink: SmtpSink) -> None:
+def test_a_tenants_whole_life_needs_no_right_its_roles_lack(
+    stack: Stack, admin: ApiClient, make_tenant: TenantFactory, sink: SmtpSink
+) -> None:
     before = len(calls(stack))
     handle = make_tenant(sink)
     handle.client.ok("POST", "/commands/add-messages", json={"messages": [handle.message(id="roles-1")]})
@@ -67,7 +68,7 @@ def test_a_call_outside_the_role_is_refused_as_aws_refuses_it(stack: Stack, tmp_
     """The reports function's role may send work records but not create queues."""
     assert stack.deployment is not None
     task = Path(stack.deployment.task_root)
-    for entry in task.iterdir():           # the package, plus a probe handler
+    for entry in task.iterdir():  # the package, plus a probe handler
         (tmp_path / entry.name).symlink_to(entry)
     (tmp_path / "probe.py").write_text(PROBE)
     reports = stack.deployment.spec("ReportsFunction")
@@ -79,6 +80,9 @@ def test_a_call_outside_the_role_is_refused_as_aws_refuses_it(stack: Stack, tmp_
     finally:
         host.stop()
     assert answer.startswith("ClientError") and "AccessDenied" in answer and "sqs:CreateQueue" in answer, answer
-    listed = boto3.client("sqs", endpoint_url=stack.aws_url, region_name="us-east-1").list_queues(
-        QueueNamePrefix=queue).get("QueueUrls", [])
+    listed = (
+        boto3.client("sqs", endpoint_url=stack.aws_url, region_name="us-east-1")
+        .list_queues(QueueNamePrefix=queue)
+        .get("QueueUrls", [])
+    )
     assert listed == []

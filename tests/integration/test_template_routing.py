@@ -30,22 +30,42 @@ def ok(body: dict[str, Any]) -> bool:
 
 def routes(tenant: str, account: str) -> list[tuple[str, str, dict[str, Any] | None, int, Check]]:
     """(method, path, JSON body, status, what the view's answer shows) per contract route."""
-    odd = "a/b c%"   # an id that needs percent-encoding in a path
+    odd = "a/b c%"  # an id that needs percent-encoding in a path
     return [
         ("GET", "/health", None, 200, lambda b: b == {"status": "ok"}),
         ("GET", "/status", None, 200, lambda b: b.get("active") is True and "components" in b),
         ("POST", f"/commands/run-now?tenant_id={tenant}", None, 200, ok),
-        ("POST", f"/commands/suspend?tenant_id={tenant}&batch_code=b1", None, 200,
-         lambda b: b.get("suspended_batches") == ["b1"]),
-        ("POST", f"/commands/activate?tenant_id={tenant}&batch_code=b1", None, 200,
-         lambda b: b.get("suspended_batches") == []),
+        (
+            "POST",
+            f"/commands/suspend?tenant_id={tenant}&batch_code=b1",
+            None,
+            200,
+            lambda b: b.get("suspended_batches") == ["b1"],
+        ),
+        (
+            "POST",
+            f"/commands/activate?tenant_id={tenant}&batch_code=b1",
+            None,
+            200,
+            lambda b: b.get("suspended_batches") == [],
+        ),
         ("POST", "/commands/add-messages", {"messages": []}, 200, lambda b: b.get("queued") == 0),
-        ("POST", f"/commands/delete-messages?tenant_id={tenant}", {"ids": ["nope"]}, 200,
-         lambda b: b.get("unauthorized") == ["nope"]),
+        (
+            "POST",
+            f"/commands/delete-messages?tenant_id={tenant}",
+            {"ids": ["nope"]},
+            200,
+            lambda b: b.get("unauthorized") == ["nope"],
+        ),
         ("POST", f"/commands/cleanup-messages?tenant_id={tenant}", {}, 200, lambda b: b.get("removed") == 0),
         ("POST", "/account", account_payload(tenant, 2525, id=f"{account}-2"), 200, ok),
-        ("GET", f"/accounts?tenant_id={tenant}", None, 200,
-         lambda b: {a["id"] for a in b["accounts"]} == {account, f"{account}-2"}),
+        (
+            "GET",
+            f"/accounts?tenant_id={tenant}",
+            None,
+            200,
+            lambda b: {a["id"] for a in b["accounts"]} == {account, f"{account}-2"},
+        ),
         ("DELETE", f"/account/{account}-2?tenant_id={tenant}", None, 200, ok),
         ("GET", f"/messages?tenant_id={tenant}", None, 200, lambda b: b.get("messages") == []),
         ("POST", "/tenant", {"id": tenant, "name": "renamed"}, 200, lambda b: "api_key" not in b and ok(b)),
@@ -53,11 +73,21 @@ def routes(tenant: str, account: str) -> list[tuple[str, str, dict[str, Any] | N
         ("GET", "/tenants/sync-status", None, 200, lambda b: "sync_interval_seconds" in b),
         ("GET", f"/tenant/{tenant}", None, 200, lambda b: b.get("id") == tenant and b.get("name") == "renamed"),
         ("PUT", f"/tenant/{tenant}", {"name": "again"}, 200, ok),
-        ("GET", f"/tenant/{requests.utils.quote(odd, safe='')}", None, 404,
-         lambda b: b.get("detail") == f"Tenant '{odd}' not found"),
+        (
+            "GET",
+            f"/tenant/{requests.utils.quote(odd, safe='')}",
+            None,
+            404,
+            lambda b: b.get("detail") == f"Tenant '{odd}' not found",
+        ),
         ("POST", f"/tenant/{tenant}/api-key", {}, 200, lambda b: str(b.get("api_key", "")).startswith("mpk_")),
-        ("POST", f"/tenant/{tenant}/signing-secret", None, 200,
-         lambda b: str(b.get("signing_secret", "")).startswith("mps_")),
+        (
+            "POST",
+            f"/tenant/{tenant}/signing-secret",
+            None,
+            200,
+            lambda b: str(b.get("signing_secret", "")).startswith("mps_"),
+        ),
         ("DELETE", f"/tenant/{tenant}/api-key", None, 200, ok),
         ("GET", "/instance", None, 200, lambda b: "bounce_enabled" in b or ok(b)),
         ("PUT", "/instance", {"name": "routing"}, 200, ok),
@@ -73,8 +103,9 @@ def test_every_contract_route_reaches_its_own_view(stack: Stack, admin: ApiClien
     admin.ok("POST", "/tenant", json={"id": tenant})
     admin.ok("POST", "/account", json=account_payload(tenant, sink.port, id=account))
     for method, path, body, status, shows in routes(tenant, account):
-        answer = requests.request(method, stack.api_url + path, json=body, timeout=30,
-                                  headers={"X-API-Token": stack.token})
+        answer = requests.request(
+            method, stack.api_url + path, json=body, timeout=30, headers={"X-API-Token": stack.token}
+        )
         assert answer.status_code == status, (method, path, answer.status_code, answer.text)
         parsed = answer.json()
         assert "Code" not in parsed and "message" not in parsed, (method, path, parsed)  # routing errors
@@ -86,8 +117,9 @@ def test_metrics_is_routed_as_the_local_deployment_chose(stack: Stack) -> None:
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain; version=0.0.4")
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/no-such-route"), ("PATCH", "/health/extra"),
-                                              ("GET", "/tenant/a/b/c")])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/no-such-route"), ("PATCH", "/health/extra"), ("GET", "/tenant/a/b/c")]
+)
 def test_what_no_resource_serves_is_refused_by_api_gateway_itself(stack: Stack, method: str, path: str) -> None:
     answer = requests.request(method, stack.api_url + path, timeout=10)
     assert answer.status_code == 403

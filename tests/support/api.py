@@ -10,8 +10,16 @@ import requests
 class ClientMethods:
     """What a test calls on an API, whichever way requests reach it."""
 
-    def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
-                headers: dict[str, str] | None = None, data: Any = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        data: Any = None,
+    ) -> Any:
         raise NotImplementedError
 
     def get(self, path: str, **kw: Any) -> Any:
@@ -50,10 +58,19 @@ class ApiClient(ClientMethods):
     def as_token(self, token: str | None) -> ApiClient:
         return ApiClient(self.base_url, token)
 
-    def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
-                headers: dict[str, str] | None = None, data: Any = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        data: Any = None,
+    ) -> requests.Response:
         hdrs = dict(headers or {})
         if self.token is not None:
             hdrs.setdefault("X-API-Token", self.token)
-        return self.session.request(method, self.base_url + path, json=json, params=params,
-                                    headers=hdrs, data=data, timeout=30)
+        return self.session.request(
+            method, self.base_url + path, json=json, params=params, headers=hdrs, data=data, timeout=30
+        )

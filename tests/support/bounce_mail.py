@@ -7,9 +7,13 @@ import imaplib
 from devstack.dovecot import Dovecot
 
 
-def dsn(mail_id: str, recipient: str = "rcpt@example.com", status: str = "5.1.1",
-        diagnostic: str = "smtp; 550 5.1.1 <rcpt@example.com>: Recipient address rejected: User unknown",
-        action: str = "failed") -> bytes:
+def dsn(
+    mail_id: str,
+    recipient: str = "rcpt@example.com",
+    status: str = "5.1.1",
+    diagnostic: str = "smtp; 550 5.1.1 <rcpt@example.com>: Recipient address rejected: User unknown",
+    action: str = "failed",
+) -> bytes:
     return (
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
         "To: bounces@example.com\r\nSubject: Undelivered Mail Returned to Sender\r\n"
@@ -28,11 +32,14 @@ def dsn(mail_id: str, recipient: str = "rcpt@example.com", status: str = "5.1.1"
     ).encode()
 
 
-def arf(mail_id: str, recipient: str | None = "rcpt@example.com", feedback_type: str = "abuse",
-        headers_only: bool = False) -> bytes:
+def arf(
+    mail_id: str, recipient: str | None = "rcpt@example.com", feedback_type: str = "abuse", headers_only: bool = False
+) -> bytes:
     """An RFC 5965 feedback report, as a mailbox provider sends one for a spam complaint."""
-    original = (f"From: sender@example.com\r\nTo: {recipient or 'rcpt@example.com'}\r\nSubject: Hello\r\n"
-                f"X-Genro-Mail-ID: {mail_id}\r\n")
+    original = (
+        f"From: sender@example.com\r\nTo: {recipient or 'rcpt@example.com'}\r\nSubject: Hello\r\n"
+        f"X-Genro-Mail-ID: {mail_id}\r\n"
+    )
     kind = "text/rfc822-headers" if headers_only else "message/rfc822"
     return (
         "From: Feedback Loop <fbl@provider.example>\r\nTo: bounces@example.com\r\n"

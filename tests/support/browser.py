@@ -16,11 +16,23 @@ import requests
 
 from devstack.procs import free_port
 
-QUIET = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-default-apps", "--disable-domain-reliability", "--metrics-recording-only",
-         "--disable-client-side-phishing-detection", "--hide-scrollbars", "--no-pings",
-         "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate"]
+QUIET = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--metrics-recording-only",
+    "--disable-client-side-phishing-detection",
+    "--hide-scrollbars",
+    "--no-pings",
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+]
 
 
 def chromium() -> str | None:
@@ -30,8 +42,8 @@ def chromium() -> str | None:
 @dataclass
 class RecordingProxy:
     port: int = field(default_factory=free_port)
-    asked: list[str] = field(default_factory=list)       # every URL, in order
-    refused: list[str] = field(default_factory=list)     # those that were not for 127.0.0.1
+    asked: list[str] = field(default_factory=list)  # every URL, in order
+    refused: list[str] = field(default_factory=list)  # those that were not for 127.0.0.1
     # Refused requests a page made (a Referer names the page): Chromium's own background
     # services (updates, network time) carry none and are refused all the same.
     refused_for_pages: list[str] = field(default_factory=list)
@@ -55,10 +67,10 @@ class RecordingProxy:
                     self.send_header("Content-Length", str(len(answer.content)))
                     self.end_headers()
                     self.wfile.write(answer.content)
-                except OSError:   # the browser went away (its time budget ended)
+                except OSError:  # the browser went away (its time budget ended)
                     pass
 
-            def do_CONNECT(self) -> None:   # TLS to anywhere: nothing of ours speaks it
+            def do_CONNECT(self) -> None:  # TLS to anywhere: nothing of ours speaks it
                 owner.asked.append(self.path)
                 owner.refused.append(self.path)
                 if self.headers.get("Referer"):
@@ -79,7 +91,15 @@ class RecordingProxy:
     def browse(self, url: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
         binary = chromium()
         assert binary, "chromium is a Debian package make test installs"
-        argv = [binary, *QUIET, f"--user-data-dir={out.parent / 'chromium-profile'}",
-                f"--proxy-server=http://127.0.0.1:{self.port}", "--proxy-bypass-list=<-loopback>",
-                "--virtual-time-budget=20000", "--window-size=1280,1800", *extra, url]
+        argv = [
+            binary,
+            *QUIET,
+            f"--user-data-dir={out.parent / 'chromium-profile'}",
+            f"--proxy-server=http://127.0.0.1:{self.port}",
+            "--proxy-bypass-list=<-loopback>",
+            "--virtual-time-budget=20000",
+            "--window-size=1280,1800",
+            *extra,
+            url,
+        ]
         return subprocess.run(argv, capture_output=True, text=True, timeout=120)

@@ -19,8 +19,8 @@ class EchoServer:
         self.answer: dict[str, Any] = {"ok": True}
         self.files: dict[str, bytes] = {}
         self.delay = 0.0
-        self.gets: list[dict] = []   # GET requests (downloads); POSTs are in ``requests``
-        self.redirects: dict[str, str] = {}   # path -> Location of a 302
+        self.gets: list[dict] = []  # GET requests (downloads); POSTs are in ``requests``
+        self.redirects: dict[str, str] = {}  # path -> Location of a 302
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -55,8 +55,15 @@ class EchoServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
-                owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": raw,
-                                       "status": owner.status, "at": time.monotonic()})
+                owner.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": raw,
+                        "status": owner.status,
+                        "at": time.monotonic(),
+                    }
+                )
                 if self.path == "/mail-proxy/attachments":
                     wanted = json.loads(raw or b"{}").get("storage_path", "")
                     data = owner.files.get(wanted)

@@ -20,17 +20,26 @@ def tenant_payload(**over: Any) -> dict[str, Any]:
 
 
 def account_payload(tenant_id: str, port: int, /, **over: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {"id": unique("acct"), "tenant_id": tenant_id,
-                               "host": "127.0.0.1", "port": port, "use_tls": False}
+    payload: dict[str, Any] = {
+        "id": unique("acct"),
+        "tenant_id": tenant_id,
+        "host": "127.0.0.1",
+        "port": port,
+        "use_tls": False,
+    }
     payload.update(over)
     return payload
 
 
 def message_payload(tenant_id: str, account_id: str, /, **over: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "id": unique("msg"), "tenant_id": tenant_id, "account_id": account_id,
-        "from": "Sender <sender@example.com>", "to": ["rcpt@example.com"],
-        "subject": "Hello", "body": "Hello from Mail Proxy",
+        "id": unique("msg"),
+        "tenant_id": tenant_id,
+        "account_id": account_id,
+        "from": "Sender <sender@example.com>",
+        "to": ["rcpt@example.com"],
+        "subject": "Hello",
+        "body": "Hello from Mail Proxy",
     }
     payload.update(over)
     return payload

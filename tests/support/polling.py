@@ -9,8 +9,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def eventually(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.05,
-               what: str = "condition") -> T:
+def eventually(check: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "condition") -> T:
     """Call ``check`` until it returns something truthy; fail with its last value."""
     deadline = time.monotonic() + timeout
     last: object = None
@@ -29,5 +28,6 @@ def eventually(check: Callable[[], T], timeout: float = 10.0, interval: float = 
 def away_from_minute_boundary(margin: float = 8.0) -> None:
     """Wait (by polling the clock) until the current UTC minute has room left, so that a
     test of per-minute rate windows does not straddle two windows."""
-    eventually(lambda: 1.0 <= time.time() % 60 <= 60 - margin, timeout=70, interval=0.2,
-               what="a quiet part of the minute")
+    eventually(
+        lambda: 1.0 <= time.time() % 60 <= 60 - margin, timeout=70, interval=0.2, what="a quiet part of the minute"
+    )

@@ -14,11 +14,13 @@ def drain_pool(ports: Ports) -> list[dict[str, Any]]:
     url = ports.queues.work_url()
     records: list[dict[str, Any]] = []
     while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                  MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", [])
+        got = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageSystemAttributeNames=["MessageGroupId"]
+        ).get("Messages", [])
         if not got:
             return records
         for message in got:
-            records.append({**json.loads(message["Body"]),
-                            "group": message.get("Attributes", {}).get("MessageGroupId")})
+            records.append(
+                {**json.loads(message["Body"]), "group": message.get("Attributes", {}).get("MessageGroupId")}
+            )
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

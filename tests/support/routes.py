@@ -50,8 +50,16 @@ class InProcessApi(ClientMethods):
     def as_token(self, token: str | None) -> InProcessApi:
         return InProcessApi(token, self.gateway)
 
-    def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
-                headers: dict[str, str] | None = None, data: Any = None) -> Answer:  # type: ignore[override]
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        data: Any = None,
+    ) -> Answer:  # type: ignore[override]
         hdrs = dict(headers or {})
         if self.token is not None:
             hdrs.setdefault("X-API-Token", self.token)
@@ -62,6 +70,5 @@ class InProcessApi(ClientMethods):
         elif data is not None:
             body = data.encode() if isinstance(data, str) else bytes(data)
         target = path + ("?" + urlencode(params) if params else "")
-        status, answer_headers, payload = self.gateway.handle(method, target, list(hdrs.items()), body,
-                                                              "127.0.0.1")
+        status, answer_headers, payload = self.gateway.handle(method, target, list(hdrs.items()), body, "127.0.0.1")
         return Answer(status, answer_headers, payload)

@@ -52,8 +52,9 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         b = self.sink.behaviour
         if b.rcpt_reply:
             return b.rcpt_reply
@@ -76,7 +77,7 @@ class _Handler:
             with self.sink.lock:
                 self.sink.in_data -= 1
         if b.drop_every and n % b.drop_every == 0:
-            server.transport.close()   # mid-DATA: the client never hears an answer
+            server.transport.close()  # mid-DATA: the client never hears an answer
             return "421 4.4.2 Connection dropped"
         if b.temp_every and n % b.temp_every == 0:
             return "451 4.3.0 Temporary failure, try again"
@@ -94,8 +95,13 @@ class _Handler:
 class SmtpSink:
     """An aiosmtpd server in a thread; ``received`` lists accepted messages in order."""
 
-    def __init__(self, port: int | None = None, *, credentials: tuple[str, str] | None = None,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        credentials: tuple[str, str] | None = None,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.behaviour = Behaviour()
         self.received: list[Received] = []
@@ -107,13 +113,14 @@ class SmtpSink:
         self.lock = threading.Lock()
         options: dict[str, Any] = {"data_size_limit": 50 * 1024 * 1024}
         if credentials is not None:
+
             def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-                ok = isinstance(data, LoginPassword) and \
-                    (data.login.decode(), data.password.decode()) == credentials
+                ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == credentials
                 if ok:
                     self.logins.append(data.login.decode())
                 # handled=False: aiosmtpd then answers 535 itself.
                 return AuthResult(success=ok, handled=False)
+
             options.update(authenticator=authenticator, auth_require_tls=False)
         if tls_context is not None:
             options["tls_context"] = tls_context

@@ -17,7 +17,7 @@ class TenantHandle:
     api_key: str
     account_id: str
     sink: SmtpSink
-    client: ApiClient      # authenticated with the tenant's own key
+    client: ApiClient  # authenticated with the tenant's own key
 
     def message(self, **over: Any) -> dict[str, Any]:
         return message_payload(self.id, self.account_id, **over)
@@ -28,15 +28,15 @@ class TenantFactory:
         self.admin = admin
         self.created: list[str] = []
 
-    def __call__(self, sink: SmtpSink, tenant: dict[str, Any] | None = None,
-                 account: dict[str, Any] | None = None) -> TenantHandle:
+    def __call__(
+        self, sink: SmtpSink, tenant: dict[str, Any] | None = None, account: dict[str, Any] | None = None
+    ) -> TenantHandle:
         payload = tenant_payload(**(tenant or {}))
         body = self.admin.ok("POST", "/tenant", json=payload)
         self.created.append(payload["id"])
         acct = account_payload(payload["id"], sink.port, **(account or {}))
         self.admin.ok("POST", "/account", json=acct)
-        return TenantHandle(payload["id"], body["api_key"], acct["id"], sink,
-                            self.admin.as_token(body["api_key"]))
+        return TenantHandle(payload["id"], body["api_key"], acct["id"], sink, self.admin.as_token(body["api_key"]))
 
     def cleanup(self) -> None:
         for tenant_id in self.created:

@@ -47,8 +47,7 @@ class World:
         return self.row(msg["id"])
 
     def row(self, msg_id: str) -> dict[str, Any]:
-        rows = [r for r in self.ports.messages.find(self.tenant_id, False, finding.read({}), None)
-                if r["id"] == msg_id]
+        rows = [r for r in self.ports.messages.find(self.tenant_id, False, finding.read({}), None) if r["id"] == msg_id]
         assert rows, f"message {msg_id} not found"
         return rows[0]
 

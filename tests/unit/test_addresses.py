@@ -9,11 +9,30 @@ from chalicelib.domain import schemas
 from chalicelib.domain.addresses import mailbox_list_problem, mailbox_problem
 from chalicelib.domain.suppression import valid
 
-GOOD = ["user@example.com", "Name <user@example.com>", '"Doe, John" <john@example.com>',
-        "success@simulator.mailproxy.invalid", "rcpt@dest.acc.test", "ops@localhost", "ops@[127.0.0.1]",
-        "ü@exämple.de", "first.last+tag@sub.example.co.uk"]
-BAD = ["two@@dest.acc.test", "no-at-sign", "@example.com", "user@", "user@exa mple.com", "a..b@example.com",
-       "user@-example.com", "Name <>", "<two@@x.com>", "user@example.com>", "x" * 310 + "@example.com"]
+GOOD = [
+    "user@example.com",
+    "Name <user@example.com>",
+    '"Doe, John" <john@example.com>',
+    "success@simulator.mailproxy.invalid",
+    "rcpt@dest.acc.test",
+    "ops@localhost",
+    "ops@[127.0.0.1]",
+    "ü@exämple.de",
+    "first.last+tag@sub.example.co.uk",
+]
+BAD = [
+    "two@@dest.acc.test",
+    "no-at-sign",
+    "@example.com",
+    "user@",
+    "user@exa mple.com",
+    "a..b@example.com",
+    "user@-example.com",
+    "Name <>",
+    "<two@@x.com>",
+    "user@example.com>",
+    "x" * 310 + "@example.com",
+]
 
 
 @pytest.mark.parametrize("address", GOOD)
@@ -36,19 +55,29 @@ def test_a_list_fails_when_any_of_its_addresses_does() -> None:
 
 
 def _message(**over: object) -> dict:
-    return {"id": "m", "tenant_id": "t", "account_id": "a", "from": "f@example.com", "to": "t@example.com",
-            "subject": "s", **over}
+    return {
+        "id": "m",
+        "tenant_id": "t",
+        "account_id": "a",
+        "from": "f@example.com",
+        "to": "t@example.com",
+        "subject": "s",
+        **over,
+    }
 
 
-@pytest.mark.parametrize(("field", "value", "loc"), [
-    ("to", "two@@dest.acc.test", ["to"]),
-    ("to", ["ok@example.com", "two@@dest.acc.test"], ["to", 1]),
-    ("cc", "ok@example.com, bad@", ["cc"]),
-    ("bcc", ["@nobody"], ["bcc", 0]),
-    ("from", "Sender <two@@example.com>", ["from"]),
-    ("reply_to", "no-at-sign", ["reply_to"]),
-    ("return_path", "bounces@@example.com", ["return_path"]),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "loc"),
+    [
+        ("to", "two@@dest.acc.test", ["to"]),
+        ("to", ["ok@example.com", "two@@dest.acc.test"], ["to", 1]),
+        ("cc", "ok@example.com, bad@", ["cc"]),
+        ("bcc", ["@nobody"], ["bcc", 0]),
+        ("from", "Sender <two@@example.com>", ["from"]),
+        ("reply_to", "no-at-sign", ["reply_to"]),
+        ("return_path", "bounces@@example.com", ["return_path"]),
+    ],
+)
 def test_every_message_address_field_is_checked_with_the_same_shape(field: str, value: object, loc: list) -> None:
     errors = schemas.schema_errors(schemas.ADD_MESSAGES, {"messages": [_message(**{field: value})]})
     assert [e["loc"] for e in errors] == [["body", "messages", 0, *loc]]
@@ -63,8 +92,9 @@ def test_v1_per_message_reasons_keep_empty_and_line_broken_addresses() -> None:
 
 
 def test_suppressions_mailto_and_bounce_path_use_the_same_check() -> None:
-    errors = schemas.schema_errors(schemas.SUPPRESSIONS_ADD,
-                                   {"tenant_id": "t", "addresses": ["ok@dest.acc.test", "two@@dest.acc.test"]})
+    errors = schemas.schema_errors(
+        schemas.SUPPRESSIONS_ADD, {"tenant_id": "t", "addresses": ["ok@dest.acc.test", "two@@dest.acc.test"]}
+    )
     assert [e["loc"] for e in errors] == [["body", "addresses", 1]]
     assert errors[0]["type"] == "value_error.email"
     tenant = schemas.schema_errors(schemas.TENANT_CREATE, {"id": "t", "unsubscribe": {"mailto": "u@@x.com"}})

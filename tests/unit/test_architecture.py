@@ -9,8 +9,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "chalicelib"
 # Libraries that do I/O: only adapters (and the wiring that builds them) import them.
-IO_LIBRARIES = {"boto3", "botocore", "psycopg", "psycopg_pool", "aiosmtplib", "requests", "urllib3", "imaplib",
-                "socket"}
+IO_LIBRARIES = {
+    "boto3",
+    "botocore",
+    "psycopg",
+    "psycopg_pool",
+    "aiosmtplib",
+    "requests",
+    "urllib3",
+    "imaplib",
+    "socket",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -46,7 +55,7 @@ ENTRY_POINTS = [ROOT.parent / "app.py", *(ROOT.parent / "functions").glob("*.py"
 
 @pytest.mark.parametrize("path", [*ROOT.rglob("*.py"), *ENTRY_POINTS], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_no_module_is_longer_than_one_sitting(path: Path) -> None:
+    """A backstop, as ruff formats the code: the cap that shapes the code is per function
+    (ruff's C901, PLR0912 and PLR0915 in make lint), so no line is squeezed to fit a file."""
     lines = len(path.read_text(encoding="utf-8").splitlines())
-    # schemas.py is declarative data (API v1's JSON Schemas).
-    limit = 360 if path.name == "schemas.py" else 300
-    assert lines <= limit, f"{path} has {lines} lines"
+    assert lines <= 400, f"{path} has {lines} lines: split it by concern"

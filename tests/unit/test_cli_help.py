@@ -31,7 +31,14 @@ def test_every_command_has_a_description_listed_whole() -> None:
 
 def test_the_main_commands_show_examples() -> None:
     runner = CliRunner()
-    for words in (["send-test"], ["messages", "search"], ["messages", "show"], ["accounts", "add"],
-                  ["tenants", "create"], ["suspend"], ["status"]):
+    for words in (
+        ["send-test"],
+        ["messages", "search"],
+        ["messages", "show"],
+        ["accounts", "add"],
+        ["tenants", "create"],
+        ["suspend"],
+        ["status"],
+    ):
         shown = runner.invoke(cli, [*words, "--help"]).output
         assert "Example" in shown and "mailproxy " in shown.split("Example", 1)[1], words

@@ -6,15 +6,26 @@ from mailproxy_cli import show
 
 
 def test_a_deferral_is_listed_when_it_happened_with_its_next_try_apart() -> None:
-    record = {"created_at": "2026-12-06T15:30:20+00:00", "priority": 2, "account_id": "main", "history": [
-        {"event_type": "deferred", "event_ts": 1796571073, "description": "4.3.0 later (SMTP 451)",
-         "metadata": {"retry_count": 1, "smtp_code": 451, "attempted_ts": 1796571021}},
-        {"event_type": "sent", "event_ts": 1796571074}]}
+    record = {
+        "created_at": "2026-12-06T15:30:20+00:00",
+        "priority": 2,
+        "account_id": "main",
+        "history": [
+            {
+                "event_type": "deferred",
+                "event_ts": 1796571073,
+                "description": "4.3.0 later (SMTP 451)",
+                "metadata": {"retry_count": 1, "smtp_code": 451, "attempted_ts": 1796571021},
+            },
+            {"event_type": "sent", "event_ts": 1796571074},
+        ],
+    }
     steps = show.timeline(record)
     assert [(s["what"], s["when"], s["next_try"]) for s in steps] == [
         ("accepted", "2026-12-06 15:30:20", "-"),
         ("deferred", "2026-12-06 15:30:21", "2026-12-06 15:31:13"),
-        ("sent", "2026-12-06 15:31:14", "-")]
+        ("sent", "2026-12-06 15:31:14", "-"),
+    ]
     assert "attempted_ts" not in steps[1]["detail"]
 
 

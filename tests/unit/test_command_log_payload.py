@@ -8,8 +8,16 @@ from chalicelib.services import audit
 
 
 def _message(n: int) -> dict[str, object]:
-    return {"id": f"m{n}", "tenant_id": "t", "account_id": "a", "from": "a@example.com",
-            "to": ["b@example.com"], "subject": "s" * 1000, "body": "x" * 50_000, "password": "p"}
+    return {
+        "id": f"m{n}",
+        "tenant_id": "t",
+        "account_id": "a",
+        "from": "a@example.com",
+        "to": ["b@example.com"],
+        "subject": "s" * 1000,
+        "body": "x" * 50_000,
+        "password": "p",
+    }
 
 
 def test_a_small_request_is_kept_whole_without_secrets() -> None:

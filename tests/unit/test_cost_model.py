@@ -19,7 +19,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 def test_the_documented_tables_are_what_the_model_renders() -> None:
     text = DOCS.read_text(encoding="utf-8")
     begin, end = "<!-- cost-model:begin -->\n", "\n<!-- cost-model:end -->"
-    documented = text[text.index(begin) + len(begin):text.index(end)]
+    documented = text[text.index(begin) + len(begin) : text.index(end)]
     assert documented == cost.render(), "run python -m infra.cost --write"
 
 

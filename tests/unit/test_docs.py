@@ -7,8 +7,11 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [p for d in ("chalicelib", "functions", "devstack", "infra", "bench", "mailproxy_cli", "tests")
-           for p in (ROOT / d).rglob("*.py")] + [ROOT / "app.py"]
+SOURCES = [
+    p
+    for d in ("chalicelib", "functions", "devstack", "infra", "bench", "mailproxy_cli", "tests")
+    for p in (ROOT / d).rglob("*.py")
+] + [ROOT / "app.py"]
 CITATION = re.compile(r"docs/api\.md §(\d+(?:\.\d+)?)((?:[,-] ?§?\d+(?:\.\d+)?)*)")
 
 

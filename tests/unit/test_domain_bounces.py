@@ -5,8 +5,13 @@ from __future__ import annotations
 from chalicelib.domain.bounces import parse
 
 
-def dsn(status: str = "5.1.1", action: str = "failed", diagnostic: str = "smtp; 550 5.1.1 User unknown",
-        original: str = "X-Genro-Mail-ID: msg-42\r\nSubject: Hi\r\n", kind: str = "message/rfc822") -> bytes:
+def dsn(
+    status: str = "5.1.1",
+    action: str = "failed",
+    diagnostic: str = "smtp; 550 5.1.1 User unknown",
+    original: str = "X-Genro-Mail-ID: msg-42\r\nSubject: Hi\r\n",
+    kind: str = "message/rfc822",
+) -> bytes:
     return (
         "From: MAILER-DAEMON@mx.example.com\r\nTo: bounces@example.com\r\nSubject: Undelivered Mail\r\n"
         "MIME-Version: 1.0\r\n"
@@ -44,9 +49,11 @@ def test_headers_only_original_is_read_too() -> None:
 
 
 def test_plain_text_notice_from_mailer_daemon() -> None:
-    raw = (b"From: Mail Delivery System <MAILER-DAEMON@example.com>\r\nSubject: failure notice\r\n\r\n"
-           b"Sorry, we were unable to deliver your message.\r\n\r\n451 temporary problem\r\n"
-           b"X-Genro-Mail-ID: msg-99\r\n")
+    raw = (
+        b"From: Mail Delivery System <MAILER-DAEMON@example.com>\r\nSubject: failure notice\r\n\r\n"
+        b"Sorry, we were unable to deliver your message.\r\n\r\n451 temporary problem\r\n"
+        b"X-Genro-Mail-ID: msg-99\r\n"
+    )
     bounce = parse(raw)
     assert (bounce.mail_id, bounce.bounce_code, bounce.bounce_type) == ("msg-99", "451", "soft")
     assert bounce.bounce_reason.startswith("Sorry, we were unable")

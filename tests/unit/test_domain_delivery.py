@@ -8,11 +8,22 @@ from chalicelib.domain.outcome import FailureKind, GiveUp, RetryLater, error_tex
 from chalicelib.domain.rate import deferral, limited_windows
 
 
-@pytest.mark.parametrize(("kind", "code", "temporary"), [
-    (FailureKind.REPLY, 451, True), (FailureKind.REPLY, 452, True), (FailureKind.REPLY, 550, False),
-    (FailureKind.REPLY, 554, False), (FailureKind.AUTH, 535, False), (FailureKind.REPLY, 530, False),
-    (FailureKind.REPLY, 534, False), (FailureKind.CONNECT, None, True), (FailureKind.TIMEOUT, None, True),
-    (FailureKind.TLS, None, False), (FailureKind.UNKNOWN, None, True)])
+@pytest.mark.parametrize(
+    ("kind", "code", "temporary"),
+    [
+        (FailureKind.REPLY, 451, True),
+        (FailureKind.REPLY, 452, True),
+        (FailureKind.REPLY, 550, False),
+        (FailureKind.REPLY, 554, False),
+        (FailureKind.AUTH, 535, False),
+        (FailureKind.REPLY, 530, False),
+        (FailureKind.REPLY, 534, False),
+        (FailureKind.CONNECT, None, True),
+        (FailureKind.TIMEOUT, None, True),
+        (FailureKind.TLS, None, False),
+        (FailureKind.UNKNOWN, None, True),
+    ],
+)
 def test_smtp_failures_are_classified(kind: FailureKind, code: int | None, temporary: bool) -> None:
     assert is_temporary(kind, code) is temporary
 
@@ -23,8 +34,9 @@ def test_error_text_appends_the_smtp_code() -> None:
 
 
 def test_temporary_failure_is_deferred_by_the_delay_of_the_previous_retry_count() -> None:
-    plan = plan_failure(temporary=True, error="busy (SMTP 451)", retry_count=1, max_retries=5,
-                        delays=(60, 300, 900), now=1000)
+    plan = plan_failure(
+        temporary=True, error="busy (SMTP 451)", retry_count=1, max_retries=5, delays=(60, 300, 900), now=1000
+    )
     assert plan == RetryLater(retry_count=2, deferred_ts=1300, error="busy (SMTP 451)")
 
 
@@ -60,7 +72,8 @@ def test_a_latency_counts_in_the_first_bucket_that_holds_it() -> None:
     assert metrics.latency_bucket(0.025) == "latency_le_0.025"
     assert metrics.latency_bucket(0.026) == "latency_le_0.05"
     assert metrics.latency_bucket(7200) == "latency_le_inf"
-    buckets, total = metrics.latency_series({"latency_le_0.05": 2, "latency_le_1": 1, "latency_le_inf": 4,
-                                             "latency_ms_sum": 14_500})
+    buckets, total = metrics.latency_series(
+        {"latency_le_0.05": 2, "latency_le_1": 1, "latency_le_inf": 4, "latency_ms_sum": 14_500}
+    )
     assert buckets[0] == ("0.025", 0.0) and buckets[1] == ("0.05", 2.0) and ("1", 3.0) in buckets
     assert buckets[-1] == ("+Inf", 7.0) and total == 14.5

@@ -10,7 +10,11 @@ def test_a_feedback_report_names_the_message_the_recipient_and_the_type() -> Non
     complaint = parse_complaint(arf("msg-1", "Reader@Example.com", "abuse"))
     assert complaint is not None
     assert (complaint.mail_id, complaint.recipient, complaint.feedback_type, complaint.user_agent) == (
-        "msg-1", "Reader@Example.com", "abuse", "ProviderFBL/1.0")
+        "msg-1",
+        "Reader@Example.com",
+        "abuse",
+        "ProviderFBL/1.0",
+    )
 
 
 def test_a_headers_only_original_and_a_report_without_recipient_are_read_too() -> None:

@@ -13,8 +13,10 @@ def msg(**over: object) -> dict:
     return base
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, 2), ("immediate", 0), ("high", 1), ("medium", 2), ("low", 3), (-5, 0), (9, 3), (1, 1)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, 2), ("immediate", 0), ("high", 1), ("medium", 2), ("low", 3), (-5, 0), (9, 3), (1, 1)],
+)
 def test_priority_labels_and_ints_are_clamped(value: object, expected: int) -> None:
     assert parse_priority(value) == expected
 
@@ -23,19 +25,22 @@ def test_missing_priority_takes_the_default_priority() -> None:
     assert parse_priority(None, default=0) == 0
 
 
-@pytest.mark.parametrize(("over", "reason"), [
-    ({"id": ""}, "missing id"),
-    ({"tenant_id": ""}, "missing tenant_id"),
-    ({"tenant_id": "other"}, "Token not authorized for this tenant"),
-    ({"account_id": ""}, "missing account_id"),
-    ({"from": ""}, "missing from"),
-    ({"to": ["", " "]}, "missing to"),
-    ({"to": []}, "missing to"),
-    ({"headers": {"Bad Name": "x"}}, "invalid headers"),
-    ({"headers": {"X-Ok": "a\r\nBcc: evil@x"}}, "invalid headers"),
-    ({"subject": "hi\nthere"}, "invalid headers"),
-    ({"cc": ["a@x\r\n"]}, "invalid headers"),
-])
+@pytest.mark.parametrize(
+    ("over", "reason"),
+    [
+        ({"id": ""}, "missing id"),
+        ({"tenant_id": ""}, "missing tenant_id"),
+        ({"tenant_id": "other"}, "Token not authorized for this tenant"),
+        ({"account_id": ""}, "missing account_id"),
+        ({"from": ""}, "missing from"),
+        ({"to": ["", " "]}, "missing to"),
+        ({"to": []}, "missing to"),
+        ({"headers": {"Bad Name": "x"}}, "invalid headers"),
+        ({"headers": {"X-Ok": "a\r\nBcc: evil@x"}}, "invalid headers"),
+        ({"subject": "hi\nthere"}, "invalid headers"),
+        ({"cc": ["a@x\r\n"]}, "invalid headers"),
+    ],
+)
 def test_rejections_follow_the_contract(over: dict, reason: str) -> None:
     [candidate] = precheck([msg(**over)], scope_tenant="t1")
     assert candidate.rejection == reason
@@ -58,19 +63,42 @@ def test_same_id_in_two_tenants_is_not_a_duplicate() -> None:
 
 
 def test_stored_payload_drops_nulls_and_unknown_keys_and_hides_attachment_secrets() -> None:
-    payload, secrets = stored_payload(msg(cc=None, unknown="x", attachments=[
-        {"filename": "a.txt", "storage_path": "base64:YQ==", "mime_type": None,
-         "auth": {"method": "basic", "user": "u", "password": "p"}}]), priority=1)
+    payload, secrets = stored_payload(
+        msg(
+            cc=None,
+            unknown="x",
+            attachments=[
+                {
+                    "filename": "a.txt",
+                    "storage_path": "base64:YQ==",
+                    "mime_type": None,
+                    "auth": {"method": "basic", "user": "u", "password": "p"},
+                }
+            ],
+        ),
+        priority=1,
+    )
     assert "cc" not in payload and "unknown" not in payload
     assert payload["priority"] == 1
-    assert payload["attachments"][0] == {"filename": "a.txt", "storage_path": "base64:YQ==",
-                                         "auth": {"method": "basic", "user": "u"}}
+    assert payload["attachments"][0] == {
+        "filename": "a.txt",
+        "storage_path": "base64:YQ==",
+        "auth": {"method": "basic", "user": "u"},
+    }
     assert secrets == {"0": {"password": "p"}}
 
 
-@pytest.mark.parametrize(("stored", "deferred", "is_held", "status"), [
-    ("sent", None, True, "sent"), ("error", 5, False, "error"), ("bounced", None, False, "bounced"),
-    ("pending", 5, True, "suspended"), ("pending", 5, False, "deferred"), ("pending", None, False, "pending")])
+@pytest.mark.parametrize(
+    ("stored", "deferred", "is_held", "status"),
+    [
+        ("sent", None, True, "sent"),
+        ("error", 5, False, "error"),
+        ("bounced", None, False, "bounced"),
+        ("pending", 5, True, "suspended"),
+        ("pending", 5, False, "deferred"),
+        ("pending", None, False, "pending"),
+    ],
+)
 def test_status_is_derived_in_contract_order(stored: str, deferred: int | None, is_held: bool, status: str) -> None:
     assert derive_status(stored, deferred, is_held) == status
 

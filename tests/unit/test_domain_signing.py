@@ -27,8 +27,11 @@ U6zzoSg2e/0=
 
 
 def _pem(key: object) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,  # type: ignore[attr-defined]
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,  # type: ignore[attr-defined]
+        serialization.NoEncryption(),
+    ).decode()
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +45,26 @@ def _verify(data: bytes, record: str) -> bool:
 
 @pytest.mark.parametrize("algorithm", [signing.RSA, signing.ED25519])
 def test_a_signed_message_verifies_against_the_published_record_and_a_tampered_one_fails(
-        algorithm: str, rsa_pem: str) -> None:
+    algorithm: str, rsa_pem: str
+) -> None:
     pem = rsa_pem if algorithm == signing.RSA else _pem(ed25519.Ed25519PrivateKey.generate())
     key = signing.load(pem, algorithm)
     assert key.dns_record.startswith(f"v=DKIM1; k={'rsa' if algorithm == signing.RSA else 'ed25519'}; p=")
-    data = message_bytes({"id": "m", "from": "Shop <shop@example.com>", "to": ["a@example.com"],
-                          "subject": "Grüße — ünïcödé", "body": "body " * 100,
-                          "headers": {"List-Unsubscribe": "<https://x.example/unsubscribe/t>",
-                                      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}},
-                         [], datetime.now(UTC))
+    data = message_bytes(
+        {
+            "id": "m",
+            "from": "Shop <shop@example.com>",
+            "to": ["a@example.com"],
+            "subject": "Grüße — ünïcödé",
+            "body": "body " * 100,
+            "headers": {
+                "List-Unsubscribe": "<https://x.example/unsubscribe/t>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        },
+        [],
+        datetime.now(UTC),
+    )
     signed = signing.sign(data, "example.com", "s1", key, algorithm)
     header = signed.split(b"\r\n\r\n")[0]
     assert b"c=relaxed/relaxed" in header and b"d=example.com" in header and b"s=s1" in header
@@ -59,10 +73,13 @@ def test_a_signed_message_verifies_against_the_published_record_and_a_tampered_o
     assert not _verify(signed.replace(b"body body", b"body bodx", 1), key.dns_record)
 
 
-@pytest.mark.parametrize("pem, algorithm", [
-    ("not a key", signing.RSA),
-    ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", signing.RSA),
-])
+@pytest.mark.parametrize(
+    "pem, algorithm",
+    [
+        ("not a key", signing.RSA),
+        ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", signing.RSA),
+    ],
+)
 def test_a_key_that_does_not_parse_is_refused(pem: str, algorithm: str) -> None:
     with pytest.raises(signing.KeyRefused):
         signing.load(pem, algorithm)

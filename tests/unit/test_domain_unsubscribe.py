@@ -39,5 +39,6 @@ def test_the_headers_carry_the_link_and_the_mailto_and_the_one_click_marker() ->
     headers = unsubscribe.headers("https://mp.example.com/api/", "TOKEN", "unsub@example.com")
     assert headers == {
         "List-Unsubscribe": "<https://mp.example.com/api/unsubscribe/TOKEN>, "
-                            "<mailto:unsub@example.com?subject=unsubscribe-TOKEN>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        "<mailto:unsub@example.com?subject=unsubscribe-TOKEN>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }

@@ -17,16 +17,27 @@ NOW = datetime(2026, 11, 27, 18, 0, 5, tzinfo=UTC)
 words = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12)
 ascii_text = st.lists(words, min_size=0, max_size=20).map(" ".join)
 any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=120)
-subjects = st.one_of(ascii_text, any_text, st.sampled_from(["Grüße aus Köln", "=?utf-8?q?hi?=", "a  b",
-                                                            " lead", "x" * 200, "日本語の件名です"]))
+subjects = st.one_of(
+    ascii_text,
+    any_text,
+    st.sampled_from(["Grüße aus Köln", "=?utf-8?q?hi?=", "a  b", " lead", "x" * 200, "日本語の件名です"]),
+)
 bodies = st.one_of(
     st.lists(ascii_text, max_size=15).map("\n".join),
     st.lists(any_text, max_size=15).map("\n".join),
-    st.sampled_from(["", "x" * 500, "line\r\nline\rline\n", "Lorem ipsum dolor sit amet. " * 20,
-                     "àèìòù " * 40, "<p>Ciao</p>"]),
+    st.sampled_from(
+        ["", "x" * 500, "line\r\nline\rline\n", "Lorem ipsum dolor sit amet. " * 20, "àèìòù " * 40, "<p>Ciao</p>"]
+    ),
 )
-addresses = st.sampled_from(["a@example.com", "Bench <bench@example.com>", "\"Doe, John\" <j@example.com>",
-                             "Jörg <jorg@example.com>", "x@xn--bcher-kva.example"])
+addresses = st.sampled_from(
+    [
+        "a@example.com",
+        "Bench <bench@example.com>",
+        '"Doe, John" <j@example.com>',
+        "Jörg <jorg@example.com>",
+        "x@xn--bcher-kva.example",
+    ]
+)
 
 
 @st.composite
@@ -47,9 +58,13 @@ def messages(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         msg["message_id"] = "<" + draw(st.from_regex(r"[a-z0-9.]{1,20}", fullmatch=True)) + "@example.com>"
     if draw(st.booleans()):
-        msg["headers"] = draw(st.dictionaries(
-            st.sampled_from(["X-Campaign", "X-Priority", "Date", "List-Id", "X-Long", "Content-Type"]),
-            st.one_of(ascii_text.filter(bool), any_text.filter(lambda s: s.strip() != "")), max_size=3))
+        msg["headers"] = draw(
+            st.dictionaries(
+                st.sampled_from(["X-Campaign", "X-Priority", "Date", "List-Id", "X-Long", "Content-Type"]),
+                st.one_of(ascii_text.filter(bool), any_text.filter(lambda s: s.strip() != "")),
+                max_size=3,
+            )
+        )
     return msg
 
 
@@ -88,7 +103,7 @@ def test_the_cases_the_contract_names_are_byte_identical() -> None:
 def test_attachments_take_the_email_packages_path() -> None:
     msg = {"id": "m", "from": "a@example.com", "to": ["b@example.com"], "subject": "s", "body": "b"}
     att = [AttachmentData("r.pdf", b"%PDF", "application/pdf")]
-    boundary = re.compile(rb"=+\d+==")   # random per message
+    boundary = re.compile(rb"=+\d+==")  # random per message
     expected = _stdlib(msg, att)
     assert expected is not None
     assert boundary.sub(b"B", message_bytes(msg, att, NOW)) == boundary.sub(b"B", expected)

@@ -14,7 +14,7 @@ def _m(name: str, priority: int = 2) -> Any:
     return {"id": name, "priority": priority}
 
 
-DONE: list[str] = []   # messages whose "SMTP transaction" has ended
+DONE: list[str] = []  # messages whose "SMTP transaction" has ended
 
 
 def _drain(feed: Feed, workers: int = 2) -> list[str]:
@@ -24,13 +24,14 @@ def _drain(feed: Feed, workers: int = 2) -> list[str]:
     async def worker() -> None:
         while (message := await feed.next()) is not None:
             taken.append(message["id"])
-            for _ in range(3):   # a transaction spans several turns of the loop
+            for _ in range(3):  # a transaction spans several turns of the loop
                 await asyncio.sleep(0)
             DONE.append(message["id"])
 
     async def go() -> None:
         await asyncio.gather(*(worker() for _ in range(workers)))
         await feed.close()
+
     asyncio.run(go())
     return taken
 
@@ -83,7 +84,7 @@ def test_messages_claimed_but_never_taken_are_handed_back_on_close() -> None:
 
     async def go() -> tuple[Any, list[Any]]:
         feed = Feed([_m("a")], 1, claim, prepare)
-        first = await feed.next()   # the worker stops after one message (a failure, say)
+        first = await feed.next()  # the worker stops after one message (a failure, say)
         await asyncio.sleep(0)
         return first, await feed.close()
 

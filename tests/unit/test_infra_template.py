@@ -22,25 +22,32 @@ def test_the_shipped_numbers_keep_every_rule() -> None:
     broken = limits.rules(
         function_timeouts=timeouts,
         mappings=[(limits.QUEUE_VISIBILITY_TIMEOUT, limits.DISPATCH_TIMEOUT, limits.BATCH_SIZE)],
-        claim_lease=limits.CLAIM_LEASE, budget=limits.DISPATCH_BUDGET)
+        claim_lease=limits.CLAIM_LEASE,
+        budget=limits.DISPATCH_BUDGET,
+    )
     assert broken == []
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    ({"visibility": 100}, "below function timeout"),              # AWS refuses the mapping
-    ({"visibility": 300}, "below 6x function timeout"),           # AWS's recommendation
-    ({"api": 60}, "exceeds API Gateway's 29s"),
-    ({"batch": 11}, "batch size 11"),
-    ({"lease": 100}, "claim lease 100s must outlive"),
-    ({"budget": 200}, "dispatch budget 200s"),
-    ({"dispatch": 1000}, "outside 1..900"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"visibility": 100}, "below function timeout"),  # AWS refuses the mapping
+        ({"visibility": 300}, "below 6x function timeout"),  # AWS's recommendation
+        ({"api": 60}, "exceeds API Gateway's 29s"),
+        ({"batch": 11}, "batch size 11"),
+        ({"lease": 100}, "claim lease 100s must outlive"),
+        ({"budget": 200}, "dispatch budget 200s"),
+        ({"dispatch": 1000}, "outside 1..900"),
+    ],
+)
 def test_a_broken_number_is_named(change: dict, expected: str) -> None:
     dispatch = change.get("dispatch", limits.DISPATCH_TIMEOUT)
     broken = limits.rules(
         function_timeouts={"api": change.get("api", limits.API_TIMEOUT), "dispatch": dispatch},
         mappings=[(change.get("visibility", 6 * min(dispatch, 900)), min(dispatch, 900), change.get("batch", 10))],
-        claim_lease=change.get("lease", limits.CLAIM_LEASE), budget=change.get("budget", limits.DISPATCH_BUDGET))
+        claim_lease=change.get("lease", limits.CLAIM_LEASE),
+        budget=change.get("budget", limits.DISPATCH_BUDGET),
+    )
     assert any(expected in b for b in broken), broken
 
 
@@ -59,7 +66,7 @@ def test_every_function_shares_chalices_package_and_has_its_own_role(merge: dict
     for logical in functions():
         props = resources[logical]["Properties"]
         assert props["Role"] == {"Fn::GetAtt": [f"{logical}Role", "Arn"]}
-        if logical != API:   # the API's code and handler are Chalice's own
+        if logical != API:  # the API's code and handler are Chalice's own
             assert props["CodeUri"] == "./deployment.zip"
             assert props["Runtime"] == "python3.11" and props["Architectures"] == ["x86_64"]
         assert resources[f"{logical}Logs"]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
@@ -78,23 +85,34 @@ def test_roles_grant_no_wildcard_actions_and_queues_only_under_the_prefix(merge:
                 assert "${QueuePrefix}-t-*" in text or "SystemQueue" in text or "WorkQueue" in text, logical
 
 
-def test_only_the_api_and_the_retry_tick_provision_queues_and_mappings_only_onto_the_dispatcher(
-        merge: dict) -> None:
+def test_only_the_api_and_the_retry_tick_provision_queues_and_mappings_only_onto_the_dispatcher(merge: dict) -> None:
     for logical in functions():
         actions = {a for s in _statements(merge, logical) for a in s["Action"]}
-        creating = {a for a in actions if a in {"sqs:CreateQueue", "lambda:CreateEventSourceMapping",
-                                                "cloudwatch:PutMetricAlarm"}}
-        removing = {a for a in actions if a in {"sqs:DeleteQueue", "lambda:DeleteEventSourceMapping",
-                                                "cloudwatch:DeleteAlarms"}}
+        creating = {
+            a
+            for a in actions
+            if a in {"sqs:CreateQueue", "lambda:CreateEventSourceMapping", "cloudwatch:PutMetricAlarm"}
+        }
+        removing = {
+            a for a in actions if a in {"sqs:DeleteQueue", "lambda:DeleteEventSourceMapping", "cloudwatch:DeleteAlarms"}
+        }
         assert (logical in (API, "RetryFunction")) == bool(creating), (logical, creating)
         assert (logical == API) == bool(removing), (logical, removing)
     for statement in _statements(merge, API):
         if statement["Action"] in (["lambda:CreateEventSourceMapping"], ["lambda:DeleteEventSourceMapping"]):
             # The dispatcher's ARN by its name (no GetAtt: its environment names the API's URL).
-            assert statement["Condition"] == {"ArnLike": {"lambda:FunctionArn": {"Fn::Sub": (
-                "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-dispatch")}}}
+            assert statement["Condition"] == {
+                "ArnLike": {
+                    "lambda:FunctionArn": {
+                        "Fn::Sub": (
+                            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${AWS::StackName}-dispatch"
+                        )
+                    }
+                }
+            }
     assert merge["Resources"]["DispatchFunction"]["Properties"]["FunctionName"] == {
-        "Fn::Sub": "${AWS::StackName}-dispatch"}
+        "Fn::Sub": "${AWS::StackName}-dispatch"
+    }
 
 
 def test_only_the_dispatcher_writes_large_files_and_the_bucket_expires_them(merge: dict) -> None:
@@ -118,8 +136,13 @@ def test_alarms_notify_the_topic_an_email_parameter_subscribes_to(merge: dict) -
 def test_the_database_is_created_behind_rds_proxy_only_without_a_url(merge: dict) -> None:
     resources = merge["Resources"]
     created = {k for k, v in resources.items() if v.get("Condition") == "CreateDatabase"}
-    assert {"DatabaseCluster", "DatabaseInstance", "DatabaseProxy", "DatabaseProxyTargetGroup",
-            "DatabaseCredentials"} <= created
+    assert {
+        "DatabaseCluster",
+        "DatabaseInstance",
+        "DatabaseProxy",
+        "DatabaseProxyTargetGroup",
+        "DatabaseCredentials",
+    } <= created
     assert resources["DatabaseInstance"]["Properties"]["DBInstanceClass"] == "db.serverless"
     assert resources["DatabaseProxy"]["Properties"]["RequireTLS"] is True
     assert resources["DatabaseUrlSecret"]["Condition"] == "UseGivenDatabase"
@@ -153,10 +176,18 @@ def test_the_system_queue_has_the_attributes_the_code_would_give_it(merge: dict)
 def test_metrics_route_follows_the_operators_choice(access: str) -> None:
     from devstack.cfn import Context, Template
 
-    chalice_like = {"Resources": {"RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionBody": {
-        "paths": {"/metrics": {"get": {}, "post": {}}, "/health": {"get": {}}}}}}},
+    chalice_like = {
+        "Resources": {
+            "RestAPI": {
+                "Type": "AWS::Serverless::Api",
+                "Properties": {
+                    "DefinitionBody": {"paths": {"/metrics": {"get": {}, "post": {}}, "/health": {"get": {}}}}
+                },
+            }
+        },
         "Parameters": {"MetricsAccess": {"Type": "String", "Default": "iam"}},
-        "Conditions": merge_template()["Conditions"]}
+        "Conditions": merge_template()["Conditions"],
+    }
     template = Template(finish(chalice_like), Context({"MetricsAccess": access}))
     paths = template.api_paths()
     if access == "none":
@@ -187,10 +218,16 @@ def test_every_connection_the_functions_may_hold_fits_the_database_proxy(merge: 
 
     params = merge["Parameters"]
     pool = int(params["DatabasePoolSize"]["Default"])
-    reserved = {"dispatch": int(params["DispatchReservedConcurrency"]["Default"]),
-                "api": int(params["ApiReservedConcurrency"]["Default"])}
-    assert limits.database_budget(pool_size=pool, reserved=reserved,
-                                  max_acu=float(params["DatabaseMaxCapacity"]["Default"])) == []
+    reserved = {
+        "dispatch": int(params["DispatchReservedConcurrency"]["Default"]),
+        "api": int(params["ApiReservedConcurrency"]["Default"]),
+    }
+    assert (
+        limits.database_budget(
+            pool_size=pool, reserved=reserved, max_acu=float(params["DatabaseMaxCapacity"]["Default"])
+        )
+        == []
+    )
     assert limits.database_budget(pool_size=pool, reserved=reserved, max_acu=4), "4 ACU would not hold it"
     assert pool == next(s.default for s in SETTINGS if s.attribute == "db_pool_size")
     proxy = merge["Resources"]["DatabaseProxyTargetGroup"]["Properties"]["ConnectionPoolConfigurationInfo"]

@@ -11,10 +11,17 @@ pytestmark = pytest.mark.unit
 REGION, ACCOUNT = "us-east-1", "123456789012"
 DISPATCH = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mp-dispatch"
 POLICY = [
-    {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:CreateQueue"],
-     "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:mailproxy-t-*"},
-    {"Effect": "Allow", "Action": ["lambda:CreateEventSourceMapping"], "Resource": "*",
-     "Condition": {"ArnLike": {"lambda:FunctionArn": DISPATCH}}},
+    {
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage", "sqs:CreateQueue"],
+        "Resource": f"arn:aws:sqs:{REGION}:{ACCOUNT}:mailproxy-t-*",
+    },
+    {
+        "Effect": "Allow",
+        "Action": ["lambda:CreateEventSourceMapping"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"lambda:FunctionArn": DISPATCH}},
+    },
     {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::large-files/*"},
 ]
 
@@ -27,7 +34,7 @@ def check(service: str, operation: str, **params: object) -> bool:
 def test_queue_calls_are_held_to_the_queue_names_the_role_names() -> None:
     url = f"http://127.0.0.1:4566/{ACCOUNT}/mailproxy-t-acme-1234"
     assert check("sqs", "SendMessage", QueueUrl=url)
-    assert check("sqs", "SendMessageBatch", QueueUrl=url)        # the batch call is the same action
+    assert check("sqs", "SendMessageBatch", QueueUrl=url)  # the batch call is the same action
     assert check("sqs", "CreateQueue", QueueName="mailproxy-t-new")
     assert not check("sqs", "SendMessage", QueueUrl=f"http://h/{ACCOUNT}/mailproxy-system")
     assert not check("sqs", "DeleteQueue", QueueUrl=url)

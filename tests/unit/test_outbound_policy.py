@@ -11,8 +11,23 @@ from chalicelib.errors import ConfigurationError
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("ip", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0",
-                                "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "224.0.0.1"])
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "100.64.0.1",
+        "::1",
+        "fd00::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+    ],
+)
 def test_non_public_addresses_are_refused_by_default(ip: str) -> None:
     assert not parse_allow("").allows("anything.example", ip, 443)
 
@@ -43,7 +58,7 @@ def test_saving_an_account_on_a_refused_address_warns_naming_the_variable() -> N
     warning = save_warning(none, "10.0.0.5", 25)
     assert warning and "MAILPROXY_OUTBOUND_ALLOW" in warning and "10.0.0.5" in warning
     assert save_warning(none, "localhost", 1025) is not None
-    assert save_warning(none, "smtp.example.com", 587) is None        # a name: judged when used
-    assert save_warning(none, "8.8.8.8", 25) is None                  # public
+    assert save_warning(none, "smtp.example.com", 587) is None  # a name: judged when used
+    assert save_warning(none, "8.8.8.8", 25) is None  # public
     assert save_warning(parse_allow("10.0.0.0/8"), "10.0.0.5", 25) is None
     assert save_warning(parse_allow("127.0.0.0/8"), "127.0.0.1", 1025) is None

@@ -16,23 +16,54 @@ from hypothesis import strategies as st
 from chalicelib.domain import schemas
 from chalicelib.domain.validation import fast_valid, schema_errors
 
-SCHEMAS = {name: value for name, value in vars(schemas).items()
-           if isinstance(value, dict) and value.get("type") == "object" and name.isupper()}
+SCHEMAS = {
+    name: value
+    for name, value in vars(schemas).items()
+    if isinstance(value, dict) and value.get("type") == "object" and name.isupper()
+}
 
 _STRINGS = st.one_of(
-    st.sampled_from(["", "x", "a@example.com", "A <a@example.com>", "a@example.com, b@example.com",
-                     "bearer", "basic", "none", "rewrite", "reject", "high", "s3://bucket/p", "0" * 32,
-                     "line\nbreak", "end\n", "bad address", "x" * 300, "pool", "dedicated", "\u2028",
-                     "example.com", "sel1"]),
+    st.sampled_from(
+        [
+            "",
+            "x",
+            "a@example.com",
+            "A <a@example.com>",
+            "a@example.com, b@example.com",
+            "bearer",
+            "basic",
+            "none",
+            "rewrite",
+            "reject",
+            "high",
+            "s3://bucket/p",
+            "0" * 32,
+            "line\nbreak",
+            "end\n",
+            "bad address",
+            "x" * 300,
+            "pool",
+            "dedicated",
+            "\u2028",
+            "example.com",
+            "sel1",
+        ]
+    ),
     st.text(max_size=8),
 )
 _SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.integers(-(2**40), 2**40),
-    st.sampled_from([0.0, 1.0, 2.5, -1.0, 1e3]), _STRINGS,
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.integers(-(2**40), 2**40),
+    st.sampled_from([0.0, 1.0, 2.5, -1.0, 1e3]),
+    _STRINGS,
 )
-_JSON = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=4), inner, max_size=3)),
-                     max_leaves=6)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=6,
+)
 
 
 def _typed(sub: dict[str, Any], depth: int) -> st.SearchStrategy[Any]:
@@ -72,11 +103,15 @@ def _typed(sub: dict[str, Any], depth: int) -> st.SearchStrategy[Any]:
 def _body(schema: dict[str, Any], depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
     properties = schema.get("properties", {})
     required = set(schema.get("required", []))
-    fields = {name: st.one_of(_typed(sub, depth), _JSON) if isinstance(sub, dict) else _JSON
-              for name, sub in properties.items()}
+    fields = {
+        name: st.one_of(_typed(sub, depth), _JSON) if isinstance(sub, dict) else _JSON
+        for name, sub in properties.items()
+    }
     fields.setdefault("unknown", _JSON)
-    return st.fixed_dictionaries({k: v for k, v in fields.items() if k in required},
-                                 optional={k: v for k, v in fields.items() if k not in required})
+    return st.fixed_dictionaries(
+        {k: v for k, v in fields.items() if k in required},
+        optional={k: v for k, v in fields.items() if k not in required},
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
@@ -100,6 +135,13 @@ def test_an_integral_float_and_1_for_true_take_jsonschema() -> None:
 
 
 def test_a_valid_message_list_passes_the_compiled_check() -> None:
-    message = {"id": "m1", "tenant_id": "t", "account_id": "a", "from": "A <a@example.com>",
-               "to": ["b@example.com"], "subject": "Hi", "priority": "high"}
+    message = {
+        "id": "m1",
+        "tenant_id": "t",
+        "account_id": "a",
+        "from": "A <a@example.com>",
+        "to": ["b@example.com"],
+        "subject": "Hi",
+        "priority": "high",
+    }
     assert fast_valid(schemas.ADD_MESSAGES, {"messages": [message] * 3})

@@ -10,9 +10,23 @@ from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow
 
 COLUMNS = (
-    "host", "port", "username", "password_enc", "ttl", "limit_per_minute", "limit_per_hour",
-    "limit_per_day", "limit_behavior", "use_tls", "batch_size", "is_pec_account", "imap_host",
-    "imap_port", "imap_user", "imap_password_enc", "imap_ssl",
+    "host",
+    "port",
+    "username",
+    "password_enc",
+    "ttl",
+    "limit_per_minute",
+    "limit_per_hour",
+    "limit_per_day",
+    "limit_behavior",
+    "use_tls",
+    "batch_size",
+    "is_pec_account",
+    "imap_host",
+    "imap_port",
+    "imap_user",
+    "imap_password_enc",
+    "imap_ssl",
 )
 
 
@@ -43,8 +57,10 @@ class AccountRepository(Repository):
 
     def list_for(self, tenant_id: str) -> list[AccountRow]:
         with self.db.transaction() as conn:
-            return cast(list[AccountRow], conn.execute(
-                "SELECT * FROM accounts WHERE tenant_id = %s ORDER BY id", (tenant_id,)).fetchall())
+            return cast(
+                list[AccountRow],
+                conn.execute("SELECT * FROM accounts WHERE tenant_id = %s ORDER BY id", (tenant_id,)).fetchall(),
+            )
 
     def unreadable(self, limit: int) -> tuple[list[Row], int]:
         """Accounts flagged with a secret this deployment cannot read: the first ``limit``
@@ -52,12 +68,17 @@ class AccountRepository(Repository):
         with self.db.statement() as conn:
             rows = conn.execute(
                 "SELECT tenant_id, id AS account_id, secret_error FROM accounts WHERE secret_error IS NOT NULL"
-                " ORDER BY tenant_id, id LIMIT %s", (limit,)).fetchall()
+                " ORDER BY tenant_id, id LIMIT %s",
+                (limit,),
+            ).fetchall()
             total = conn.execute("SELECT count(*) AS n FROM accounts WHERE secret_error IS NOT NULL").fetchone()
         return rows, int(total["n"]) if total else 0
 
     def delete(self, tenant_id: str, account_id: str) -> bool:
         with self.db.transaction() as conn:
-            return conn.execute(
-                "DELETE FROM accounts WHERE tenant_id = %s AND id = %s RETURNING id", (tenant_id, account_id)
-            ).fetchone() is not None
+            return (
+                conn.execute(
+                    "DELETE FROM accounts WHERE tenant_id = %s AND id = %s RETURNING id", (tenant_id, account_id)
+                ).fetchone()
+                is not None
+            )

@@ -17,12 +17,22 @@ class AuditRepository(Repository):
                 (ts, endpoint, tenant_id, jsonb(payload), status),
             )
 
-    def entries(self, tenant_id: str | None, since_ts: int | None, until_ts: int | None,
-                endpoint_filter: str | None, limit: int | None) -> list[Row]:
+    def entries(
+        self,
+        tenant_id: str | None,
+        since_ts: int | None,
+        until_ts: int | None,
+        endpoint_filter: str | None,
+        limit: int | None,
+    ) -> list[Row]:
         clauses: list[str] = []
         params: list[Any] = []
-        for clause, value in (("tenant_id = %s", tenant_id), ("command_ts >= %s", since_ts),
-                              ("command_ts <= %s", until_ts), ("strpos(endpoint, %s) > 0", endpoint_filter or None)):
+        for clause, value in (
+            ("tenant_id = %s", tenant_id),
+            ("command_ts >= %s", since_ts),
+            ("command_ts <= %s", until_ts),
+            ("strpos(endpoint, %s) > 0", endpoint_filter or None),
+        ):
             if value is not None:
                 clauses.append(clause)
                 params.append(value)

@@ -14,14 +14,16 @@ class BounceRepository(Repository):
         """Lease the bounce poll when enabled and due (or forced); None otherwise."""
         due = "" if force else " AND (bounce_next_poll_ts IS NULL OR bounce_next_poll_ts <= %(now)s)"
         with self.db.transaction() as conn:
-            return cast(InstanceRow | None, conn.execute(
-                "UPDATE instance_settings SET bounce_lease_until = %(until)s WHERE id = 1 AND bounce_enabled"
-                " AND (bounce_lease_until IS NULL OR bounce_lease_until < %(now)s)" + due + " RETURNING *",
-                {"now": now, "until": now + seconds},
-            ).fetchone())
+            return cast(
+                InstanceRow | None,
+                conn.execute(
+                    "UPDATE instance_settings SET bounce_lease_until = %(until)s WHERE id = 1 AND bounce_enabled"
+                    " AND (bounce_lease_until IS NULL OR bounce_lease_until < %(now)s)" + due + " RETURNING *",
+                    {"now": now, "until": now + seconds},
+                ).fetchone(),
+            )
 
-    def finish_poll(self, last_uid: int | None, uidvalidity: int | None, next_poll: int | None,
-                    synced: bool) -> None:
+    def finish_poll(self, last_uid: int | None, uidvalidity: int | None, next_poll: int | None, synced: bool) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE instance_settings SET bounce_lease_until = NULL, bounce_next_poll_ts = %s,"
@@ -54,5 +56,7 @@ class BounceRepository(Repository):
                 (bounce_type, code, reason, now, pk),
             ).fetchone()
             if row is not None:
-                conn.execute(INSERT_EVENT + " VALUES (%s, %s, 'bounce', %s, %s, %s)",
-                             (pk, row["tenant_id"], now, reason, jsonb(meta)))
+                conn.execute(
+                    INSERT_EVENT + " VALUES (%s, %s, 'bounce', %s, %s, %s)",
+                    (pk, row["tenant_id"], now, reason, jsonb(meta)),
+                )

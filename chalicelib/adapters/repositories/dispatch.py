@@ -22,8 +22,15 @@ from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 
 # What an outcome may change, with the SQL type its JSON value is read as.
-OUTCOME_COLUMNS = {"status": "text", "sent_ts": "bigint", "error": "text", "error_ts": "bigint",
-                   "last_error": "text", "retry_count": "integer", "deferred_ts": "bigint"}
+OUTCOME_COLUMNS = {
+    "status": "text",
+    "sent_ts": "bigint",
+    "error": "text",
+    "error_ts": "bigint",
+    "last_error": "text",
+    "retry_count": "integer",
+    "deferred_ts": "bigint",
+}
 
 
 # A tenant ``t`` has an account, not held by its rate limit, with a due message: a probe of
@@ -47,11 +54,13 @@ class DispatchRepository(Repository):
                 " i.bounce_return_path) FROM instance_settings i WHERE i.id = 1) AS instance,"
                 " (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]') FROM accounts a"
                 " WHERE a.tenant_id = t.id) AS accounts_json"
-                " FROM tenants t WHERE t.id = %s", (tenant_id,)).fetchone()
+                " FROM tenants t WHERE t.id = %s",
+                (tenant_id,),
+            ).fetchone()
         if tenant is None:
             return None, []
         accounts = tenant.pop("accounts_json")
-        for account in accounts:   # as JSON, the timestamps came as ISO text
+        for account in accounts:  # as JSON, the timestamps came as ISO text
             account["created_at"] = datetime.fromisoformat(account["created_at"])
             account["updated_at"] = datetime.fromisoformat(account["updated_at"])
         tenant["instance"] = tenant.get("instance") or {}
@@ -61,8 +70,11 @@ class DispatchRepository(Repository):
         """The account's stored secret cannot be read with this deployment's key (shown by
         /status, /metrics and its alert until the account is saved again)."""
         with self.db.statement() as conn:
-            conn.execute("UPDATE accounts SET secret_error = %s WHERE tenant_id = %s AND id = %s"
-                         " AND secret_error IS DISTINCT FROM %s", (error, tenant_id, account_id, error))
+            conn.execute(
+                "UPDATE accounts SET secret_error = %s WHERE tenant_id = %s AND id = %s"
+                " AND secret_error IS DISTINCT FROM %s",
+                (error, tenant_id, account_id, error),
+            )
 
     def release_account_leases(self, tenant_id: str, owner: str) -> None:
         with self.db.statement() as conn:
@@ -72,8 +84,7 @@ class DispatchRepository(Repository):
                 (tenant_id, owner),
             )
 
-    def claim(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int, limit: int
-              ) -> list[MessageRow]:
+    def claim(self, tenant_id: str, account_id: str, owner: str, now: int, lease: int, limit: int) -> list[MessageRow]:
         """Lease up to ``limit`` due messages of one account, in dispatch order (of the deferred
         ones that are due, the ``limit`` due first are the candidates), and the account with
         them: one run sends for an account at a time, so it never sees more than
@@ -112,10 +123,16 @@ class DispatchRepository(Repository):
                 FROM due WHERE m.pk = due.pk
                 RETURNING m.*
                 """,
-                {"tenant": tenant_id, "account": account_id, "owner": owner, "now": now,
-                 "lease": lease, "limit": limit},
+                {
+                    "tenant": tenant_id,
+                    "account": account_id,
+                    "owner": owner,
+                    "now": now,
+                    "lease": lease,
+                    "limit": limit,
+                },
             ).fetchall()
-        rows.sort(key=dispatch_key)   # UPDATE ... RETURNING keeps no order
+        rows.sort(key=dispatch_key)  # UPDATE ... RETURNING keeps no order
         return cast(list[MessageRow], rows)
 
     def has_due(self, tenant_id: str, now: int) -> bool:
@@ -123,11 +140,14 @@ class DispatchRepository(Repository):
         run is sending for (that run keeps going or asks for more itself), nor of an account
         whose rate window is spent."""
         with self.db.statement() as conn:
-            return conn.execute(
-                f"SELECT 1 FROM tenants t WHERE t.id = %(tenant)s AND {_ACCOUNT_DUE}"
-                " AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s))",
-                {"tenant": tenant_id, "now": now},
-            ).fetchone() is not None
+            return (
+                conn.execute(
+                    f"SELECT 1 FROM tenants t WHERE t.id = %(tenant)s AND {_ACCOUNT_DUE}"
+                    " AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s))",
+                    {"tenant": tenant_id, "now": now},
+                ).fetchone()
+                is not None
+            )
 
     def tenants_with_due(self, now: int, stale: int, limit: int) -> list[Row]:
         """Up to ``limit`` tenants with due messages and no work record outstanding (or only a
@@ -165,8 +185,7 @@ class DispatchRepository(Repository):
         """The records were not sent after all: the next submit or tick sends them."""
         if tenant_ids:
             with self.db.statement() as conn:
-                conn.execute("UPDATE tenants SET work_outstanding = false WHERE id = ANY (%s)",
-                             (list(tenant_ids),))
+                conn.execute("UPDATE tenants SET work_outstanding = false WHERE id = ANY (%s)", (list(tenant_ids),))
 
     def end_run(self, tenant_id: str, now: int) -> bool:
         """A run is over: clear the tenant's mark, then say whether messages are due. Two
@@ -174,20 +193,19 @@ class DispatchRepository(Repository):
         messages before this clear, so the second statement's snapshot sees them; a later
         submit sees no mark and sends its own record."""
         with self.db.statement() as conn:
-            conn.execute("UPDATE tenants SET work_outstanding = false WHERE id = %s AND work_outstanding",
-                         (tenant_id,))
+            conn.execute("UPDATE tenants SET work_outstanding = false WHERE id = %s AND work_outstanding", (tenant_id,))
         return self.has_due(tenant_id, now)
 
-    def hold_back(self, tenant_id: str, account_id: str, now: int, until: int, reason: str,
-                  reject: bool) -> int:
+    def hold_back(self, tenant_id: str, account_id: str, now: int, until: int, reason: str, reject: bool) -> int:
         """The account's window is spent: hold its due messages until ``until`` in one statement
         and hold the account, so nothing touches them again before then. Deferring: only the
         messages held for the first time (no deferred_ts) change, each with one deferred event;
         rejecting (limit_behavior reject): each ends in error ``rate_limit_exceeded`` as v1 says.
         Counters as one attempt each would have counted. Returns the messages changed."""
         if reject:
-            change = ("status = 'error', error = %(error)s, last_error = %(error)s, error_ts = %(now)s,"
-                      " sent_ts = %(now)s")
+            change = (
+                "status = 'error', error = %(error)s, last_error = %(error)s, error_ts = %(now)s, sent_ts = %(now)s"
+            )
             event = "'error', %(now)s, %(error)s, NULL::jsonb"
             names = [metrics.ERRORS, metrics.RATE_LIMITED]
             first_time = ""
@@ -217,9 +235,17 @@ class DispatchRepository(Repository):
             )
             SELECT count(*) AS n FROM held
         """
-        params = {"tenant": tenant_id, "account": account_id, "now": now, "until": until,
-                  "hold": None if reject else until, "reason": reason, "error": "rate_limit_exceeded",
-                  "metadata": jsonb(held_metadata(now)), "names": names}
+        params = {
+            "tenant": tenant_id,
+            "account": account_id,
+            "now": now,
+            "until": until,
+            "hold": None if reject else until,
+            "reason": reason,
+            "error": "rate_limit_exceeded",
+            "metadata": jsonb(held_metadata(now)),
+            "names": names,
+        }
         with self.db.statement() as conn:
             row = conn.execute(sql, params).fetchone()
         return int(row["n"]) if row else 0
@@ -239,8 +265,16 @@ class DispatchRepository(Repository):
             if unknown:
                 raise ValueError(f"not an outcome column: {sorted(unknown)}")
             event = o["event"]
-            rows.append({**o, "ord": ord_, "event_type": event["type"], "event_ts": event["ts"],
-                         "description": event.get("description"), "metadata": event.get("metadata")})
+            rows.append(
+                {
+                    **o,
+                    "ord": ord_,
+                    "event_type": event["type"],
+                    "event_ts": event["ts"],
+                    "description": event.get("description"),
+                    "metadata": event.get("metadata"),
+                }
+            )
         sets = ", ".join(f"{c} = COALESCE(o.{c}, messages.{c})" for c in OUTCOME_COLUMNS)
         sql = f"""
             WITH o AS (
@@ -275,8 +309,12 @@ class DispatchRepository(Repository):
             SELECT pk::text AS pk FROM m
         """
         with self.db.statement() as conn:
-            params = {"rows": jsonb(rows), "owner": owner, "pks": [r["pk"] for r in rows],
-                      "latency_sum": metrics.LATENCY_SUM_MS}
+            params = {
+                "rows": jsonb(rows),
+                "owner": owner,
+                "pks": [r["pk"] for r in rows],
+                "latency_sum": metrics.LATENCY_SUM_MS,
+            }
             return {r["pk"] for r in conn.execute(sql, params).fetchall()}
 
     def release_claim(self, pk: Any, owner: str, deferred_ts: int | None) -> None:

@@ -18,15 +18,17 @@ class FeedbackRepository(Repository):
                 "SELECT m.pk, m.tenant_id, m.id, m.payload, m.unsubscribed_ts, m.complaint_ts,"
                 " t.suppression_enabled, t.report_extensions"
                 " FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE m.tenant_id = %s AND m.id = %s",
-                (tenant_id, message_id)).fetchone()
+                (tenant_id, message_id),
+            ).fetchone()
 
     def record(self, pk: Any, kind: str, now: int, metadata: Row | None, reported: bool) -> bool:
         """The message's time for ``kind`` and its one event, the first time only. ``reported``:
         the tenant takes no extension entries, so there is nothing to report."""
         column = _COLUMN[kind]
         with self.db.transaction() as conn:
-            return conn.execute(
-                f"""
+            return (
+                conn.execute(
+                    f"""
                 WITH m AS (
                     UPDATE messages SET {column} = %(now)s, updated_at = now()
                     WHERE pk = %(pk)s AND {column} IS NULL RETURNING pk, tenant_id
@@ -35,5 +37,13 @@ class FeedbackRepository(Repository):
                 SELECT pk, tenant_id, %(kind)s, %(now)s, NULL, %(metadata)s, %(reported)s FROM m
                 RETURNING event_id
                 """,
-                {"pk": pk, "now": now, "kind": kind, "metadata": jsonb(metadata),
-                 "reported": now if reported else None}).fetchone() is not None
+                    {
+                        "pk": pk,
+                        "now": now,
+                        "kind": kind,
+                        "metadata": jsonb(metadata),
+                        "reported": now if reported else None,
+                    },
+                ).fetchone()
+                is not None
+            )

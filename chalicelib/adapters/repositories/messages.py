@@ -19,7 +19,9 @@ _STATUS_SQL = {
     "pending": f"(m.status = 'pending' AND NOT {_HELD} AND m.deferred_ts IS NULL)",
     "deferred": f"(m.status = 'pending' AND NOT {_HELD} AND m.deferred_ts IS NOT NULL)",
     "suspended": f"(m.status = 'pending' AND {_HELD})",
-    "sent": "m.status = %(status)s", "error": "m.status = %(status)s", "bounced": "m.status = %(status)s",
+    "sent": "m.status = %(status)s",
+    "error": "m.status = %(status)s",
+    "bounced": "m.status = %(status)s",
 }
 
 
@@ -142,9 +144,12 @@ class MessageRepository(Repository):
     def delete(self, tenant_id: str, ids: Sequence[str]) -> tuple[int, list[str]]:
         """Delete the tenant's messages with those ids (events cascade)."""
         with self.db.transaction() as conn:
-            deleted = {r["id"] for r in conn.execute(
-                "DELETE FROM messages WHERE tenant_id = %s AND id = ANY (%s) RETURNING id",
-                (tenant_id, list(ids)))}
+            deleted = {
+                r["id"]
+                for r in conn.execute(
+                    "DELETE FROM messages WHERE tenant_id = %s AND id = ANY (%s) RETURNING id", (tenant_id, list(ids))
+                )
+            }
         return len(deleted), sorted(set(ids) - deleted)
 
     def count_unfinished(self, tenant_id: str, batch_code: str | None = None) -> int:

@@ -22,14 +22,19 @@ class MetricRepository(Repository):
                 " COALESCE(sum(length(t.id) + length(COALESCE(t.name, t.id)) + 2 * length(a.id)), 0) AS account_labels,"
                 " COALESCE(sum(length(t.id) + length(COALESCE(t.name, t.id))), 0) AS tenant_labels"
                 f" FROM accounts a JOIN tenants t ON t.id = a.tenant_id WHERE {_IN_SHARD}",
-                {"shard": shard, "shards": shards}).fetchone()
+                {"shard": shard, "shards": shards},
+            ).fetchone()
         return row or {"accounts": 0, "tenants": 0, "account_labels": 0, "tenant_labels": 0}
 
     def rows(self, shard: int = 0, shards: int = 1) -> tuple[list[Row], list[Row], int | None]:
         """The shard's accounts' counters (zero when never counted), its tenants' latency
         counters summed over their accounts, and (shard 0 only) the unfinished total."""
-        params = {"names": list(metrics.NAMES), "latency": list(metrics.LATENCY_NAMES),
-                  "shard": shard, "shards": shards}
+        params = {
+            "names": list(metrics.NAMES),
+            "latency": list(metrics.LATENCY_NAMES),
+            "shard": shard,
+            "shards": shards,
+        }
         with self.db.transaction() as conn:
             counters = conn.execute(
                 "SELECT a.tenant_id, COALESCE(t.name, t.id) AS tenant_name, a.id AS account_id,"

@@ -34,10 +34,14 @@ class RateRepository(Repository):
     def remaining(self, tenant_id: str, account_id: str, windows: Sequence[Window]) -> tuple[int, list[Window]]:
         """Slots left in the tightest of the windows, and the tightest windows."""
         with self.db.statement() as conn:
-            used = {(r["window_kind"], r["window_start"]): int(r["used"]) for r in conn.execute(
-                "SELECT window_kind, window_start, used FROM rate_counters WHERE tenant_id = %s AND account_id = %s"
-                " AND (window_kind, window_start) IN (SELECT * FROM unnest(%s::text[], %s::bigint[]))",
-                (tenant_id, account_id, [w.kind for w in windows], [w.start for w in windows])).fetchall()}
+            used = {
+                (r["window_kind"], r["window_start"]): int(r["used"])
+                for r in conn.execute(
+                    "SELECT window_kind, window_start, used FROM rate_counters WHERE tenant_id = %s AND account_id = %s"
+                    " AND (window_kind, window_start) IN (SELECT * FROM unnest(%s::text[], %s::bigint[]))",
+                    (tenant_id, account_id, [w.kind for w in windows], [w.start for w in windows]),
+                ).fetchall()
+            }
         left = [w.limit - used.get((w.kind, w.start), 0) for w in windows]
         return min(left), [w for w, n in zip(windows, left, strict=True) if n == min(left)]
 

@@ -15,12 +15,15 @@ class ReportRepository(Repository):
         tenant has no client application to report to (one statement after each dispatch
         run of such a tenant, and no row written)."""
         with self.db.statement() as conn:
-            return cast(TenantRow | None, conn.execute(
-                "UPDATE tenants SET report_lease_until = %s WHERE id = %s"
-                " AND client_base_url IS NOT NULL AND client_base_url <> ''"
-                " AND (report_lease_until IS NULL OR report_lease_until < %s) RETURNING *",
-                (now + seconds, tenant_id, now),
-            ).fetchone())
+            return cast(
+                TenantRow | None,
+                conn.execute(
+                    "UPDATE tenants SET report_lease_until = %s WHERE id = %s"
+                    " AND client_base_url IS NOT NULL AND client_base_url <> ''"
+                    " AND (report_lease_until IS NULL OR report_lease_until < %s) RETURNING *",
+                    (now + seconds, tenant_id, now),
+                ).fetchone(),
+            )
 
     def release_lease(self, tenant_id: str) -> None:
         with self.db.statement() as conn:
@@ -44,8 +47,9 @@ class ReportRepository(Repository):
                 {"t": tenant_id, "limit": limit},
             ).fetchall()
 
-    def finish(self, tenant_id: str, acked: list[Row], now: int, clock: float | None,
-               failures: int, next_attempt: int | None) -> None:
+    def finish(
+        self, tenant_id: str, acked: list[Row], now: int, clock: float | None, failures: int, next_attempt: int | None
+    ) -> None:
         """Record a report's result: acks, sync clock, backoff; and free the lease."""
         events = [r["seq"] for r in acked if r["source"] == "event"]
         rejections = [r["seq"] for r in acked if r["source"] == "rejection"]
@@ -58,10 +62,10 @@ class ReportRepository(Repository):
                     "UPDATE messages m SET acked_ts = %(now)s WHERE m.pk IN (SELECT e.message_pk FROM events e"
                     " WHERE e.event_id = ANY (%(events)s)) AND m.status <> 'pending' AND NOT EXISTS"
                     " (SELECT 1 FROM events e WHERE e.message_pk = m.pk AND e.reported_ts IS NULL)",
-                    {"now": now, "events": events})
+                    {"now": now, "events": events},
+                )
             if rejections:
-                conn.execute("UPDATE rejections SET reported_ts = %s WHERE rejection_id = ANY (%s)",
-                             (now, rejections))
+                conn.execute("UPDATE rejections SET reported_ts = %s WHERE rejection_id = ANY (%s)", (now, rejections))
             conn.execute(
                 "UPDATE tenants SET last_sync_ts = COALESCE(%s, last_sync_ts), report_failures = %s,"
                 " report_next_attempt_ts = %s, report_lease_until = NULL WHERE id = %s",

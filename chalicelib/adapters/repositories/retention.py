@@ -17,8 +17,7 @@ _UNACKED = "EXISTS (SELECT 1 FROM events e WHERE e.message_pk = m.pk AND e.repor
 
 
 class RetentionRepository(Repository):
-    def remove_messages(self, now: int, limit: int, tenant_id: str | None = None,
-                        threshold: int | None = None) -> int:
+    def remove_messages(self, now: int, limit: int, tenant_id: str | None = None, threshold: int | None = None) -> int:
         """Remove up to ``limit`` messages acknowledged before their tenant's cut-off, oldest
         first per tenant. A candidate with an event still unacknowledged (a bounce after the
         report) is kept and leaves the index until that event's report."""
@@ -46,12 +45,14 @@ class RetentionRepository(Repository):
             ).fetchall()
         return len(removed)
 
-    def remove_rejections(self, now: int, limit: int, tenant_id: str | None = None,
-                          threshold: int | None = None) -> int:
+    def remove_rejections(
+        self, now: int, limit: int, tenant_id: str | None = None, threshold: int | None = None
+    ) -> int:
         params = {"now": now, "limit": limit, "tenant": tenant_id, "threshold": threshold}
         with self.db.statement() as conn:
-            return len(conn.execute(
-                f"""
+            return len(
+                conn.execute(
+                    f"""
                 DELETE FROM rejections WHERE rejection_id IN (
                     SELECT v.rejection_id FROM tenants t CROSS JOIN LATERAL (
                         SELECT r.rejection_id FROM rejections r
@@ -61,8 +62,9 @@ class RetentionRepository(Repository):
                     LIMIT %(limit)s)
                 RETURNING 1
                 """,
-                params,
-            ).fetchall())
+                    params,
+                ).fetchall()
+            )
 
     def prune_bookkeeping(self, command_log_before: int, rates_before: int, limit: int) -> int:
         """Command-log rows and past rate windows older than their cut-offs, up to ``limit`` of
@@ -70,8 +72,12 @@ class RetentionRepository(Repository):
         with self.db.statement() as conn:
             logged = conn.execute(
                 "DELETE FROM command_log WHERE id IN (SELECT id FROM command_log WHERE command_ts < %s"
-                " ORDER BY command_ts, id LIMIT %s) RETURNING 1", (command_log_before, limit)).fetchall()
+                " ORDER BY command_ts, id LIMIT %s) RETURNING 1",
+                (command_log_before, limit),
+            ).fetchall()
             windows = conn.execute(
                 "DELETE FROM rate_counters WHERE ctid = ANY (ARRAY(SELECT ctid FROM rate_counters"
-                " WHERE window_start < %s LIMIT %s)) RETURNING 1", (rates_before, limit)).fetchall()
+                " WHERE window_start < %s LIMIT %s)) RETURNING 1",
+                (rates_before, limit),
+            ).fetchall()
         return len(logged) + len(windows)

@@ -33,8 +33,13 @@ class TenantRepository(Repository):
             return cast(list[TenantRow], conn.execute(sql + " ORDER BY id").fetchall())
 
     def insert(
-        self, tenant_id: str, fields: Row, signing_secret_enc: str, key_hash: str,
-        queue_url: str | None, dlq_url: str | None,
+        self,
+        tenant_id: str,
+        fields: Row,
+        signing_secret_enc: str,
+        key_hash: str,
+        queue_url: str | None,
+        dlq_url: str | None,
     ) -> bool:
         """Insert a new tenant with its key; False if the id exists already."""
         cols = ["id", *fields.keys(), "signing_secret_enc", "queue_url", "dlq_url"]
@@ -65,21 +70,26 @@ class TenantRepository(Repository):
 
     def set_queue_urls(self, tenant_id: str, queue_url: str | None, dlq_url: str | None) -> None:
         with self.db.transaction() as conn:
-            conn.execute("UPDATE tenants SET queue_url = %s, dlq_url = %s WHERE id = %s",
-                         (queue_url, dlq_url, tenant_id))
+            conn.execute(
+                "UPDATE tenants SET queue_url = %s, dlq_url = %s WHERE id = %s", (queue_url, dlq_url, tenant_id)
+            )
 
     def delete(self, tenant_id: str) -> TenantRow | None:
         """Delete a tenant and everything it owns (cascades); returns the deleted row."""
         with self.db.transaction() as conn:
-            return cast(TenantRow | None,
-                        conn.execute("DELETE FROM tenants WHERE id = %s RETURNING *", (tenant_id,)).fetchone())
+            return cast(
+                TenantRow | None, conn.execute("DELETE FROM tenants WHERE id = %s RETURNING *", (tenant_id,)).fetchone()
+            )
 
     def set_signing_secret(self, tenant_id: str, secret_enc: str) -> bool:
         with self.db.transaction() as conn:
-            return conn.execute(
-                "UPDATE tenants SET signing_secret_enc = %s, updated_at = now() WHERE id = %s RETURNING id",
-                (secret_enc, tenant_id),
-            ).fetchone() is not None
+            return (
+                conn.execute(
+                    "UPDATE tenants SET signing_secret_enc = %s, updated_at = now() WHERE id = %s RETURNING id",
+                    (secret_enc, tenant_id),
+                ).fetchone()
+                is not None
+            )
 
     def change_suspension(self, tenant_id: str, batch_code: str | None, suspend: bool) -> Row | None:
         """Apply suspend/activate atomically (the rule: domain.messages.suspended_after).
@@ -95,8 +105,9 @@ class TenantRepository(Repository):
             new = suspended_after(row["suspended_batches"], batch_code, suspend)
             if new is None:
                 return {"refused": True}
-            conn.execute("UPDATE tenants SET suspended_batches = %s, updated_at = now() WHERE id = %s",
-                         (new, tenant_id))
+            conn.execute(
+                "UPDATE tenants SET suspended_batches = %s, updated_at = now() WHERE id = %s", (new, tenant_id)
+            )
             return {"suspended_batches": new}
 
 
