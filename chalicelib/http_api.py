@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from aws_lambda_powertools import Logger
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.domain import json_input
+from chalicelib.domain import json_input, schemas
 from chalicelib.domain.answers import Serialized
 from chalicelib.domain.schemas import require_query
 from chalicelib.errors import (
@@ -106,6 +106,25 @@ def _json_body(request: Request, required: bool) -> Any:
     return json_input.parse_body(raw)
 
 
+def _inputs(request: Request, params: dict[str, str], route: RouteDoc) -> tuple[Any, dict[str, str], dict[str, str]]:
+    """The body, path and query, checked against what the route declares, in API v1's order:
+    the body's JSON, the path and query's characters, the required query names, the body's
+    schema."""
+    parsed = _json_body(request, route.body == "required") if route.body != "none" else {}
+    # API Gateway (and chalice local) hand path parameters over still percent-encoded
+    # (aws/chalice#511); ids are opaque, so decode them once.
+    decoded = {k: unquote(v) for k, v in params.items()}
+    query = dict(request.query_params or {})
+    json_input.check_params("path", decoded)
+    json_input.check_params("query", query)
+    for name in route.query:
+        if name.endswith("!"):
+            require_query(name[:-1], query.get(name[:-1]))
+    if route.schema is not None:
+        schemas.validate(route.schema, parsed)
+    return parsed, decoded, query
+
+
 def _log_command(call: Call | None, command: str, status: int) -> None:
     if call is not None:
         audit.record(call.ports, command, status, call.body, call.query, call.params)
@@ -161,30 +180,35 @@ class Routes:
         query: tuple[str, ...] = (),
         media: str = "application/json",
     ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
-        """Register a route: authenticate, parse, call the handler, map errors in one place.
+        """Register a route: authenticate, parse, validate, call the handler, map errors in one
+        place. What a route declares is what it enforces and what /openapi.json describes:
 
-        ``body``: "none" (ignored), "optional" or "required" JSON; ``schema`` and ``query``
-        (names, "name!" when required) and ``media`` (of its answers) only describe the route in
-        /openapi.json.
+        - ``body``: "none" (ignored), "optional" or "required" JSON;
+        - ``schema``: the body's JSON Schema; a body that does not fit is a 422 naming each
+          field, before the handler runs (so before any 403 of the tenant scope, docs/api.md §1);
+          the handler's service gets the body as validated and checks it no further;
+        - ``query``: its parameters, "name!" when required (missing: a 422 here);
+        - ``media``: what its answers carry.
         """
 
         def register(handler: Callable[[Call], Any]) -> Callable[..., Response]:
             summary = (handler.__doc__ or handler.__name__.replace("_", " ")).strip().splitlines()[0]
-            self.docs.extend(RouteDoc(path, m, access, summary, body, schema, query, command, media) for m in methods)
-            return self._register(path, methods, access, body, command, handler)
+            docs = [RouteDoc(path, m, access, summary, body, schema, query, command, media) for m in methods]
+            self.docs.extend(docs)
+            return self._register(docs[0], methods, handler)
 
         return register
 
-    def _register(
-        self, path: str, methods: list[str], access: str, body: str, command: str | None, handler: Callable[[Call], Any]
-    ) -> Callable[..., Response]:
+    def _register(self, route: RouteDoc, methods: list[str], handler: Callable[[Call], Any]) -> Callable[..., Response]:
+        path = route.path
+
         @functools.wraps(handler)
         def view(**params: str) -> Response:
             started = time.perf_counter()
             request = self._request()
             request_id = (request.context or {}).get("requestId")
             self.log.append_keys(request_id=request_id, tenant_id=None)
-            response = self._answer(request, params, access, body, command, handler)
+            response = self._answer(request, params, route, handler)
             # One access line per request: what was asked, for whom, the answer, how long.
             line = {
                 "method": request.method,
@@ -203,29 +227,18 @@ class Routes:
         return view
 
     def _answer(
-        self,
-        request: Request,
-        params: dict[str, str],
-        access: str,
-        body: str,
-        command: str | None,
-        handler: Callable[[Call], Any],
+        self, request: Request, params: dict[str, str], route: RouteDoc, handler: Callable[[Call], Any]
     ) -> Response:
         call: Call | None = None
+        command = route.command
         try:
             ports = get_ports()
             principal = Principal(None)
-            if access != OPEN:
+            if route.access != OPEN:
                 key_check.ensure(ports)
                 token = request.headers.get("x-api-token")
-                principal = authenticate(ports, token, admin_only=access == ADMIN)
-            parsed = _json_body(request, body == "required") if body != "none" else {}
-            # API Gateway (and chalice local) hand path parameters over still
-            # percent-encoded (aws/chalice#511); ids are opaque, so decode them once.
-            decoded = {k: unquote(v) for k, v in params.items()}
-            query = dict(request.query_params or {})
-            json_input.check_params("path", decoded)
-            json_input.check_params("query", query)
+                principal = authenticate(ports, token, admin_only=route.access == ADMIN)
+            parsed, decoded, query = _inputs(request, params, route)
             tenant_id = principal.tenant_id or decoded.get("tenant_id") or query.get("tenant_id")
             if tenant_id:
                 self.log.append_keys(tenant_id=tenant_id)

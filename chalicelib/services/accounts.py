@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain import defaults, schemas
+from chalicelib.domain import defaults
 from chalicelib.domain.outbound import save_warning
 from chalicelib.domain.records import Row, account_info
 from chalicelib.errors import BusinessRuleError, tenant_not_found
@@ -16,7 +16,6 @@ def _limit(value: int | None) -> int | None:
 
 def upsert(ports: Ports, principal: Principal, payload: Row) -> Row:
     """Full replacement: omitted fields take their defaults, an omitted password none."""
-    schemas.validate(schemas.ACCOUNT, payload)  # 422 before the scope's 403 (docs/api.md §1)
     principal.scope(payload["tenant_id"])
     enc = ports.cipher.encrypt_opt
     fields: Row = {

@@ -43,7 +43,6 @@ def instance_info(ports: Ports, principal: Principal) -> Row:
 
 def update_instance(ports: Ports, principal: Principal, body: Row) -> Row:
     principal.require_admin()
-    schemas.validate(schemas.INSTANCE_UPDATE, body)
     fields = {k: body[k] for k in _WRITABLE if body.get(k) is not None}
     if body.get("bounce_imap_password") is not None:
         fields["bounce_imap_password_enc"] = ports.cipher.encrypt(body["bounce_imap_password"])

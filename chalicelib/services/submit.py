@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-from chalicelib.domain import schemas
 from chalicelib.domain.messages import parse_priority, precheck, stored_payload
 from chalicelib.domain.mime import envelope
 from chalicelib.domain.records import Row
@@ -23,7 +22,6 @@ _REPORTED = {"missing account_id", "missing from", "missing to", "invalid header
 
 
 def add_messages(ports: Ports, principal: Principal, body: Row) -> Row:
-    schemas.validate(schemas.ADD_MESSAGES, body)
     messages: list[Row] = body["messages"]
     if len(messages) > MAX_MESSAGES:
         raise BusinessRuleError(
