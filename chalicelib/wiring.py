@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-from chalicelib.adapters import aws
+from chalicelib.adapters import aws, lazy
 from chalicelib.adapters.crypto import Cipher
 from chalicelib.adapters.database import Database
 from chalicelib.adapters.queues import EventSourceMappings, TenantQueues
@@ -38,42 +37,6 @@ log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _ports: Ports | None = None
-
-
-class _Lazy:
-    """An adapter built on first use. The SMTP, HTTP and IMAP adapters import aiosmtplib,
-    requests and imaplib; a function that never sends, fetches or polls (the API, mostly)
-    does not pay for importing them at cold start."""
-
-    def __init__(self, module: str, name: str, *args: Any) -> None:
-        self._where = (module, name, args)
-        self._built: Any = None
-
-    def _adapter(self) -> Any:
-        if self._built is None:
-            module, name, args = self._where
-            self._built = getattr(importlib.import_module(module), name)(*args)
-        return self._built
-
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._adapter(), attr)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._adapter()(*args, **kwargs)
-
-
-if TYPE_CHECKING:  # what _Lazy builds still implements its port (checked by mypy only)
-    from chalicelib.adapters.http import HttpClient
-    from chalicelib.adapters.imap import ImapMailboxes
-    from chalicelib.adapters.smtp import SmtpConnector
-    from chalicelib.services import ports as _p
-
-    def _conforms(s: Settings) -> tuple[_p.SmtpConnector, _p.HttpClient, _p.MailboxOpener]:
-        return (
-            SmtpConnector(s.smtp_connect_timeout, s.smtp_timeout, s.outbound),
-            HttpClient(s.outbound),
-            ImapMailboxes(),
-        )
 
 
 def resolve_secrets(settings: Settings) -> Settings:
@@ -158,16 +121,10 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
         database=db,
         queues=queues,
         cipher=_cipher(settings),
-        smtp=_Lazy(
-            "chalicelib.adapters.smtp",
-            "SmtpConnector",
-            settings.smtp_connect_timeout,
-            settings.smtp_timeout,
-            settings.outbound,
-        ),
-        http=_Lazy("chalicelib.adapters.http", "HttpClient", settings.outbound),
+        smtp=lazy.smtp(settings),
+        http=lazy.Http(settings.outbound),
         storage=S3Storage(),
-        mailboxes=_Lazy("chalicelib.adapters.imap", "ImapMailboxes"),
+        mailboxes=lazy.mailboxes(),
     )
     return dataclasses.replace(ports, **overrides) if overrides else ports
 
