@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NotRequired, Required, TypedDict
 
 AUTH_FAILURE_CODES = frozenset({530, 534, 535})
 
@@ -39,6 +39,37 @@ def error_text(description: str, code: int | None) -> str:
     return f"{text} (SMTP {code})" if code is not None else text
 
 
+class Changes(TypedDict, total=False):
+    """What an attempt's outcome changes in the message's row; absent columns are kept."""
+
+    status: str
+    sent_ts: int
+    error: str
+    error_ts: int
+    last_error: str
+    retry_count: int
+    deferred_ts: int | None
+
+
+class Event(TypedDict):
+    """The message event an outcome adds (docs/api.md §4.6)."""
+
+    type: str
+    ts: int
+    description: NotRequired[str | None]
+    metadata: NotRequired[dict[str, Any] | None]
+
+
+class OutcomeRow(Changes, total=False):
+    """One outcome as the dispatch store writes it: the row's changes, its event, the
+    counters it adds to (each + 1) and its add -> SMTP latency (sent messages only)."""
+
+    pk: Required[str]
+    event: Required[Event]
+    metrics: Required[list[str]]
+    latency_ms: int | None
+
+
 @dataclass(frozen=True)
 class RetryLater:
     retry_count: int
@@ -46,7 +77,7 @@ class RetryLater:
     error: str
     attempted_ts: int = field(default=0, compare=False)  # when the failed attempt happened
 
-    def event(self, smtp_code: int | None) -> dict[str, Any]:
+    def event(self, smtp_code: int | None) -> Event:
         """The message's deferred event. API v1: its event_ts is the retry time (docs/api.md
         §4.6); when the attempt happened goes into its metadata, for timelines."""
         return {

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chalicelib.domain.records import Row
+from chalicelib.domain.outcome import Changes, Event, OutcomeRow
 from chalicelib.domain.rows import MessageRow
 from chalicelib.errors import InfrastructureError
 from chalicelib.services.ports import DispatchStore
@@ -43,8 +43,8 @@ MAX_WINDOW = 0.05
 @dataclass(frozen=True)
 class Outcome:
     message: MessageRow
-    changes: Row
-    event: Row
+    changes: Changes
+    event: Event
     counters: tuple[str, ...]
     latency_ms: int | None = None
 
@@ -95,19 +95,21 @@ class OutcomeWriter:
         finally:
             _busy -= 1
 
+    @staticmethod
+    def _row(outcome: Outcome) -> OutcomeRow:
+        row: OutcomeRow = {
+            **outcome.changes,
+            "pk": str(outcome.message["pk"]),
+            "event": outcome.event,
+            "metrics": list(outcome.counters),
+            "latency_ms": outcome.latency_ms,
+        }
+        return row
+
     async def _write(self, batch: list[Outcome]) -> None:
         """Retried while the claims' lease holds: releasing a sent message's claim would make
         it due and send it again. A process that dies first leaves it to the lease."""
-        rows = [
-            {
-                **o.changes,
-                "pk": str(o.message["pk"]),
-                "event": o.event,
-                "metrics": list(o.counters),
-                "latency_ms": o.latency_ms,
-            }
-            for o in batch
-        ]
+        rows = [self._row(o) for o in batch]
         delay = 0.2
         while True:
             try:

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from chalicelib.domain import metrics
-from chalicelib.domain.outcome import GiveUp, plan_failure
+from chalicelib.domain.outcome import Changes, Event, GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, held_metadata
 from chalicelib.domain.records import Row
 from chalicelib.domain.rows import AccountRow, MessageRow
@@ -48,7 +48,7 @@ class Verdicts:
         if isinstance(plan, GiveUp):
             await self.give_up(message, plan.error, counters=(metrics.ERRORS,), last_error=str(exc))
             return
-        changes = {"retry_count": plan.retry_count, "deferred_ts": plan.deferred_ts, "last_error": plan.error}
+        changes: Changes = {"retry_count": plan.retry_count, "deferred_ts": plan.deferred_ts, "last_error": plan.error}
         await self.record(message, changes, plan.event(exc.code), (metrics.DEFERRED,))
         self.summary.deferred += 1
 
@@ -57,7 +57,12 @@ class Verdicts:
             await self.give_up(message, "rate_limit_exceeded", counters=(metrics.ERRORS, metrics.RATE_LIMITED))
             return
         until, reason = deferral(exhausted)
-        event = {"type": "deferred", "ts": until, "description": reason, "metadata": held_metadata(self.ports.now())}
+        event: Event = {
+            "type": "deferred",
+            "ts": until,
+            "description": reason,
+            "metadata": held_metadata(self.ports.now()),
+        }
         await self.record(message, {"deferred_ts": until}, event, (metrics.DEFERRED, metrics.RATE_LIMITED))
         self.summary.deferred += 1
 
@@ -70,7 +75,7 @@ class Verdicts:
         metadata: Row | None = None,
     ) -> None:
         now = self.ports.now()
-        changes = {
+        changes: Changes = {
             "status": "error",
             "error": error,
             "error_ts": now,
@@ -99,7 +104,7 @@ class Verdicts:
             ("large_file_fallbacks", list(fallbacks)),
         )
         latency = max(0.0, accepted - message["created_at"].timestamp())
-        event = {"type": "sent", "ts": sent_at, "metadata": {k: v for k, v in notes if v} or None}
+        event: Event = {"type": "sent", "ts": sent_at, "metadata": {k: v for k, v in notes if v} or None}
         await self.record(
             message,
             {"status": "sent", "sent_ts": sent_at},
@@ -109,7 +114,12 @@ class Verdicts:
         )
 
     async def record(
-        self, message: MessageRow, changes: Row, event: Row, counters: tuple[str, ...], latency_ms: int | None = None
+        self,
+        message: MessageRow,
+        changes: Changes,
+        event: Event,
+        counters: tuple[str, ...],
+        latency_ms: int | None = None,
     ) -> None:
         await self.outcomes.add(Outcome(message, changes, event, counters, latency_ms))
         self.summary.outcomes.append(f"{message['id']}:{event['type']}")

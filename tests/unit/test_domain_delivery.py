@@ -77,3 +77,11 @@ def test_a_latency_counts_in_the_first_bucket_that_holds_it() -> None:
     )
     assert buckets[0] == ("0.025", 0.0) and buckets[1] == ("0.05", 2.0) and ("1", 3.0) in buckets
     assert buckets[-1] == ("+Inf", 7.0) and total == 14.5
+
+
+def test_the_outcome_changes_are_the_columns_the_store_writes() -> None:
+    from chalicelib.adapters.repositories.dispatch import OUTCOME_COLUMNS
+    from chalicelib.domain.outcome import Changes
+
+    # Changes (what mypy checks in the services) names exactly the SQL types' columns.
+    assert set(Changes.__annotations__) == set(OUTCOME_COLUMNS)
