@@ -127,7 +127,7 @@ def _inputs(request: Request, params: dict[str, str], route: RouteDoc) -> tuple[
 
 def _log_command(call: Call | None, command: str, status: int) -> None:
     if call is not None:
-        audit.record(call.ports, command, status, call.body, call.query, call.params)
+        audit.log_command(call.ports, command, status, call.body, call.query, call.params)
 
 
 def _method_not_allowed_view(path: str) -> Callable[..., Response]:
@@ -249,8 +249,8 @@ class Routes:
             if command:
                 _log_command(call, command, 200)
             # A listing measured against Lambda's limit carries its JSON already.
-            body = result.text if isinstance(result, Serialized) else json.dumps(result)
-            return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})
+            text = result.text if isinstance(result, Serialized) else json.dumps(result)
+            return Response(body=text, status_code=200, headers={"Content-Type": "application/json"})
         except RequestValidationError as exc:
             return error_response(exc.status_code, exc.detail)
         except ApiError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 from chalicelib.domain.targets import MailboxTarget, SmtpTarget
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 
 MAX_ENTRIES = 1000
 BACKOFF_BASE = 5

@@ -5,6 +5,9 @@ from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 from uuid import UUID
 
+# A JSON object as it comes and goes (a request body, an answer), or a row before it is typed.
+Row = dict[str, Any]
+
 
 class InstanceRow(TypedDict):
     id: int

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalicelib.domain import defaults
 from chalicelib.domain.outbound import save_warning
-from chalicelib.domain.records import Row, account_info
+from chalicelib.domain.rows import Row
+from chalicelib.domain.views import account_info
 from chalicelib.errors import BusinessRuleError, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports

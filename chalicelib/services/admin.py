@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.domain import answers, defaults, schemas
-from chalicelib.domain.records import Row, drop_nulls, iso
+from chalicelib.domain.rows import Row
+from chalicelib.domain.views import drop_nulls, iso
 from chalicelib.domain.work_records import SystemKind, SystemWork
 from chalicelib.errors import BusinessRuleError, InfrastructureError
 from chalicelib.services.auth import Principal

@@ -11,8 +11,7 @@ from chalicelib.domain.attachments import (
     fetch_mode,
 )
 from chalicelib.domain.mime import AttachmentData, attachment_type, clean_filename
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.rows import Row, TenantRow
 from chalicelib.errors import FetchError, MessageFailure
 from chalicelib.services import client_app
 from chalicelib.services.ports import Ports

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 from chalicelib.services.ports import Ports
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def tenant_of(command: str, body: Any, query: Mapping[str, str], params: Mapping
     return tenant
 
 
-def record(
+def log_command(
     ports: Ports, command: str, status: int, body: Any, query: Mapping[str, str], params: Mapping[str, str]
 ) -> None:
     """Write the command's row; a failure is logged, never raised: the command is done."""

@@ -9,7 +9,7 @@ from chalicelib.domain import defaults, suppression
 from chalicelib.domain.addresses import address_list
 from chalicelib.domain.bounces import Bounce, parse, start_uid
 from chalicelib.domain.feedback import Complaint, parse_complaint
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 from chalicelib.domain.targets import MailboxTarget
 from chalicelib.domain.work_records import Reason
 from chalicelib.errors import MailboxError

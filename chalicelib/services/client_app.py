@@ -7,8 +7,7 @@ import json
 from typing import Any, Literal
 
 from chalicelib.domain.attachments import signature
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.rows import Row, TenantRow
 from chalicelib.services.ports import Ports
 
 SIGNATURE_HEADER = "X-Mail-Proxy-Signature"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 from chalicelib.domain.work_records import Reason
 from chalicelib.errors import BusinessRuleError, tenant_not_found
 from chalicelib.services.auth import Principal

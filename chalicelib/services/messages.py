@@ -8,7 +8,8 @@ from typing import Any
 from chalicelib import limits
 from chalicelib.domain import answers
 from chalicelib.domain.finding import Query, cursor
-from chalicelib.domain.records import Row, message_record
+from chalicelib.domain.rows import Row
+from chalicelib.domain.views import message_record
 from chalicelib.errors import NotFoundError
 from chalicelib.services import retention
 from chalicelib.services.auth import Principal

@@ -17,8 +17,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.finding import Query
 from chalicelib.domain.outcome import OutcomeRow
 from chalicelib.domain.rate import Window
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import AccountRow, InstanceRow, MessageRow, TenantRow
+from chalicelib.domain.rows import AccountRow, InstanceRow, MessageRow, Row, TenantRow
 from chalicelib.domain.targets import MailboxTarget, SmtpTarget, StorageTarget
 from chalicelib.domain.work_records import SystemWork, TenantWork
 
@@ -185,8 +184,8 @@ class Queues(Protocol):
     def ping(self) -> bool: ...
 
 
-class Secrets(Protocol):
-    """Secrets at rest (tenant passwords, tokens, signing secrets)."""
+class Cipher(Protocol):
+    """Encrypts and decrypts secrets at rest (tenant passwords, tokens, signing secrets)."""
 
     def encrypt(self, plain: str) -> str: ...
     def decrypt(self, token: str) -> str: ...
@@ -249,7 +248,7 @@ class Ports:
     feedback: FeedbackStore
     database: Health
     queues: Queues
-    cipher: Secrets
+    cipher: Cipher
     smtp: SmtpConnector
     http: HttpClient
     storage: ObjectStorage

@@ -4,8 +4,7 @@ encrypted and never shown, and the signature of each message a run sends."""
 from __future__ import annotations
 
 from chalicelib.domain import signing
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.rows import Row, TenantRow
 from chalicelib.errors import KeyRefused, RequestValidationError
 from chalicelib.services.ports import Ports
 

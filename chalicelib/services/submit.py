@@ -7,7 +7,7 @@ import logging
 
 from chalicelib.domain.messages import parse_priority, precheck, stored_payload
 from chalicelib.domain.mime import envelope
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 from chalicelib.domain.work_records import Reason
 from chalicelib.errors import BusinessRuleError
 from chalicelib.services.auth import Principal

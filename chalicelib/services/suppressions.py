@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.domain import cursors, schemas, suppression
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 from chalicelib.errors import NotFoundError, RequestValidationError, tenant_not_found
 from chalicelib.services.auth import Principal
 from chalicelib.services.ports import Ports

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from chalicelib.domain import defaults, suppression
-from chalicelib.domain.records import Row, tenant_info
-from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.rows import Row, TenantRow
 from chalicelib.domain.tokens import key_hash, new_token
+from chalicelib.domain.views import tenant_info
 from chalicelib.domain.work_records import Reason
 from chalicelib.errors import RequestValidationError, tenant_not_found
 from chalicelib.services import signing

@@ -6,8 +6,7 @@ from __future__ import annotations
 import html
 
 from chalicelib.domain import suppression, unsubscribe
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.rows import Row, TenantRow
 from chalicelib.errors import NotFoundError
 from chalicelib.services.ports import Ports
 

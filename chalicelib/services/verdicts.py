@@ -10,8 +10,7 @@ from typing import Any
 from chalicelib.domain import metrics
 from chalicelib.domain.outcome import Changes, Event, GiveUp, plan_failure
 from chalicelib.domain.rate import deferral, held_metadata
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import AccountRow, MessageRow
+from chalicelib.domain.rows import AccountRow, MessageRow, Row
 from chalicelib.errors import DeliveryError
 from chalicelib.services.outcomes import Outcome, OutcomeWriter, RunSummary
 from chalicelib.services.ports import Ports

@@ -111,7 +111,7 @@ def test_suspension_holds_listed_batches_or_everything() -> None:
 def test_timestamps_are_rendered_in_utc_with_offset() -> None:
     from datetime import datetime, timedelta, timezone
 
-    from chalicelib.domain.records import iso
+    from chalicelib.domain.views import iso
 
     rome = timezone(timedelta(hours=1))
     assert iso(datetime(2025, 3, 1, 11, 15, 30, tzinfo=rome)) == "2025-03-01T10:15:30+00:00"

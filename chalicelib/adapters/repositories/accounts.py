@@ -6,8 +6,7 @@ from typing import cast
 
 from chalicelib.adapters.repositories.base import Repository
 from chalicelib.domain import metrics
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import AccountRow
+from chalicelib.domain.rows import AccountRow, Row
 
 COLUMNS = (
     "host",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.repositories.base import Repository, jsonb
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 
 
 class AuditRepository(Repository):

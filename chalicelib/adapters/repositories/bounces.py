@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from chalicelib.adapters.repositories.base import INSERT_EVENT, Repository, jsonb
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import InstanceRow
+from chalicelib.domain.rows import InstanceRow, Row
 
 
 class BounceRepository(Repository):

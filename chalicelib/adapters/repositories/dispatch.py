@@ -19,8 +19,7 @@ from chalicelib.domain import metrics
 from chalicelib.domain.messages import WHOLE_TENANT, dispatch_key
 from chalicelib.domain.outcome import OutcomeRow
 from chalicelib.domain.rate import held_metadata
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
+from chalicelib.domain.rows import AccountRow, MessageRow, Row, TenantRow
 
 # What an outcome may change, with the SQL type its JSON value is read as.
 OUTCOME_COLUMNS = {

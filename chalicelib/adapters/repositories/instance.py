@@ -6,8 +6,7 @@ from typing import cast
 
 from chalicelib.adapters.repositories.base import Repository
 from chalicelib.domain.bounces import mailbox_changed
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import InstanceRow
+from chalicelib.domain.rows import InstanceRow, Row
 
 
 class InstanceRepository(Repository):

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.adapters.repositories.base import DISPATCH_ORDER_SQL, Repository
 from chalicelib.domain.finding import Query
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 
 Key = tuple[str, str]  # (tenant_id, id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalicelib.adapters.repositories.base import Repository
 from chalicelib.domain import metrics
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 
 # A tenant's shard: stable across PostgreSQL versions (md5, not hashtext), 28 bits, so the
 # same tenant is always scraped by the same job.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from chalicelib.adapters.repositories.base import Repository
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.rows import Row, TenantRow
 
 
 class ReportRepository(Repository):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chalicelib.adapters.repositories.base import Repository
-from chalicelib.domain.records import Row
+from chalicelib.domain.rows import Row
 
 
 class SuppressionRepository(Repository):

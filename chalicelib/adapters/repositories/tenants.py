@@ -6,8 +6,7 @@ from typing import cast
 
 from chalicelib.adapters.repositories.base import Repository, jsonb
 from chalicelib.domain.messages import suspended_after
-from chalicelib.domain.records import Row
-from chalicelib.domain.rows import TenantRow
+from chalicelib.domain.rows import Row, TenantRow
 
 _JSON_COLUMNS = {"client_auth", "rate_limits", "large_file_config", "unsubscribe", "dkim"}
 

@@ -1,14 +1,12 @@
-"""Shaping stored rows into API v1's response records (4.4, 4.5, 4.6). Pure."""
+"""API v1's views of stored rows: tenant info, account info, message records and their history
+(docs/api.md 4.4, 4.5, 4.6). Pure."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from chalicelib.domain.messages import derive_status, held
-from chalicelib.domain.rows import AccountRow, TenantRow
-
-Row = dict[str, Any]
+from chalicelib.domain.rows import AccountRow, Row, TenantRow
 
 
 def iso(value: datetime | None) -> str | None:
