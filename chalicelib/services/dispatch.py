@@ -53,11 +53,6 @@ class _LongLived(ThreadPoolExecutor):
 _THREADS = _LongLived(max_workers=8, thread_name_prefix="dispatch-io")
 
 
-def dispatch_tenant(ports: Ports, tenant_id: str, owner: str | None = None, budget_seconds: float = 0.0) -> RunSummary:
-    """``serve`` from code that has no event loop (tests, a report run's re-dispatch)."""
-    return asyncio.run(serve(ports, tenant_id, owner, budget_seconds))
-
-
 async def serve(ports: Ports, tenant_id: str, owner: str | None = None, budget_seconds: float = 0.0) -> RunSummary:
     """Dispatch runs for one tenant, one after another while due messages remain and the
     time budget lasts; then, if work is left, a new work record. A coroutine, so that one

@@ -34,8 +34,8 @@ GROUP_WINDOW = 0.005  # s a small batch waits for more outcomes before it is wri
 # Writers with outcomes in hand in this process. Runs served side by side share one event
 # loop (functions/dispatch.py), each sending at its share of the loop's rate, so a batch
 # fills that many times slower: the window grows with them (measured with ten tenants: 5 ms
-# alone halved the batches and doubled the statements per message). A report run's re-dispatch
-# counts from its own thread, unlocked: a miscount only sizes a window.
+# alone halved the batches and doubled the statements per message). Only the event loop's
+# thread counts, so no lock (tests may run loops in threads: a miscount only sizes a window).
 _busy = 0
 MAX_WINDOW = 0.05
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib.domain.reports import MAX_ENTRIES, backoff, empty_sync_due, entry, read_answer
 from chalicelib.errors import FetchError
@@ -26,13 +24,22 @@ class ReportResult:
     requests: int = 0
     acknowledged: int = 0
     failed: bool = False
+    # The client answered ``queued`` > 0: dispatch its messages, then report again at once
+    # (report_tenant with asked=True).
+    queued: bool = False
+
+    def add(self, other: ReportResult) -> None:
+        self.requests += other.requests
+        self.acknowledged += other.acknowledged
+        self.failed = other.failed
+        self.queued = other.queued
 
 
-def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | None = None) -> ReportResult:
-    """Send this tenant's pending entries (or an empty sync when due), one request at a time.
-
-    ``dispatch`` runs when the client answers ``queued`` > 0, before the next request.
-    """
+def report_tenant(ports: Ports, tenant_id: str, asked: bool = False, rounds: int = MAX_ROUNDS) -> ReportResult:
+    """Send this tenant's pending entries (or an empty sync when due), one request at a time,
+    ``rounds`` at most. Returns with ``queued`` set when the client answers that it queued
+    messages: the caller dispatches them, then calls again with ``asked`` (a request goes
+    then even with nothing to report)."""
     result = ReportResult()
     now = ports.clock()
     tenant = ports.reports.take_lease(tenant_id, now, LEASE_SECONDS)
@@ -46,9 +53,9 @@ def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | No
     auth = client_app.client_auth(ports, tenant)
     clock = tenant.get("last_sync_ts")
     failures = tenant.get("report_failures") or 0
-    send_anyway = False  # the client asked for the next request (queued > 0)
+    send_anyway = asked  # the client asked for the next request (queued > 0)
     try:
-        for _ in range(MAX_ROUNDS):
+        for _ in range(rounds):
             items = ports.reports.unreported(tenant_id, MAX_ENTRIES)
             now = ports.clock()
             due = empty_sync_due(tenant["active"], clock, now, ports.settings.report_interval)
@@ -74,11 +81,11 @@ def report_tenant(ports: Ports, tenant_id: str, dispatch: Callable[[], Any] | No
             clock = after if in_dnd else now
             ports.reports.finish(tenant_id, items, int(now), clock, 0, None)
             ports.reports.take_lease(tenant_id, ports.clock(), LEASE_SECONDS)
-            send_anyway = queued > 0 and not in_dnd
-            if send_anyway and dispatch is not None:
-                dispatch()
-                ports.reports.take_lease(tenant_id, ports.clock(), LEASE_SECONDS)
-            if not (send_anyway or len(items) >= MAX_ENTRIES):
+            send_anyway = False
+            if queued > 0 and not in_dnd:
+                result.queued = True
+                break
+            if len(items) < MAX_ENTRIES:
                 break
     finally:
         ports.reports.release_lease(tenant_id)

@@ -1,4 +1,7 @@
-"""What one tenant's work records ask for: a dispatch run, then a report run."""
+"""What one tenant's work records ask for: a dispatch run, then a report run; and while the
+client application answers a report with ``queued`` > 0, a dispatch run of what it queued and
+the next report at once (docs/api.md §5.10). The two runs alternate here, each in its own
+service: the report run never calls back into dispatch."""
 
 from __future__ import annotations
 
@@ -12,10 +15,9 @@ from chalicelib.domain.work_records import REPORTING, Reason
 from chalicelib.services import dispatch
 from chalicelib.services.outcomes import RunSummary
 from chalicelib.services.ports import Ports
-from chalicelib.services.reports import ReportResult, report_tenant
+from chalicelib.services.reports import MAX_ROUNDS, ReportResult, report_tenant
 
-# A report run is blocking work (HTTP to the client application, and a dispatch run of its own
-# when the client asks for one): its own threads, one per tenant a batch can hold, so that it
+# A report run is blocking work (HTTP to the client application): its own threads, one per tenant a batch can hold, so that it
 # never waits for, or holds, the threads the dispatch runs use for the database.
 _REPORT_THREADS = ThreadPoolExecutor(max_workers=limits.BATCH_SIZE, thread_name_prefix="report")
 
@@ -35,10 +37,23 @@ async def process(ports: Ports, tenant_id: str, reasons: set[Reason], budget_sec
     created = summary is not None and summary.reports_to and (summary.sent + summary.deferred + summary.errors) > 0
     report = None
     if created or reasons & REPORTING:
-        context = contextvars.copy_context()  # the run's log keys go along, as with to_thread
-        report = await asyncio.get_running_loop().run_in_executor(
-            _REPORT_THREADS,
-            context.run,
-            lambda: report_tenant(ports, tenant_id, dispatch=lambda: dispatch.dispatch_tenant(ports, tenant_id)),
-        )
+        report = await _report(ports, tenant_id, asked=False, rounds=MAX_ROUNDS)
+        while report.queued and report.requests < MAX_ROUNDS:
+            # One run for what the client queued (more is the next work record's), then the
+            # next request, whatever there is to report.
+            more = await dispatch.serve(ports, tenant_id)
+            summary = more if summary is None else _joined(summary, more)
+            report.add(await _report(ports, tenant_id, asked=True, rounds=MAX_ROUNDS - report.requests))
     return WorkResult(summary, report)
+
+
+async def _report(ports: Ports, tenant_id: str, asked: bool, rounds: int) -> ReportResult:
+    context = contextvars.copy_context()  # the run's log keys go along, as with to_thread
+    return await asyncio.get_running_loop().run_in_executor(
+        _REPORT_THREADS, context.run, lambda: report_tenant(ports, tenant_id, asked, rounds)
+    )
+
+
+def _joined(first: RunSummary, then: RunSummary) -> RunSummary:
+    first.add(then)
+    return first

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from chalicelib.services import admin, bounces
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.dovecot import Dovecot
 from tests.support.bounce_mail import append, arf, dsn, mailbox_size, plain, recreate
+from tests.support.runs import dispatch_tenant
 from tests.support.world import ADMIN, World
 
 

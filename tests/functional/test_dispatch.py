@@ -10,10 +10,10 @@ import pytest
 
 from chalicelib.domain.work_records import TenantWork
 from chalicelib.services import control
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from chalicelib.services.scheduler import retry_tick
 from tests.support.pool import drain_pool
+from tests.support.runs import dispatch_tenant
 from tests.support.smtp import Behaviour, SmtpSink
 from tests.support.world import ADMIN, Clock, World
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
+from tests.support.runs import dispatch_tenant
 from tests.support.smtp import Behaviour
 from tests.support.world import World
 

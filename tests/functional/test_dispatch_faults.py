@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services.dispatch import RunSummary, dispatch_tenant
+from chalicelib.services.outcomes import RunSummary
 from chalicelib.services.ports import Ports
 from devstack.postgres import PostgresCluster
 from tests.support.polling import eventually
+from tests.support.runs import dispatch_tenant
 from tests.support.smtp import Behaviour, SmtpSink
 from tests.support.world import World
 

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from chalicelib import wiring
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.postgres import PostgresCluster
 from devstack.runner import LambdaContext, schedule_event, sqs_event
+from tests.support.runs import dispatch_tenant
 from tests.support.smtp import SmtpSink
 from tests.support.world import World
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import boto3
 
 from chalicelib.services import tenants
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.aws import MotoServer
 from tests.support.factories import unique
+from tests.support.runs import dispatch_tenant
 from tests.support.world import ADMIN, World
 
 BIG = b"z" * 30_000

@@ -11,7 +11,7 @@ from chalicelib import limits
 from chalicelib.domain import finding
 from chalicelib.domain.rate import Window
 from chalicelib.services import retention
-from chalicelib.services.dispatch import dispatch_tenant
+from tests.support.runs import dispatch_tenant
 from tests.support.world import Clock, World
 
 DAY = 86400

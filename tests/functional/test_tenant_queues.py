@@ -15,11 +15,11 @@ from chalicelib.adapters.queues import EventSourceMappings, TenantQueues, queue_
 from chalicelib.domain.work_records import Reason, SystemKind, SystemWork
 from chalicelib.errors import QueueError
 from chalicelib.services import enqueue, tenants
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from devstack.aws import MotoServer
 from tests.support.factories import tenant_payload
 from tests.support.pool import drain_pool
+from tests.support.runs import dispatch_tenant
 from tests.support.world import ADMIN, Clock, World
 
 pytestmark = pytest.mark.functional

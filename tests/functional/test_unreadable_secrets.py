@@ -13,9 +13,10 @@ import pytest
 
 from chalicelib.errors import ConfigurationError
 from chalicelib.services import accounts, key_check, observability
-from chalicelib.services.dispatch import UNREADABLE_ACCOUNT, dispatch_tenant
+from chalicelib.services.dispatch import UNREADABLE_ACCOUNT
 from chalicelib.services.ports import Ports
 from tests.support.factories import account_payload
+from tests.support.runs import dispatch_tenant
 from tests.support.world import ADMIN, World
 
 pytestmark = pytest.mark.functional

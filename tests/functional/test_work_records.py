@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 from chalicelib import limits
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.scheduler import retry_tick
 from tests.support.pool import drain_pool
+from tests.support.runs import dispatch_tenant
 from tests.support.world import Clock, World
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,6 +18,8 @@ class EchoServer:
         self.requests: list[dict[str, Any]] = []
         self.status = 200
         self.answer: dict[str, Any] = {"ok": True}
+        self.answers: list[dict[str, Any]] = []  # answered first, one per POST, before ``answer``
+        self.on_post: Callable[[dict[str, Any]], None] | None = None  # the client acting on a request
         self.files: dict[str, bytes] = {}
         self.delay = 0.0
         self.gets: list[dict] = []  # GET requests (downloads); POSTs are in ``requests``
@@ -72,7 +75,10 @@ class EchoServer:
                     self.end_headers()
                     self.wfile.write(data or b"")
                     return
-                self._reply(json.dumps(owner.answer).encode())
+                if owner.on_post is not None:
+                    owner.on_post(owner.requests[-1])
+                answer = owner.answers.pop(0) if owner.answers else owner.answer
+                self._reply(json.dumps(answer).encode())
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -8,9 +8,9 @@ from typing import Any
 from chalicelib.domain import finding
 from chalicelib.services import submit
 from chalicelib.services.auth import Principal
-from chalicelib.services.dispatch import dispatch_tenant
 from chalicelib.services.ports import Ports
 from tests.support.factories import message_payload
+from tests.support.runs import dispatch_tenant
 from tests.support.smtp import SmtpSink
 
 ADMIN = Principal(None)
