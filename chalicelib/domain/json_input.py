@@ -15,6 +15,10 @@ from chalicelib.errors import RequestValidationError
 
 MAX_DEPTH = 32
 UNSAFE_TEXT = "String should contain no NUL characters and no unpaired surrogates"
+# Identifiers (tenant, account, message ids) travel into headers, logs and cursors: no
+# control character (C0, DEL, C1) and no line separator; what a mis-decoded byte sequence
+# (an overlong UTF-8 form read as Latin-1) produces is refused by name (schemas.py's ids).
+ID_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
 
 
 def safe_text(value: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.booleans import read_bool
+from chalicelib.domain.json_input import ID_PATTERN
 from chalicelib.errors import RequestValidationError
 
 # Integers must fit the columns they are stored in (PostgreSQL integer / bigint) and the
@@ -19,10 +20,7 @@ MAX_RETENTION_DAYS = 36_500
 MAX_LIST_LIMIT = 100_000
 
 _STR = {"type": "string"}
-# Identifiers (tenant, account, message ids) travel into headers, logs and cursors: no
-# control character (C0, DEL, C1) and no line separator; what a mis-decoded byte sequence
-# (an overlong UTF-8 form read as Latin-1) produces is refused by name.
-ID_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+# Identifiers (tenant, account, message ids): ID_PATTERN (domain/json_input.py).
 _ID = {"type": "string", "pattern": ID_PATTERN}
 _ID1 = {**_ID, "minLength": 1}
 _OPT_STR = {"type": ["string", "null"]}

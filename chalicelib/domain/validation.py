@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from chalicelib.domain.addresses import mailbox_list_problem, mailbox_problem, single_address_problem
-from chalicelib.domain.schemas import ID_PATTERN
+from chalicelib.domain.json_input import ID_PATTERN
 
 # JSON Schema counts 1.0 as an integer; a column of integers would then receive a float.
 _STRICT = validators.extend(

@@ -17,8 +17,9 @@ from chalicelib.services.outcomes import RunSummary
 from chalicelib.services.ports import Ports
 from chalicelib.services.reports import MAX_ROUNDS, ReportResult, report_tenant
 
-# A report run is blocking work (HTTP to the client application): its own threads, one per tenant a batch can hold, so that it
-# never waits for, or holds, the threads the dispatch runs use for the database.
+# A report run is blocking work (HTTP to the client application): its own threads, one per
+# tenant a batch can hold, so that it never waits for, or holds, the threads the dispatch runs
+# use for the database.
 _REPORT_THREADS = ThreadPoolExecutor(max_workers=limits.BATCH_SIZE, thread_name_prefix="report")
 
 
