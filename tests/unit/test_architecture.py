@@ -59,3 +59,39 @@ def test_no_module_is_longer_than_one_sitting(path: Path) -> None:
     (ruff's C901, PLR0912 and PLR0915 in make lint), so no line is squeezed to fit a file."""
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= 400, f"{path} has {lines} lines: split it by concern"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (function-level imports too)."""
+    files = [*ROOT.rglob("*.py"), *ENTRY_POINTS]
+    names = {p: ".".join(p.relative_to(ROOT.parent).with_suffix("").parts).removesuffix(".__init__") for p in files}
+    known = set(names.values())
+    graph: dict[str, set[str]] = {}
+    for path, name in names.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = (found & known) - {name}
+    return graph
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    """The walk of a message never returns to a module it left (docs/architecture.md): no
+    import cycle, however long, among the service's modules."""
+    graph = _import_graph()
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            name = todo.pop()
+            if name == goal:
+                return True
+            if name not in seen:
+                seen.add(name)
+                todo.extend(graph[name])
+        return False
+
+    assert [m for m in graph if reaches(m, m)] == []
