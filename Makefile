@@ -36,10 +36,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@touch $@
 
 # LocalStack lives in its own virtualenv: its pins would clash with ours.
-$(LS_VENV)/.installed: requirements-localstack.txt devstack/localstack_lambda/pyproject.toml
+$(LS_VENV)/.installed: requirements-localstack.txt localstack/lambda_executor/pyproject.toml
 	@echo "[2/3] LocalStack into $(LS_VENV) (first run: about 2-5 minutes)"
 	@start=$$(date +%s); $(PYTHON) -m venv $(LS_VENV) && \
-	  $(LS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-localstack.txt ./devstack/localstack_lambda && \
+	  $(LS_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements-localstack.txt ./localstack/lambda_executor && \
 	  echo "      done in $$(( $$(date +%s) - start ))s"
 	@touch $@
 

@@ -67,7 +67,7 @@ class LocalStack:
             # 15 -> 5 ms), where AWS publishes them out of band. Nothing local reads them.
             "SQS_DISABLE_CLOUDWATCH_METRICS": "1",
             "FILESYSTEM_ROOT": str(self.workdir / "fs"),
-            # Lambda functions run as local processes (devstack/localstack_lambda): LocalStack's
+            # Lambda functions run as local processes (localstack/lambda_executor): LocalStack's
             # own executor needs Docker, its init binary and runtime images, none of them here.
             "LAMBDA_RUNTIME_EXECUTOR": "mailproxy",
             "MAILPROXY_LAMBDA_INIT": str(ROOT / "devstack" / "lambda_runtime" / "localstack_init.py"),

@@ -1,6 +1,6 @@
 """The init of one LocalStack execution environment, as a local process (stdlib only).
 
-Started by the ``mailproxy`` LocalStack runtime executor (devstack/localstack_lambda) as
+Started by the ``mailproxy`` LocalStack runtime executor (localstack/lambda_executor) as
 ``python -I -S -u localstack_init.py PORT CODE_DIR`` with the environment LocalStack gives a
 function. It speaks LocalStack's init protocol: it reports ready (or an init error) to
 ``$LOCALSTACK_RUNTIME_ENDPOINT/status/$LOCALSTACK_RUNTIME_ID/…``, accepts invocations on

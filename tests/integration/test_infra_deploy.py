@@ -1,7 +1,7 @@
 """``make deploy`` of the built artifact to AWS-compatible endpoints.
 
 LocalStack's CloudFormation deploys the whole template (SAM transform included) with its
-own API Gateway, Lambda (functions run by devstack/localstack_lambda, as local processes),
+own API Gateway, Lambda (functions run by localstack/lambda_executor, as local processes),
 event source mappings, queues, secrets, bucket, topic and alarms; the deployed API then
 creates a tenant whose mail LocalStack's own event source mapping hands to the deployed
 dispatch function. Not created there: the database, its proxy and the VPC pieces (their

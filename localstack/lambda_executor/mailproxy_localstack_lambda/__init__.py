@@ -18,7 +18,7 @@ from typing import Any
 
 from plux import Plugin
 
-# devstack/localstack_lambda/mailproxy_localstack_lambda/__init__.py -> devstack/lambda_runtime
+# localstack/lambda_executor/mailproxy_localstack_lambda/__init__.py -> devstack/lambda_runtime
 INIT = Path(
     os.environ.get(
         "MAILPROXY_LAMBDA_INIT", Path(__file__).resolve().parents[2] / "lambda_runtime" / "localstack_init.py"
