@@ -8,58 +8,62 @@ first at once may each build one; both work, and the second is kept.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from chalicelib.domain.rows import Row
-from chalicelib.domain.targets import MailboxTarget, SmtpTarget
 
 if TYPE_CHECKING:
     from chalicelib.adapters.http import HttpClient
     from chalicelib.config import Settings
     from chalicelib.domain.outbound import OutboundPolicy
-    from chalicelib.services.ports import Mailbox, MailboxOpener, Sender, SmtpConnector
+    from chalicelib.services.ports import MailboxOpener, SmtpConnector
+
+T = TypeVar("T")
+
+
+def _first_use(make: Callable[[], T]) -> Callable[[], T]:
+    """``make()`` on the first call, the same object after."""
+    built: list[T] = []
+
+    def get() -> T:
+        if not built:
+            built.append(make())
+        return built[-1]
+
+    return get
 
 
 def smtp(settings: Settings) -> SmtpConnector:
-    built: list[SmtpConnector] = []
+    def make() -> SmtpConnector:
+        from chalicelib.adapters.smtp import SmtpConnector as Adapter
 
-    def connect(target: SmtpTarget) -> Sender:
-        if not built:
-            from chalicelib.adapters.smtp import SmtpConnector as Adapter
+        return Adapter(settings.smtp_connect_timeout, settings.smtp_timeout, settings.outbound)
 
-            built.append(Adapter(settings.smtp_connect_timeout, settings.smtp_timeout, settings.outbound))
-        return built[-1](target)
-
-    return connect
+    connector = _first_use(make)
+    return lambda target: connector()(target)
 
 
 def mailboxes() -> MailboxOpener:
-    built: list[MailboxOpener] = []
+    def make() -> MailboxOpener:
+        from chalicelib.adapters.imap import ImapMailboxes
 
-    def open_mailbox(target: MailboxTarget) -> AbstractContextManager[Mailbox]:
-        if not built:
-            from chalicelib.adapters.imap import ImapMailboxes
+        return ImapMailboxes()
 
-            built.append(ImapMailboxes())
-        return built[-1](target)
-
-    return open_mailbox
+    opener = _first_use(make)
+    return lambda target: opener()(target)
 
 
 class Http:
     """services.ports.HttpClient, with requests imported by the first request."""
 
     def __init__(self, policy: OutboundPolicy) -> None:
-        self._policy = policy
-        self._built: HttpClient | None = None
-
-    def _client(self) -> HttpClient:
-        if self._built is None:
+        def make() -> HttpClient:
             from chalicelib.adapters.http import HttpClient
 
-            self._built = HttpClient(self._policy)
-        return self._built
+            return HttpClient(policy)
+
+        self._client = _first_use(make)
 
     def get_bytes(self, url: str, auth: Row | None, timeout: float) -> bytes:
         return self._client().get_bytes(url, auth, timeout)

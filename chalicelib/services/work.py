@@ -43,7 +43,10 @@ async def process(ports: Ports, tenant_id: str, reasons: set[Reason], budget_sec
             # One run for what the client queued (more is the next work record's), then the
             # next request, whatever there is to report.
             more = await dispatch.serve(ports, tenant_id)
-            summary = more if summary is None else _joined(summary, more)
+            if summary is None:
+                summary = more
+            else:
+                summary.add(more)
             report.add(await _report(ports, tenant_id, asked=True, rounds=MAX_ROUNDS - report.requests))
     return WorkResult(summary, report)
 
@@ -53,8 +56,3 @@ async def _report(ports: Ports, tenant_id: str, asked: bool, rounds: int) -> Rep
     return await asyncio.get_running_loop().run_in_executor(
         _REPORT_THREADS, context.run, lambda: report_tenant(ports, tenant_id, asked, rounds)
     )
-
-
-def _joined(first: RunSummary, then: RunSummary) -> RunSummary:
-    first.add(then)
-    return first
