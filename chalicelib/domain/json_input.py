@@ -48,8 +48,36 @@ def parse_body(raw: bytes) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         # json's messages name a position, never the content.
         raise _invalid(["body"], f"JSON decode error: {exc}", "json_invalid") from None
-    check_tree(value, ["body"])
+    # Strings need no look when the body is ASCII without escapes: a NUL or a lone surrogate
+    # reaches a parsed string only through a \u escape or bytes outside ASCII.
+    if not _clean(value, 1, strings=not (raw.isascii() and b"\\u" not in raw)):
+        check_tree(value, ["body"])  # finds and names what is wrong
     return value
+
+
+def _clean(value: Any, depth: int, strings: bool) -> bool:
+    """check_tree's verdict without building a location per item (the common, clean case):
+    False whenever check_tree might refuse (a container at the depth bound, an unsafe
+    string); check_tree then names where."""
+    if not isinstance(value, dict | list):
+        return not (strings and isinstance(value, str) and not safe_text(value))
+    stack: list[tuple[Any, int]] = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            if strings and not all(safe_text(key) for key in item):
+                return False
+            children = item.values()
+        else:
+            children = item
+        for child in children:
+            if isinstance(child, dict | list):
+                if level + 1 >= MAX_DEPTH:
+                    return False
+                stack.append((child, level + 1))
+            elif strings and isinstance(child, str) and not safe_text(child):
+                return False
+    return True
 
 
 def check_tree(value: Any, loc: list[Any]) -> None:

@@ -44,6 +44,31 @@ def test_nesting_is_bounded_well_before_the_interpreters_limit() -> None:
     assert refused(deep)[0]["msg"] == "JSON nested too deeply"
 
 
+_JSON = st.recursive(
+    st.none() | st.integers() | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\x00\ud800")),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+def _nest(value: object, levels: int) -> object:
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_JSON, st.integers(min_value=0, max_value=34), st.booleans())
+def test_the_clean_body_shortcut_refuses_what_the_full_walk_refuses(value: object, levels: int, ascii_: bool) -> None:
+    raw = json.dumps(_nest(value, levels), ensure_ascii=ascii_).encode("utf-8", "surrogatepass")
+    try:
+        json_input.check_tree(json.loads(raw), ["body"])
+    except RequestValidationError as expected:
+        assert refused(raw) == list(expected.detail)
+    else:
+        assert json_input.parse_body(raw) == json.loads(raw)
+
+
 def test_query_and_path_parameters_are_checked_too() -> None:
     with pytest.raises(RequestValidationError) as failure:
         json_input.check_params("query", {"tenant_id": "a\x00"})
