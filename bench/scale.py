@@ -225,6 +225,8 @@ def _judge_database(result: dict[str, Any], check: Any) -> None:
         "page_100_best_ms",
         "deferred_claim_50_best_ms",
         "deferred_probe_best_ms",
+        "suspended_claim_50_best_ms",
+        "suspended_probe_best_ms",
     ):
         ratio = round(large[figure] / small[figure], 2) if small[figure] else None
         check(

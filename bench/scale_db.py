@@ -15,6 +15,8 @@ the work queue:
 - an account whose backlog is deferred into the future (retries after an outage: a tenth of
   the table's size, older than its 60 due messages): a claim of 50, and the "anything due?"
   probe every run's end and every tick makes;
+- the same behind a suspended batch of a tenth of the table's size, and (at the first size)
+  how fast a suspension sets the batch aside (messages per second, request and ticks);
 - /metrics: how many shards the answer needs, the largest shard's size and time.
 The slope between 1 M and 10 M says whether a figure grows with the table.
 """
@@ -32,7 +34,7 @@ from chalicelib.adapters.database import Database
 from chalicelib.config import load_settings
 from chalicelib.domain import finding
 from chalicelib.errors import BusinessRuleError
-from chalicelib.services import messages, retention
+from chalicelib.services import control, holds, messages, retention
 from chalicelib.services.auth import Principal
 from chalicelib.services.observability import metrics_text
 from chalicelib.services.ports import Ports
@@ -58,6 +60,11 @@ SEED_TENANTS = (
     "INSERT INTO accounts (tenant_id, id, host, port) VALUES ('outage', 'a', '127.0.0.1', 9)",
     "INSERT INTO messages (pk, tenant_id, id, account_id, payload)"
     " SELECT gen_random_uuid(), 'outage', 'due-' || i, 'a', '{}'::jsonb FROM generate_series(1, 60) AS i",
+    # The paused tenant: 60 due messages behind a suspended batch that grows with the table.
+    "INSERT INTO tenants (id, name, signing_secret_enc) VALUES ('paused', 'Paused', 'x')",
+    "INSERT INTO accounts (tenant_id, id, host, port) VALUES ('paused', 'a', '127.0.0.1', 9)",
+    "INSERT INTO messages (pk, tenant_id, id, account_id, payload)"
+    " SELECT gen_random_uuid(), 'paused', 'due-' || i, 'a', '{}'::jsonb FROM generate_series(1, 60) AS i",
     "INSERT INTO metric_counters (tenant_id, account_id, name, value)"
     " SELECT a.tenant_id, a.id, n.name, (random() * 1000)::bigint FROM accounts a"
     " CROSS JOIN unnest(%(names)s::text[]) AS n(name)",
@@ -199,7 +206,9 @@ class ScaleDatabase:
             "page_100_ms",
             lambda: messages.list_messages(ports, admin, "s00000", False, False, finding.read({"limit": "100"})),
         )
-        out.update(self._deferred_backlog())
+        first_suspension = self._grow_suspended_batch()
+        out.update(self._deferred_backlog())  # its VACUUM covers both
+        out.update(self._suspended_batch(first_suspension))
         out["metrics"] = self._metrics()
         return out
 
@@ -228,6 +237,46 @@ class ScaleDatabase:
         out: dict[str, Any] = {"deferred_backlog": max(have, self.size // 10)}
         _timed(out, "deferred_claim_50_ms", claim, after=self._give_back)
         _timed(out, "deferred_probe_ms", lambda: self.ports.dispatch.has_due("outage", self.ports.now()))
+        return out
+
+    def _grow_suspended_batch(self) -> bool:
+        """The paused tenant's batch grown to a tenth of the table, older than its due messages
+        (written set aside, as a submit into a suspended batch is, once it is suspended).
+        True: the batch is new, not yet suspended."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT count(*) AS n FROM messages WHERE tenant_id = 'paused' AND batch_code = 'c'"
+            ).fetchone()
+            have = int(row["n"]) if row else 0
+            conn.execute("SET LOCAL synchronous_commit = off")
+            conn.execute(
+                "INSERT INTO messages (pk, tenant_id, id, account_id, payload, created_at, batch_code, held)"
+                " SELECT gen_random_uuid(), 'paused', 'c-' || i, 'a', '{}'::jsonb, now() - interval '2 days',"
+                " 'c', %s FROM generate_series(%s::int, %s::int) AS i",
+                (have > 0, have, self.size // 10 - 1),
+            )
+        return have == 0
+
+    def _suspended_batch(self, first: bool) -> dict[str, Any]:
+        """Suspending the new batch (the request, then ticks until it is all set aside), and the
+        paused tenant's claim and probe behind it."""
+        out: dict[str, Any] = {"suspended_batch": self.size // 10}
+        if first:
+            started = time.perf_counter()
+            control.suspend(self.ports, Principal(None), "paused", "c")
+            while any(c["tenant_id"] == "paused" for c in self.ports.holds.outstanding(1000)):
+                holds.settle_outstanding(self.ports)
+            out["set_aside_per_s"] = round(self.size // 10 / (time.perf_counter() - started))
+            with self.db.statement() as conn:
+                conn.execute("VACUUM ANALYZE messages")
+
+        def claim() -> list[Any]:
+            got = self.ports.dispatch.claim("paused", "a", "bench-claim", self.ports.now(), 300, 50)
+            assert len(got) == 50, "the 60 due messages are found behind the suspended batch"
+            return got
+
+        _timed(out, "suspended_claim_50_ms", claim, after=self._give_back)
+        _timed(out, "suspended_probe_ms", lambda: self.ports.dispatch.has_due("paused", self.ports.now()))
         return out
 
     def _give_back(self, claimed: list[Any]) -> None:

@@ -33,6 +33,11 @@ WORK_RECORD_STALE = DISPATCH_BUDGET + 30
 RETENTION_BATCH = 5000
 RETENTION_BUDGET = RETENTION_TIMEOUT // 5
 CLEANUP_BUDGET = API_TIMEOUT // 3
+# Suspending or activating a batch sets or clears its messages' held flag (migration 017) in
+# steps of this many rows: the request does what its budget allows, the retry tick the rest.
+HOLD_BATCH = 5000
+HOLD_REQUEST_BUDGET = API_TIMEOUT // 10
+HOLD_TICK_BUDGET = SCHEDULED_TIMEOUT // 5
 # The command log keeps this many days; past rate windows are dropped after this many.
 COMMAND_LOG_DAYS = 30
 RATE_WINDOW_DAYS = 2

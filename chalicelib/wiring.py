@@ -20,6 +20,7 @@ from chalicelib.adapters.repositories.audit import AuditRepository
 from chalicelib.adapters.repositories.bounces import BounceRepository
 from chalicelib.adapters.repositories.dispatch import DispatchRepository
 from chalicelib.adapters.repositories.feedback import FeedbackRepository
+from chalicelib.adapters.repositories.holds import HoldRepository
 from chalicelib.adapters.repositories.instance import InstanceRepository
 from chalicelib.adapters.repositories.messages import MessageRepository
 from chalicelib.adapters.repositories.metrics import MetricRepository
@@ -112,6 +113,7 @@ def build_ports(settings: Settings, **overrides: Any) -> Ports:
         rates=RateRepository(db),
         reports=ReportRepository(db),
         retention=RetentionRepository(db),
+        holds=HoldRepository(db),
         instance=InstanceRepository(db),
         bounces=BounceRepository(db),
         audit=AuditRepository(db),

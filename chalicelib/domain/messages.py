@@ -175,6 +175,13 @@ def suspended_after(current: Sequence[str], batch_code: str | None, suspend: boo
     return None if whole else sorted(set(current) - {batch_code})
 
 
+def batches_changed(before: Sequence[str], after: Sequence[str]) -> list[str]:
+    """The batches whose messages a suspend/activate takes out of dispatch or brings back:
+    those named in one list and not in the other. The whole-tenant mark is no batch (its
+    messages are never set aside; a suspended tenant is never claimed for)."""
+    return sorted((set(before) ^ set(after)) - {WHOLE_TENANT})
+
+
 def derive_status(stored: str, deferred_ts: int | None, is_held: bool) -> str:
     if stored in FINISHED:
         return stored

@@ -110,6 +110,7 @@ class MessageRow(TypedDict):
     bounce_reason: str | None
     bounce_ts: int | None
     is_pec: bool
+    held: bool  # a suspended batch's, set aside (migration 017; services/holds.py)
     claim_owner: str | None
     claim_expires: int | None
     unsubscribed_ts: int | None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from chalicelib import limits
 from chalicelib.domain.rows import Row
 from chalicelib.domain.work_records import Reason
 from chalicelib.errors import BusinessRuleError, tenant_not_found
+from chalicelib.services import holds
 from chalicelib.services.auth import Principal
 from chalicelib.services.enqueue import enqueue
 from chalicelib.services.ports import Ports
@@ -29,6 +31,7 @@ def suspend(ports: Ports, principal: Principal, tenant_id: str, batch_code: str 
     result = ports.tenants.change_suspension(tenant_id, batch, suspend=True)
     if result is None:
         raise BusinessRuleError("tenant not found")
+    holds.settle(ports, result["hold_changes"], limits.HOLD_REQUEST_BUDGET)
     return _answer(ports, tenant_id, batch, result["suspended_batches"])
 
 
@@ -38,6 +41,7 @@ def activate(ports: Ports, principal: Principal, tenant_id: str, batch_code: str
     result = ports.tenants.change_suspension(tenant_id, batch, suspend=False)
     if result is None or result.get("refused"):
         raise BusinessRuleError("tenant not found or cannot activate single batch from full suspension")
+    holds.settle(ports, result["hold_changes"], limits.HOLD_REQUEST_BUDGET)
     enqueue(ports, [tenant_id], Reason.ACTIVATE, heal=True)
     return _answer(ports, tenant_id, batch, result["suspended_batches"])
 

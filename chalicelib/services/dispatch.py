@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib import limits
 from chalicelib.domain import metrics
+from chalicelib.domain.messages import WHOLE_TENANT
 from chalicelib.domain.rows import AccountRow, MessageRow, TenantRow
 from chalicelib.domain.suppression import ALL_SUPPRESSED
 from chalicelib.domain.targets import SmtpTarget
@@ -110,7 +111,8 @@ class _Run:
         asyncio.get_running_loop().set_default_executor(_THREADS)
         store = self.ports.dispatch
         tenant, accounts = await self._db(store.tenant_and_accounts, self.tenant_id)
-        if tenant is None or not tenant["active"]:
+        # A suspended tenant has nothing due: no claim reads its backlog to find that out.
+        if tenant is None or not tenant["active"] or WHOLE_TENANT in tenant["suspended_batches"]:
             return self.summary
         self.summary.reports_to = bool(tenant.get("client_base_url"))
         now = self.ports.now()

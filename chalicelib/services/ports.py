@@ -113,6 +113,12 @@ class RetentionStore(Protocol):
     def prune_bookkeeping(self, command_log_before: int, rates_before: int, limit: int) -> int: ...
 
 
+class HoldStore(Protocol):
+    def settle(self, tenant_id: str, batch_code: str, limit: int) -> int: ...
+    def outstanding(self, limit: int) -> list[Row]: ...
+    def finish(self, tenant_id: str, batch_code: str, version: int) -> None: ...
+
+
 class InstanceStore(Protocol):
     def get(self) -> InstanceRow | None: ...
     def update(self, fields: Row) -> None: ...
@@ -240,6 +246,7 @@ class Ports:
     rates: RateStore
     reports: ReportStore
     retention: RetentionStore
+    holds: HoldStore
     instance: InstanceStore
     bounces: BounceStore
     audit: AuditStore

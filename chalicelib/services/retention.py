@@ -16,16 +16,23 @@ DAY = 86400
 MESSAGES_SHARE = 0.8
 
 
-def drain(step: Callable[[], int], deadline: float, clock: Callable[[], float] = time.monotonic) -> int:
-    """Repeat a batch until one comes back short, or until the next would end past the deadline
-    (guessed from the longest so far): a run ends within its budget, not one batch after it."""
+def drain(
+    step: Callable[[], int],
+    deadline: float,
+    clock: Callable[[], float] = time.monotonic,
+    batch: int | None = None,
+) -> int:
+    """Repeat a step of ``batch`` rows until one comes back short, or until the next would end
+    past the deadline (guessed from the longest so far): a run ends within its budget, not one
+    step after it. ``batch`` defaults to RETENTION_BATCH."""
+    batch = limits.RETENTION_BATCH if batch is None else batch
     total, longest = 0, 0.0
     while True:
         started = clock()
-        removed = step()
+        done = step()
         longest = max(longest, clock() - started)
-        total += removed
-        if removed < limits.RETENTION_BATCH or clock() + longest >= deadline:
+        total += done
+        if done < batch or clock() + longest >= deadline:
             return total
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib import limits
 from chalicelib.domain.work_records import Reason
-from chalicelib.services import retention
+from chalicelib.services import holds, retention
 from chalicelib.services.enqueue import enqueue, stale_after
 from chalicelib.services.ports import Ports
 
@@ -14,13 +14,16 @@ SCHEDULER_BEAT = "scheduler"
 
 
 def retry_tick(ports: Ports) -> dict[str, Any]:
-    """Re-enqueue every tenant with due messages.
+    """Re-enqueue every tenant with due messages (after finishing suspensions and
+    activations a request left unfinished).
 
     This covers deferred messages whose time came, leases that expired with a crashed
     dispatcher, reactivated tenants and work records whose send failed after commit.
     A work record is only a claim check, so a surplus one costs one empty claim.
     """
     ports.instance.beat(SCHEDULER_BEAT, ports.now())
+    # First the activated batches a request left held: what this clears is due below.
+    holds.settle_outstanding(ports)
     due = ports.dispatch.tenants_with_due(ports.now(), stale_after(ports), limits.TICK_TENANTS)
     # The statement named each tenant's queue (None: the pool): no read per tenant, and the
     # pool's records go out ten to a call. Tenants beyond the bound are the next tick's first.

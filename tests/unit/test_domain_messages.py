@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.domain.messages import derive_status, held, parse_priority, precheck, stored_payload
+from chalicelib.domain.messages import batches_changed, derive_status, held, parse_priority, precheck, stored_payload
 
 
 def msg(**over: object) -> dict:
@@ -115,3 +115,13 @@ def test_timestamps_are_rendered_in_utc_with_offset() -> None:
 
     rome = timezone(timedelta(hours=1))
     assert iso(datetime(2025, 3, 1, 11, 15, 30, tzinfo=rome)) == "2025-03-01T10:15:30+00:00"
+
+
+def test_the_batches_a_suspension_change_sets_aside_or_brings_back() -> None:
+    assert batches_changed([], ["news"]) == ["news"]
+    assert batches_changed(["news", "promo"], ["promo"]) == ["news"]
+    # The whole-tenant mark replaces the batches' (they come back for when it is lifted) and
+    # is itself no batch.
+    assert batches_changed(["news", "promo"], ["*"]) == ["news", "promo"]
+    assert batches_changed(["*"], []) == []
+    assert batches_changed(["news"], ["news"]) == []

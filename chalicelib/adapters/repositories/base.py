@@ -25,8 +25,10 @@ DISPATCH_ORDER_SQL = ", ".join(f"m.{column}" for column in DISPATCH_ORDER)
 
 # A message is due when unfinished, not deferred into the future, not leased, its tenant
 # active and its batch not held (domain.messages.held, in SQL). Needs ``%(now)s``.
+# ``NOT m.held`` keeps a suspended batch out of the due indexes (migration 017); the
+# suspension list stays the rule, for the messages whose flag a settle has yet to set.
 _DUE_REST = f"""
-    m.status = 'pending'
+    m.status = 'pending' AND NOT m.held
     AND (m.claim_expires IS NULL OR m.claim_expires < %(now)s)
     AND t.active
     AND NOT ('{WHOLE_TENANT}' = ANY (t.suspended_batches))

@@ -63,28 +63,37 @@ class MessageRepository(Repository):
         # One statement needs no transaction around it (two round trips fewer per submit).
         with self.db.transaction() if rejections else self.db.statement() as conn:
             if rows:
+                # ``held``: the message's batch is suspended (migration 017). The tenant row is
+                # locked (as its foreign key check does) before the list is read, so that a
+                # suspend or activate either waits for this insert, whose messages its settle
+                # then sees, or commits first, and its list is read here.
                 cur = conn.execute(
                     """
+                    WITH t AS MATERIALIZED (
+                        SELECT id, suspended_batches FROM tenants WHERE id = ANY (%(tenants)s) FOR KEY SHARE
+                    )
                     INSERT INTO messages (pk, tenant_id, id, account_id, priority, batch_code,
-                                          payload, secrets_enc, deferred_ts, is_pec, recipients)
+                                          payload, secrets_enc, deferred_ts, is_pec, recipients, held)
                     SELECT gen_random_uuid(), r->>'tenant_id', r->>'id', r->>'account_id',
                            (r->>'priority')::smallint, r->>'batch_code', r->'payload',
                            r->>'secrets_enc', (r->>'deferred_ts')::bigint,
                            COALESCE(a.is_pec_account, false),
-                           ARRAY(SELECT jsonb_array_elements_text(COALESCE(r->'recipients', '[]'::jsonb)))
-                    FROM jsonb_array_elements(%s::jsonb) AS r
+                           ARRAY(SELECT jsonb_array_elements_text(COALESCE(r->'recipients', '[]'::jsonb))),
+                           COALESCE(r->>'batch_code' = ANY (t.suspended_batches), false)
+                    FROM jsonb_array_elements(%(rows)s::jsonb) AS r
                     LEFT JOIN accounts a ON a.tenant_id = r->>'tenant_id' AND a.id = r->>'account_id'
+                    LEFT JOIN t ON t.id = r->>'tenant_id'
                     ON CONFLICT (tenant_id, id) DO UPDATE SET
                         account_id = EXCLUDED.account_id, priority = EXCLUDED.priority,
                         batch_code = EXCLUDED.batch_code, payload = EXCLUDED.payload,
                         secrets_enc = EXCLUDED.secrets_enc, deferred_ts = EXCLUDED.deferred_ts,
                         is_pec = EXCLUDED.is_pec, recipients = EXCLUDED.recipients,
-                        retry_count = 0, last_error = NULL,
+                        held = EXCLUDED.held, retry_count = 0, last_error = NULL,
                         updated_at = now()
                     WHERE messages.status = 'pending'
                     RETURNING tenant_id, id
                     """,
-                    (json.dumps(rows),),
+                    {"tenants": sorted({r["tenant_id"] for r in rows}), "rows": json.dumps(rows)},
                 )
                 stored = {(r["tenant_id"], r["id"]) for r in cur.fetchall()}
             if rejections:

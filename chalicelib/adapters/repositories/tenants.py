@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from chalicelib.adapters.repositories.base import Repository, jsonb
-from chalicelib.domain.messages import suspended_after
+from chalicelib.domain.messages import batches_changed, suspended_after
 from chalicelib.domain.rows import Row, TenantRow
 
 _JSON_COLUMNS = {"client_auth", "rate_limits", "large_file_config", "unsubscribe", "dkim"}
@@ -93,7 +93,9 @@ class TenantRepository(Repository):
     def change_suspension(self, tenant_id: str, batch_code: str | None, suspend: bool) -> Row | None:
         """Apply suspend/activate atomically (the rule: domain.messages.suspended_after).
 
-        Returns ``{"suspended_batches": [...]}``, ``{"refused": True}``, or None if no tenant.
+        Returns ``{"suspended_batches": [...], "hold_changes": [...]}`` (the batches whose
+        messages are now to be set aside or brought back, recorded in the same transaction for
+        a settle to finish: repositories/holds.py), ``{"refused": True}``, or None if no tenant.
         """
         with self.db.transaction() as conn:
             row = conn.execute(
@@ -107,7 +109,13 @@ class TenantRepository(Repository):
             conn.execute(
                 "UPDATE tenants SET suspended_batches = %s, updated_at = now() WHERE id = %s", (new, tenant_id)
             )
-            return {"suspended_batches": new}
+            changes = conn.execute(
+                "INSERT INTO hold_changes (tenant_id, batch_code) SELECT %s, b FROM unnest(%s::text[]) AS b"
+                " ON CONFLICT (tenant_id, batch_code) DO UPDATE SET version = EXCLUDED.version"
+                " RETURNING tenant_id, batch_code, version",
+                (tenant_id, batches_changed(row["suspended_batches"], new)),
+            ).fetchall()
+            return {"suspended_batches": new, "hold_changes": changes}
 
 
 class KeyRepository(Repository):
