@@ -159,10 +159,13 @@ class _Run:
                 # Priority 0 finishes before anything else of the batch starts.
                 urgent = Feed([m for m in messages if m["priority"] == 0], 0, None, suppressions.load)
                 await asyncio.gather(*(self._worker(s, tenant, account, urgent) for s in sessions))
-                # Then the rest; next batches join it while the budget lasts (services/feed.py).
+                # Then the rest; next batches join it while the budget lasts (services/feed.py),
+                # each claimed when half the batch at hand is left: a claim under load takes
+                # longer than the connections' last few messages (measured: the workers waited
+                # 8-17 % of a run for the next batch when it was claimed at `width` left).
                 feed = Feed(
                     [m for m in messages if m["priority"] != 0],
-                    width,
+                    max(width, account["batch_size"] // 2),
                     lambda: self._next_batch(account),
                     suppressions.load,
                 )

@@ -3,9 +3,10 @@ claimed while the last messages of this one are still in flight.
 
 Claiming only once a batch had drained left the account's connections idle for the tail of
 the batch (the slowest connection's last message), the claim and the suppression lookup:
-several milliseconds every batch_size messages. Here, when no more messages wait than there
-are connections, the next batch is claimed in the background and appended; the workers
-wait for it rather than stop. A batch holding priority-0 messages is not appended: it is
+several milliseconds every batch_size messages. Here, when no more messages wait than
+``low_water`` (the caller's choice: half a batch, at least one per connection), the next batch
+is claimed in the background and appended; the workers wait for it, if they must, rather
+than stop. A batch holding priority-0 messages is not appended: it is
 handed back, so that they finish before anything else starts (docs/api.md §5.1).
 """
 
