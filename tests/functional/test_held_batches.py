@@ -3,6 +3,7 @@ steps, brought back on activation, and never sent in between, over PostgreSQL.""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from chalicelib import limits
 from chalicelib.services import control
 from chalicelib.services.scheduler import retry_tick
+from tests.support.polling import eventually
 from tests.support.pool import drain_pool
 from tests.support.runs import dispatch_tenant
 from tests.support.world import ADMIN, World
@@ -118,3 +120,31 @@ def test_a_suspension_changed_again_mid_settle_ends_as_the_last_change_says(
     retry_tick(world.ports)
     assert not any(_held(world).values()) and _outstanding(world) == []
     assert _send_all(world) == 5
+
+
+def test_a_submit_waits_for_an_activation_in_progress_and_reads_what_it_committed(world: World) -> None:
+    """Without the wait, a message flagged from the list before the activation committed, and
+    written after the activation's settle, would stay set aside for ever."""
+    control.suspend(world.ports, ADMIN, world.tenant_id, "news")
+    late = world.message(batch_code="news")
+    database = world.ports.database
+    with database.transaction() as conn:  # type: ignore[attr-defined]
+        # What change_suspension does, held open: the tenant row locked, the list changed.
+        conn.execute("SELECT 1 FROM tenants WHERE id = %s FOR UPDATE", (world.tenant_id,))
+        conn.execute("UPDATE tenants SET suspended_batches = '{}' WHERE id = %s", (world.tenant_id,))
+        submitting = threading.Thread(target=world.submit, args=(late,))
+        submitting.start()
+
+        def waiting_for_the_lock() -> bool:
+            with database.statement() as probe:  # type: ignore[attr-defined]
+                row = probe.execute(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                ).fetchone()
+            return bool(row and row["n"])
+
+        eventually(waiting_for_the_lock, what="the submit waiting for the tenant row")
+        assert _held(world) == {}
+    submitting.join(10)
+    assert _held(world) == {late["id"]: False}
+    assert _send_all(world) == 1
