@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -104,6 +105,10 @@ def _shown(result: list[dict[str, Any]]) -> str:
     return "; ".join(parts) + (f"; … {len(result) - 4} more" if len(result) > 4 else "")
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description="Prometheus on the running make dev stack, with the dashboard's queries printed"
@@ -111,6 +116,9 @@ def main() -> int:
     parser.add_argument("--api", default=os.environ.get("API", "http://127.0.0.1:8000"))
     parser.add_argument("--port", type=int, default=9090)
     args = parser.parse_args()
+    # SIGTERM (a process manager, a test's terminate()) stops it as Ctrl-C does: without this
+    # the interpreter died at once and left the Prometheus server running.
+    signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="mailproxy-prometheus-"))
     server = Prometheus(args.api.removeprefix("http://").rstrip("/"), workdir, args.port).start()
     try:

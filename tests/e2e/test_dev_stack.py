@@ -246,15 +246,16 @@ def test_readme_walk_through_fails_loudly_when_nothing_answers(dev_stack: DevSta
 def test_make_monitor_prints_every_dashboard_query_answered_by_the_stack(
     dev_stack: DevStack, admin: ApiClient, tenant1: tuple[str, str], first_catcher: Catcher
 ) -> None:
-    from devstack.procs import ROOT, free_port
+    from devstack.procs import ROOT, free_port, port_open
     from devstack.prometheus import dashboard_queries
 
     tenant_id, account_id = tenant1
     msg = message_payload(tenant_id, account_id)
     admin.ok("POST", "/commands/add-messages", json={"messages": [msg]})
     arrived(first_catcher, msg)
+    port = free_port()
     monitor = subprocess.Popen(
-        [sys.executable, "-m", "devstack.prometheus", "--api", dev_stack.api_url, "--port", str(free_port())],
+        [sys.executable, "-m", "devstack.prometheus", "--api", dev_stack.api_url, "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -270,6 +271,7 @@ def test_make_monitor_prints_every_dashboard_query_answered_by_the_stack(
     finally:
         monitor.terminate()
         monitor.wait(timeout=30)
+    assert not port_open(port), "SIGTERM stops the Prometheus server it started"
     shown = {line.strip().split("  ")[0]: line for line in lines if line.startswith("  ")}
     assert set(shown) == {title for title, _ in dashboard_queries()}, "\n".join(lines)
     assert f"tenant_id={tenant_id}" in shown["Sent per second, by tenant"]
