@@ -36,6 +36,13 @@ def _send_all(world: World) -> int:
     return sent
 
 
+def _suspend_unsettled(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five messages of batch "news", suspended by a request with no budget to set them aside."""
+    world.submit(*(world.message(batch_code="news") for _ in range(5)))
+    monkeypatch.setattr(limits, "HOLD_REQUEST_BUDGET", 0)
+    control.suspend(world.ports, ADMIN, world.tenant_id, "news")
+
+
 @pytest.fixture
 def small_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "HOLD_BATCH", 3)
@@ -61,10 +68,7 @@ def test_a_suspended_batch_is_set_aside_step_by_step_and_comes_back_on_activatio
 def test_what_a_request_leaves_unfinished_the_retry_tick_finishes(
     world: World, small_steps: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = [world.message(batch_code="news") for _ in range(5)]
-    world.submit(*batch)
-    monkeypatch.setattr(limits, "HOLD_REQUEST_BUDGET", 0)
-    control.suspend(world.ports, ADMIN, world.tenant_id, "news")
+    _suspend_unsettled(world, monkeypatch)
     assert not any(_held(world).values()) and len(_outstanding(world)) == 1
     assert _send_all(world) == 0, "the suspension list is the rule, whatever the flags say"
 
@@ -106,10 +110,7 @@ def test_suspending_the_whole_tenant_brings_its_batches_back_for_when_it_returns
 def test_a_suspension_changed_again_mid_settle_ends_as_the_last_change_says(
     world: World, small_steps: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batch = [world.message(batch_code="news") for _ in range(5)]
-    world.submit(*batch)
-    monkeypatch.setattr(limits, "HOLD_REQUEST_BUDGET", 0)
-    control.suspend(world.ports, ADMIN, world.tenant_id, "news")
+    _suspend_unsettled(world, monkeypatch)
     (first,) = _outstanding(world)
     world.ports.holds.settle(world.tenant_id, "news", 3)  # part way
     control.activate(world.ports, ADMIN, world.tenant_id, "news")
