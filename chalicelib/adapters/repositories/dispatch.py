@@ -44,6 +44,52 @@ _ACCOUNT_DUE = f"""EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = t.id
                  AND {DEFERRED_DUE}))"""
 
 
+# Lease up to %(limit)s due messages of one account (DispatchRepository.claim). Module level so
+# that a test can EXPLAIN exactly what runs (tests/functional/test_claim_plans.py).
+CLAIM_SQL = f"""
+WITH account AS (
+    UPDATE accounts SET dispatch_owner = %(owner)s, dispatch_lease_until = %(now)s + %(lease)s
+    WHERE tenant_id = %(tenant)s AND id = %(account)s AND (dispatch_lease_until IS NULL
+      OR dispatch_lease_until < %(now)s OR dispatch_owner = %(owner)s)
+    RETURNING id
+), candidates AS (
+    -- The first ``limit`` of each index's half (base.READY, base.DEFERRED_DUE):
+    -- what is read follows the batch, never the account's backlog.
+    (SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
+     WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {READY}
+       AND EXISTS (SELECT 1 FROM account)
+     ORDER BY {DISPATCH_ORDER_SQL} LIMIT %(limit)s)
+    UNION ALL
+    (SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
+     WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {DEFERRED_DUE}
+       AND EXISTS (SELECT 1 FROM account)
+     ORDER BY m.deferred_ts LIMIT %(limit)s)
+), due AS (
+    -- Each candidate locked by its key alone, then checked: with no other
+    -- condition on the locked scan no partial index can serve it, so it is
+    -- a primary key lookup whatever the statistics say. (Checked in the same
+    -- scan, stale statistics, "nothing is pending" in a young table, made the
+    -- planner walk every pending message once per candidate.) FOR UPDATE
+    -- returns each row's latest version, so the check sees what is locked.
+    SELECT m.pk FROM candidates c CROSS JOIN LATERAL (
+        SELECT x.* FROM messages x WHERE x.pk = c.pk LIMIT 1 FOR UPDATE SKIP LOCKED
+    ) m
+    JOIN tenants t ON t.id = %(tenant)s
+    WHERE m.tenant_id = %(tenant)s AND {DUE}
+    ORDER BY {DISPATCH_ORDER_SQL}
+    LIMIT %(limit)s
+)
+UPDATE messages m SET claim_owner = %(owner)s,
+       claim_expires = %(now)s + %(lease)s, deferred_ts = NULL
+FROM due WHERE m.pk = due.pk
+RETURNING m.*
+"""
+
+
+def claim_params(tenant_id: str, account_id: str, owner: str, now: int, lease: int, limit: int) -> dict[str, Any]:
+    return {"tenant": tenant_id, "account": account_id, "owner": owner, "now": now, "lease": lease, "limit": limit}
+
+
 class DispatchRepository(Repository):
     def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
         """The tenant (with the instance settings under ``instance``) and its accounts, in one
@@ -92,45 +138,8 @@ class DispatchRepository(Repository):
         Nothing is claimed while another run holds the account; the holder may renew."""
         with self.db.statement() as conn:
             rows = conn.execute(
-                f"""
-                WITH account AS (
-                    UPDATE accounts SET dispatch_owner = %(owner)s, dispatch_lease_until = %(now)s + %(lease)s
-                    WHERE tenant_id = %(tenant)s AND id = %(account)s AND (dispatch_lease_until IS NULL
-                      OR dispatch_lease_until < %(now)s OR dispatch_owner = %(owner)s)
-                    RETURNING id
-                ), candidates AS (
-                    -- The first ``limit`` of each index's half (base.READY, base.DEFERRED_DUE):
-                    -- what is read follows the batch, never the account's backlog.
-                    (SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
-                     WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {READY}
-                       AND EXISTS (SELECT 1 FROM account)
-                     ORDER BY {DISPATCH_ORDER_SQL} LIMIT %(limit)s)
-                    UNION ALL
-                    (SELECT m.pk FROM messages m JOIN tenants t ON t.id = m.tenant_id
-                     WHERE m.tenant_id = %(tenant)s AND m.account_id = %(account)s AND {DEFERRED_DUE}
-                       AND EXISTS (SELECT 1 FROM account)
-                     ORDER BY m.deferred_ts LIMIT %(limit)s)
-                ), due AS (
-                    SELECT m.pk FROM messages m JOIN candidates c ON c.pk = m.pk
-                    JOIN tenants t ON t.id = m.tenant_id
-                    WHERE {DUE}
-                    ORDER BY {DISPATCH_ORDER_SQL}
-                    LIMIT %(limit)s
-                    FOR UPDATE OF m SKIP LOCKED
-                )
-                UPDATE messages m SET claim_owner = %(owner)s,
-                       claim_expires = %(now)s + %(lease)s, deferred_ts = NULL
-                FROM due WHERE m.pk = due.pk
-                RETURNING m.*
-                """,
-                {
-                    "tenant": tenant_id,
-                    "account": account_id,
-                    "owner": owner,
-                    "now": now,
-                    "lease": lease,
-                    "limit": limit,
-                },
+                CLAIM_SQL,
+                claim_params(tenant_id, account_id, owner, now, lease, limit),
             ).fetchall()
         rows.sort(key=dispatch_key)  # UPDATE ... RETURNING keeps no order
         return cast(list[MessageRow], rows)
