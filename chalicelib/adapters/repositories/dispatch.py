@@ -91,26 +91,33 @@ def claim_params(tenant_id: str, account_id: str, owner: str, now: int, lease: i
 
 
 class DispatchRepository(Repository):
-    def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
-        """The tenant (with the instance settings under ``instance``) and its accounts, in one
-        statement: every dispatch run starts here, for most of them with one message to send."""
+    def tenant_and_accounts(self, tenant_id: str, now: int) -> tuple[TenantRow | None, list[AccountRow], set[str]]:
+        """The tenant (with the instance settings under ``instance``), its accounts, and those
+        of its accounts with a due message, in one statement: every dispatch run starts here,
+        most of them with one message to send, and a claim of an account with nothing due cost
+        a statement (most of it planning) for nothing."""
         with self.db.statement() as conn:
             tenant = conn.execute(
                 "SELECT t.*, (SELECT jsonb_build_object('bounce_enabled', i.bounce_enabled, 'bounce_return_path',"
                 " i.bounce_return_path) FROM instance_settings i WHERE i.id = 1) AS instance,"
                 " (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]') FROM accounts a"
-                " WHERE a.tenant_id = t.id) AS accounts_json"
-                " FROM tenants t WHERE t.id = %s",
-                (tenant_id,),
+                " WHERE a.tenant_id = t.id) AS accounts_json,"
+                " ARRAY(SELECT a.id FROM accounts a WHERE a.tenant_id = t.id"
+                f" AND (EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id"
+                f" AND {READY}) OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id"
+                f" AND m.account_id = a.id AND {DEFERRED_DUE}))) AS due_accounts"
+                " FROM tenants t WHERE t.id = %(tenant)s",
+                {"tenant": tenant_id, "now": now},
             ).fetchone()
         if tenant is None:
-            return None, []
+            return None, [], set()
         accounts = tenant.pop("accounts_json")
+        due = set(tenant.pop("due_accounts"))
         for account in accounts:  # as JSON, the timestamps came as ISO text
             account["created_at"] = datetime.fromisoformat(account["created_at"])
             account["updated_at"] = datetime.fromisoformat(account["updated_at"])
         tenant["instance"] = tenant.get("instance") or {}
-        return cast(TenantRow, tenant), cast(list[AccountRow], accounts)
+        return cast(TenantRow, tenant), cast(list[AccountRow], accounts), due
 
     def flag_account(self, tenant_id: str, account_id: str, error: str) -> None:
         """The account's stored secret cannot be read with this deployment's key (shown by
