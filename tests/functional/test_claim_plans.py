@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.database import Database
-from chalicelib.adapters.repositories.dispatch import CLAIM_SQL, claim_params
+from chalicelib.adapters.repositories.dispatch import CLAIM_SQL, HAS_DUE_SQL, START_SQL, claim_params
 from chalicelib.adapters.repositories.holds import SETTLE_SQL
 from chalicelib.services import accounts, submit, tenants
 from chalicelib.services.ports import Ports
@@ -97,3 +97,11 @@ def test_a_settle_reads_its_step_not_the_backlog_with_stale_statistics(young: Yo
         conn.execute("UPDATE tenants SET suspended_batches = '{news}' WHERE id = %s", (tenant_id,))
     read = _explain(young.ports, SETTLE_SQL, {"tenant": tenant_id, "batch": "news", "limit": BATCH})
     assert read <= 4 * BATCH + 10, f"setting {BATCH} aside behind {BACKLOG} read {read} message rows"
+
+
+@pytest.mark.parametrize("look", ["first", "last"])
+def test_a_runs_looks_for_due_messages_probe_the_backlog_not_read_it(young: Young, look: str) -> None:
+    sql = START_SQL if look == "first" else HAS_DUE_SQL  # what a run starts with; end_run's look
+    for tenant_id, _ in (young.quiet, young.busy):
+        read = _explain(young.ports, sql, {"tenant": tenant_id, "now": 0})
+        assert read <= 10, f"the {look} look of {tenant_id}'s run read {read} message rows"

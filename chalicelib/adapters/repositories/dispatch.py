@@ -33,15 +33,37 @@ OUTCOME_COLUMNS = {
 }
 
 
-# A tenant ``t`` has an account, not held by its rate limit, with a due message: a probe of
-# each of migration 015's two indexes per account, so neither a held account's backlog nor
-# one deferred into the future is ever read. Leaves the account clause open for a caller's
-# condition on ``a``; close it with ")".
-_ACCOUNT_DUE = f"""EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = t.id
-    AND (a.rate_held_until IS NULL OR a.rate_held_until <= %(now)s)
-    AND (EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id AND {READY})
+# Account ``a`` has a due message: a probe of each of migration 015's two indexes, so neither
+# a held account's backlog nor one deferred into the future is ever read. OFFSET 0 keeps each
+# probe a probe: without it the planner may hash the whole subquery once instead, and with
+# stale statistics ("nothing is pending") it did, reading every pending message of every
+# tenant for one run's first look (tests/functional/test_claim_plans.py).
+_DUE_PROBES = f"""(EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id
+              AND {READY} OFFSET 0)
       OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id
-                 AND {DEFERRED_DUE}))"""
+              AND {DEFERRED_DUE} OFFSET 0))"""
+
+# A tenant ``t`` has an account, not held by its rate limit, with a due message. Leaves the
+# account clause open for a caller's condition on ``a``; close it with ")".
+_ACCOUNT_DUE = f"""EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = t.id
+    AND (a.rate_held_until IS NULL OR a.rate_held_until <= %(now)s) AND {_DUE_PROBES}"""
+
+# The tenant's next run could send something (DispatchRepository.has_due).
+HAS_DUE_SQL = f"""SELECT 1 FROM tenants t WHERE t.id = %(tenant)s AND {_ACCOUNT_DUE}
+    AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s))"""
+
+
+# A dispatch run's first statement (DispatchRepository.tenant_and_accounts): the tenant, the
+# instance settings, its accounts, and which of them have a due message.
+START_SQL = f"""
+SELECT t.*,
+    (SELECT jsonb_build_object('bounce_enabled', i.bounce_enabled, 'bounce_return_path', i.bounce_return_path)
+     FROM instance_settings i WHERE i.id = 1) AS instance,
+    (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]') FROM accounts a WHERE a.tenant_id = t.id)
+      AS accounts_json,
+    ARRAY(SELECT a.id FROM accounts a WHERE a.tenant_id = t.id AND {_DUE_PROBES}) AS due_accounts
+FROM tenants t WHERE t.id = %(tenant)s
+"""
 
 
 # Lease up to %(limit)s due messages of one account (DispatchRepository.claim). Module level so
@@ -97,18 +119,7 @@ class DispatchRepository(Repository):
         most of them with one message to send, and a claim of an account with nothing due cost
         a statement (most of it planning) for nothing."""
         with self.db.statement() as conn:
-            tenant = conn.execute(
-                "SELECT t.*, (SELECT jsonb_build_object('bounce_enabled', i.bounce_enabled, 'bounce_return_path',"
-                " i.bounce_return_path) FROM instance_settings i WHERE i.id = 1) AS instance,"
-                " (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]') FROM accounts a"
-                " WHERE a.tenant_id = t.id) AS accounts_json,"
-                " ARRAY(SELECT a.id FROM accounts a WHERE a.tenant_id = t.id"
-                f" AND (EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id"
-                f" AND {READY}) OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id"
-                f" AND m.account_id = a.id AND {DEFERRED_DUE}))) AS due_accounts"
-                " FROM tenants t WHERE t.id = %(tenant)s",
-                {"tenant": tenant_id, "now": now},
-            ).fetchone()
+            tenant = conn.execute(START_SQL, {"tenant": tenant_id, "now": now}).fetchone()
         if tenant is None:
             return None, [], set()
         accounts = tenant.pop("accounts_json")
@@ -156,14 +167,7 @@ class DispatchRepository(Repository):
         run is sending for (that run keeps going or asks for more itself), nor of an account
         whose rate window is spent."""
         with self.db.statement() as conn:
-            return (
-                conn.execute(
-                    f"SELECT 1 FROM tenants t WHERE t.id = %(tenant)s AND {_ACCOUNT_DUE}"
-                    " AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s))",
-                    {"tenant": tenant_id, "now": now},
-                ).fetchone()
-                is not None
-            )
+            return conn.execute(HAS_DUE_SQL, {"tenant": tenant_id, "now": now}).fetchone() is not None
 
     def tenants_with_due(self, now: int, stale: int, limit: int) -> list[Row]:
         """Up to ``limit`` tenants with due messages and no work record outstanding (or only a
