@@ -110,7 +110,7 @@ class _Run:
     async def execute(self) -> RunSummary:
         asyncio.get_running_loop().set_default_executor(_THREADS)
         store = self.ports.dispatch
-        tenant, accounts, due = await self._db(store.tenant_and_accounts, self.tenant_id, self.ports.now())
+        tenant, accounts = await self._db(store.tenant_and_accounts, self.tenant_id)
         # A suspended tenant has nothing due: no claim reads its backlog to find that out.
         if tenant is None or not tenant["active"] or WHOLE_TENANT in tenant["suspended_batches"]:
             return self.summary
@@ -119,8 +119,6 @@ class _Run:
         work = []
         try:
             for account in accounts:
-                if account["id"] not in due:  # nothing to claim: no statement for it
-                    continue
                 # A spent rate window keeps its messages waiting until it ends
                 # (services/throttle.py). The claim takes the account's lease with it: another
                 # run sending for this account keeps it, and its messages wait for that run.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -321,28 +320,3 @@ class _BrokenQueues:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.real, name)
-
-
-def test_a_run_claims_only_the_accounts_with_something_due(
-    make_world: Callable[..., World], ports: Ports, sink2: SmtpSink, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from chalicelib.services import accounts
-    from tests.support.factories import account_payload, unique
-
-    world = make_world(ports)
-    idle = account_payload(world.tenant_id, sink2.port, id=unique("aaa-idle"))  # the first in account order
-    accounts.upsert(ports, ADMIN, idle)
-    claimed: list[str] = []
-    real_claim = ports.dispatch.claim
-
-    def recorded(tenant_id: str, account_id: str, *rest: Any) -> Any:
-        claimed.append(account_id)
-        if len(claimed) == 1:  # while the run sends, a message for the idle account arrives
-            world.submit(world.message(account_id=idle["id"]))
-        return real_claim(tenant_id, account_id, *rest)
-
-    monkeypatch.setattr(ports.dispatch, "claim", recorded)
-    world.submit(world.message())
-    summary = dispatch_tenant(ports, world.tenant_id, budget_seconds=30)
-    assert claimed == [world.account_id, idle["id"]], "the idle account is claimed only once it has a message"
-    assert summary.sent == 2 and len(world.sink.received) == 1 and len(sink2.received) == 1

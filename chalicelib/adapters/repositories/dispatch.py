@@ -37,7 +37,7 @@ OUTCOME_COLUMNS = {
 # a held account's backlog nor one deferred into the future is ever read. OFFSET 0 keeps each
 # probe a probe: without it the planner may hash the whole subquery once instead, and with
 # stale statistics ("nothing is pending") it did, reading every pending message of every
-# tenant for one run's first look (tests/functional/test_claim_plans.py).
+# tenant for one probe (tests/functional/test_claim_plans.py).
 _DUE_PROBES = f"""(EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id
               AND {READY} OFFSET 0)
       OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = a.tenant_id AND m.account_id = a.id
@@ -51,19 +51,6 @@ _ACCOUNT_DUE = f"""EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = t.id
 # The tenant's next run could send something (DispatchRepository.has_due).
 HAS_DUE_SQL = f"""SELECT 1 FROM tenants t WHERE t.id = %(tenant)s AND {_ACCOUNT_DUE}
     AND (a.dispatch_lease_until IS NULL OR a.dispatch_lease_until < %(now)s))"""
-
-
-# A dispatch run's first statement (DispatchRepository.tenant_and_accounts): the tenant, the
-# instance settings, its accounts, and which of them have a due message.
-START_SQL = f"""
-SELECT t.*,
-    (SELECT jsonb_build_object('bounce_enabled', i.bounce_enabled, 'bounce_return_path', i.bounce_return_path)
-     FROM instance_settings i WHERE i.id = 1) AS instance,
-    (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]') FROM accounts a WHERE a.tenant_id = t.id)
-      AS accounts_json,
-    ARRAY(SELECT a.id FROM accounts a WHERE a.tenant_id = t.id AND {_DUE_PROBES}) AS due_accounts
-FROM tenants t WHERE t.id = %(tenant)s
-"""
 
 
 # Lease up to %(limit)s due messages of one account (DispatchRepository.claim). Module level so
@@ -113,22 +100,26 @@ def claim_params(tenant_id: str, account_id: str, owner: str, now: int, lease: i
 
 
 class DispatchRepository(Repository):
-    def tenant_and_accounts(self, tenant_id: str, now: int) -> tuple[TenantRow | None, list[AccountRow], set[str]]:
-        """The tenant (with the instance settings under ``instance``), its accounts, and those
-        of its accounts with a due message, in one statement: every dispatch run starts here,
-        most of them with one message to send, and a claim of an account with nothing due cost
-        a statement (most of it planning) for nothing."""
+    def tenant_and_accounts(self, tenant_id: str) -> tuple[TenantRow | None, list[AccountRow]]:
+        """The tenant (with the instance settings under ``instance``) and its accounts, in one
+        statement: every dispatch run starts here, for most of them with one message to send."""
         with self.db.statement() as conn:
-            tenant = conn.execute(START_SQL, {"tenant": tenant_id, "now": now}).fetchone()
+            tenant = conn.execute(
+                "SELECT t.*, (SELECT jsonb_build_object('bounce_enabled', i.bounce_enabled, 'bounce_return_path',"
+                " i.bounce_return_path) FROM instance_settings i WHERE i.id = 1) AS instance,"
+                " (SELECT COALESCE(jsonb_agg(to_jsonb(a) ORDER BY a.id), '[]') FROM accounts a"
+                " WHERE a.tenant_id = t.id) AS accounts_json"
+                " FROM tenants t WHERE t.id = %s",
+                (tenant_id,),
+            ).fetchone()
         if tenant is None:
-            return None, [], set()
+            return None, []
         accounts = tenant.pop("accounts_json")
-        due = set(tenant.pop("due_accounts"))
         for account in accounts:  # as JSON, the timestamps came as ISO text
             account["created_at"] = datetime.fromisoformat(account["created_at"])
             account["updated_at"] = datetime.fromisoformat(account["updated_at"])
         tenant["instance"] = tenant.get("instance") or {}
-        return cast(TenantRow, tenant), cast(list[AccountRow], accounts), due
+        return cast(TenantRow, tenant), cast(list[AccountRow], accounts)
 
     def flag_account(self, tenant_id: str, account_id: str, error: str) -> None:
         """The account's stored secret cannot be read with this deployment's key (shown by
