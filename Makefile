@@ -99,7 +99,7 @@ bench-large: deps
 bench-tenants: deps package
 	$(PY) -m bench.tenants --tenants $${TENANTS:-1000}
 
-# Ten thousand tenants, ten million messages (docs/benchmarks.md): about 40 minutes on 2 cores.
+# Ten thousand tenants, ten million messages (docs/benchmarks.md): about 20 minutes on 2 cores.
 bench-scale: deps package
 	$(PY) -m bench.scale $(BENCH_SCALE_ARGS)
 
