@@ -43,13 +43,14 @@ class Prices:  # us-east-1, USD, 2025 list prices
 
 @dataclass(frozen=True)
 class Measured:
-    """From `make bench` on the 2-core machine (docs/benchmarks.md), per delivered message."""
+    """From `make bench` on the 2-core machine (docs/benchmarks.md, "Current figures": the
+    median of three runs on 2026-12-07), per delivered message."""
 
     date: str = "2026-12-07"
-    api_cpu_ms: float = 0.06  # API function, add-messages with 1,000 per call
-    dispatch_cpu_ms: float = 0.41  # dispatch function: claim, build, send, record
-    postgres_cpu_ms: float = 0.275  # PostgreSQL
-    statements: float = 0.15  # database statements (0.27 with ten tenants at once)
+    api_cpu_ms: float = 0.065  # API function, add-messages with 1,000 per call
+    dispatch_cpu_ms: float = 0.375  # dispatch function: claim, build, send, record
+    postgres_cpu_ms: float = 0.22  # PostgreSQL
+    statements: float = 0.14  # database statements (0.24 with ten tenants at once)
 
 
 @dataclass(frozen=True)
