@@ -67,27 +67,37 @@ class Database:
         self._url = url
         self._max_size = max_size
         self._pool: ConnectionPool | None = None
+        # A dispatch environment's first runs start side by side, in threads: without the lock
+        # each could open a pool of its own, whose connections no budget counts.
+        self._opening = threading.Lock()
 
     def _get_pool(self) -> ConnectionPool:
-        if self._pool is None:
-            freshness = _Freshness()
-            self._pool = ConnectionPool(
-                self._url,
-                min_size=1,
-                max_size=self._max_size,
-                # prepare_threshold None: never a server-side prepared statement. Through RDS
-                # Proxy one pins the client to a backend for the session, which defeats the
-                # multiplexing limits.database_budget relies on; the parse it saves is small
-                # beside a round trip (make bench measures both).
-                kwargs={"row_factory": dict_row, "autocommit": False, "prepare_threshold": None},
-                # A pooled connection may have died with a database restart: checked when
-                # it has been idle a while (_Freshness).
-                check=freshness.check,
-                reset=freshness.returned,
-                open=True,
-                timeout=15,
-            )
-        return self._pool
+        pool = self._pool
+        if pool is not None:
+            return pool
+        with self._opening:
+            if self._pool is None:
+                self._pool = self._open()
+            return self._pool
+
+    def _open(self) -> ConnectionPool:
+        freshness = _Freshness()
+        return ConnectionPool(
+            self._url,
+            min_size=1,
+            max_size=self._max_size,
+            # prepare_threshold None: never a server-side prepared statement. Through RDS
+            # Proxy one pins the client to a backend for the session, which defeats the
+            # multiplexing limits.database_budget relies on; the parse it saves is small
+            # beside a round trip (make bench measures both).
+            kwargs={"row_factory": dict_row, "autocommit": False, "prepare_threshold": None},
+            # A pooled connection may have died with a database restart: checked when
+            # it has been idle a while (_Freshness).
+            check=freshness.check,
+            reset=freshness.returned,
+            open=True,
+            timeout=15,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
@@ -123,9 +133,10 @@ class Database:
             return False
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        with self._opening:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     def migrate(self, connect_timeout: int = 10) -> list[str]:
         """Apply the numbered SQL files not yet recorded; returns the names applied."""

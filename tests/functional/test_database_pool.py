@@ -4,14 +4,21 @@ the server closed has something to read; one idle a while is always checked."""
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from chalicelib.adapters import database
 from chalicelib.adapters.database import Database
 from devstack.postgres import PostgresCluster
+from tests.support.polling import eventually
 
 
 def _count(db: Database) -> int:
@@ -75,3 +82,46 @@ def test_no_statement_is_ever_prepared_on_the_server(pg: PostgresCluster) -> Non
             assert conn.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone() == {"n": 0}
     finally:
         db.close()
+
+
+def test_runs_that_first_use_the_database_at_once_share_one_pool(
+    pg: PostgresCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold dispatch environment starts its batch's runs side by side, and each one's first
+    statement opens the pool. Each extra pool would hold connections the database budget
+    (limits.database_budget) never counted, until garbage collection closed it from one of its
+    own threads (seen as "cannot join current thread" in the functional tier)."""
+    made: list[int] = []
+
+    class SlowToOpen(ConnectionPool):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append(1)
+            time.sleep(0.05)  # the door held open as long as a cold connect takes; not a wait
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(database, "ConnectionPool", SlowToOpen)
+    name = f"first-use-{uuid.uuid4().hex[:8]}"
+    db = Database(make_conninfo(pg.url, application_name=name), max_size=2)
+    start = threading.Barrier(8)
+
+    def first_statement() -> None:
+        start.wait()
+        with db.statement() as conn:
+            conn.execute("SELECT 1")
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: first_statement(), range(8)))
+        assert len(made) == 1, f"{len(made)} pools opened for one database"
+        assert _connections(pg, name) <= 2
+    finally:
+        db.close()
+    eventually(lambda: _connections(pg, name) == 0, what="the pool's connections closed")
+
+
+def _connections(pg: PostgresCluster, application_name: str) -> int:
+    with psycopg.connect(pg.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (application_name,)
+        ).fetchone()
+    return int(row[0]) if row else 0
