@@ -2,12 +2,14 @@
 
 Every client takes its endpoint from AWS_ENDPOINT_URL (through Settings), so the same
 code talks to AWS, LocalStack or moto server; nothing branches on "local". A tenant's
-own S3-compatible store gets a client of its own, cached the same way.
+own S3-compatible store gets a client of its own, made from one shared session and kept
+among the most recently used (TENANT_S3_CLIENTS_KEPT).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import boto3
@@ -28,12 +30,21 @@ if TYPE_CHECKING:  # the stubs are a development dependency (requirements-dev.tx
 
 _lock = threading.Lock()
 _clients: dict[tuple[Any, ...], Any] = {}
+_shared: list[Any] = []
 _RETRIES: _RetryDict = {"max_attempts": 3, "mode": "standard"}
 
 
+def _session() -> Any:
+    """The one boto3 session every client is made from, under ``_lock``: a session is not
+    thread-safe, its clients are. One session parses each service's model once; a session
+    per client parsed them again (the three clients every function builds at its start:
+    203 ms against 71 ms; a tenant's store: 12 MB against 0.35 MB)."""
+    if not _shared:
+        _shared.append(boto3.session.Session())
+    return _shared[0]
+
+
 def _cached(key: tuple[Any, ...], make: Any) -> Any:
-    # boto3's default session is not thread-safe to create clients from; a session of our
-    # own per client, made under a lock, is. Clients themselves are thread-safe.
     with _lock:
         if key not in _clients:
             _clients[key] = make()
@@ -54,9 +65,9 @@ def client(service: str, settings: Settings) -> Any:
     def make() -> Any:
         # The service name is one of the overloads' literals; the session's own overloads
         # cannot see that through a variable.
-        session: Any = boto3.session.Session(region_name=settings.aws_region)
-        return session.client(
+        return _session().client(
             service,
+            region_name=settings.aws_region,
             endpoint_url=settings.aws_endpoint_url,
             config=Config(retries=_RETRIES, connect_timeout=5, read_timeout=30, max_pool_connections=32),
         )
@@ -64,22 +75,35 @@ def client(service: str, settings: Settings) -> Any:
     return _cached((service, settings.aws_endpoint_url, settings.aws_region), make)
 
 
+# A warm dispatch environment serves every pooled tenant, so it meets every tenant's store:
+# with a session of its own per store (about 12 MB and 100 ms each) forty of them filled a
+# 512 MB function. Made from the shared session a client costs about 0.35 MB and 5 ms, and
+# only the most recently used are kept.
+TENANT_S3_CLIENTS_KEPT = 64
+_tenant_s3: OrderedDict[StorageTarget, Any] = OrderedDict()
+
+
 def s3_client(target: StorageTarget) -> S3Client:
     """A client of a tenant's S3-compatible store, with the tenant's own credentials."""
-
-    def make() -> Any:
-        session = boto3.session.Session(
-            aws_access_key_id=target.access_key_id,
-            aws_secret_access_key=target.secret_access_key,
-            region_name=target.region,
-        )
+    with _lock:  # the shared session is not thread-safe; its clients are
+        found = _tenant_s3.get(target)
+        if found is not None:
+            _tenant_s3.move_to_end(target)
+            return cast("S3Client", found)
         # Custom endpoints (MinIO, LocalStack) want path-style addressing.
         s3: _S3Dict = {"addressing_style": "path" if target.endpoint_url else "auto"}
-        return session.client(
-            "s3", endpoint_url=target.endpoint_url, config=Config(s3=s3, signature_version="s3v4", retries=_RETRIES)
+        made = _session().client(
+            "s3",
+            region_name=target.region,
+            endpoint_url=target.endpoint_url,
+            aws_access_key_id=target.access_key_id,
+            aws_secret_access_key=target.secret_access_key,
+            config=Config(s3=s3, signature_version="s3v4", retries=_RETRIES),
         )
-
-    return cast("S3Client", _cached(("s3-target", target), make))
+        _tenant_s3[target] = made
+        while len(_tenant_s3) > TENANT_S3_CLIENTS_KEPT:
+            _tenant_s3.popitem(last=False)
+        return cast("S3Client", made)
 
 
 def secret_string(settings: Settings, arn: str) -> str:
