@@ -61,7 +61,10 @@ def ports(make_ports: Callable[..., Ports]) -> Ports:
 
 
 @pytest.fixture
-def make_world(sink: SmtpSink) -> Iterator[Callable[..., World]]:
+def make_world(sink: SmtpSink, make_ports: Callable[..., Ports]) -> Iterator[Callable[..., World]]:
+    # make_ports is asked for so that it is torn down after this: the worlds' tenants are
+    # deleted through ports still open (deleted after, the pool was opened again and never
+    # closed: the "cannot join current thread" warning when it was collected).
     created: list[tuple[Ports, str]] = []
 
     def factory(ports: Ports, account: dict[str, Any] | None = None, smtp: SmtpSink | None = None) -> World:
