@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the stubs are a development dependency (requirements-dev.tx
     from mypy_boto3_sqs import SQSClient
 
 _lock = threading.Lock()
-_clients: dict[tuple[Any, ...], Any] = {}
+_clients: OrderedDict[Any, Any] = OrderedDict()  # our own account's: a few, all kept
 _shared: list[Any] = []
 _RETRIES: _RetryDict = {"max_attempts": 3, "mode": "standard"}
 
@@ -44,11 +44,18 @@ def _session() -> Any:
     return _shared[0]
 
 
-def _cached(key: tuple[Any, ...], make: Any) -> Any:
+def _cached(cache: OrderedDict[Any, Any], key: Any, make: Any, keep: int | None = None) -> Any:
+    """The client under ``key``, made on first use; with ``keep``, only the ``keep`` most
+    recently used stay."""
     with _lock:
-        if key not in _clients:
-            _clients[key] = make()
-        return _clients[key]
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            return found
+        made = cache[key] = make()
+        while keep is not None and len(cache) > keep:
+            cache.popitem(last=False)
+        return made
 
 
 @overload
@@ -72,7 +79,7 @@ def client(service: str, settings: Settings) -> Any:
             config=Config(retries=_RETRIES, connect_timeout=5, read_timeout=30, max_pool_connections=32),
         )
 
-    return _cached((service, settings.aws_endpoint_url, settings.aws_region), make)
+    return _cached(_clients, (service, settings.aws_endpoint_url, settings.aws_region), make)
 
 
 # A warm dispatch environment serves every pooled tenant, so it meets every tenant's store:
@@ -85,14 +92,11 @@ _tenant_s3: OrderedDict[StorageTarget, Any] = OrderedDict()
 
 def s3_client(target: StorageTarget) -> S3Client:
     """A client of a tenant's S3-compatible store, with the tenant's own credentials."""
-    with _lock:  # the shared session is not thread-safe; its clients are
-        found = _tenant_s3.get(target)
-        if found is not None:
-            _tenant_s3.move_to_end(target)
-            return cast("S3Client", found)
+
+    def make() -> Any:
         # Custom endpoints (MinIO, LocalStack) want path-style addressing.
         s3: _S3Dict = {"addressing_style": "path" if target.endpoint_url else "auto"}
-        made = _session().client(
+        return _session().client(
             "s3",
             region_name=target.region,
             endpoint_url=target.endpoint_url,
@@ -100,10 +104,8 @@ def s3_client(target: StorageTarget) -> S3Client:
             aws_secret_access_key=target.secret_access_key,
             config=Config(s3=s3, signature_version="s3v4", retries=_RETRIES),
         )
-        _tenant_s3[target] = made
-        while len(_tenant_s3) > TENANT_S3_CLIENTS_KEPT:
-            _tenant_s3.popitem(last=False)
-        return cast("S3Client", made)
+
+    return cast("S3Client", _cached(_tenant_s3, target, make, keep=TENANT_S3_CLIENTS_KEPT))
 
 
 def secret_string(settings: Settings, arn: str) -> str:
