@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack.procs import rss_mb
+
 log = logging.getLogger("mailproxy.functions")
 
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_runtime" / "bootstrap.py"
@@ -136,16 +138,6 @@ class Environment:
         except OSError:
             pass
 
-    def _rss_mb(self) -> float:
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            pass
-        return 0.0
-
     def _read(self, deadline: float, what: str) -> dict[str, Any]:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
@@ -154,7 +146,7 @@ class Environment:
                 kind = "Function.Timeout" if what == "invoke" else "Runtime.InitTimeout"
                 raise InvocationError(kind, f"{self.spec.name} timed out after {self.spec.timeout:.0f}s", fatal=True)
             ready, _, _ = select.select([self._answers], [], [], min(left, 0.05))
-            if self._rss_mb() > self.spec.memory:
+            if rss_mb(self.proc.pid) > self.spec.memory:
                 self.kill()
                 raise InvocationError(
                     "Runtime.OutOfMemory", f"{self.spec.name} used more than {self.spec.memory} MB", fatal=True

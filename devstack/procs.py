@@ -47,6 +47,19 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
     raise TimeoutError(f"{what} not ready within {timeout:.0f}s")
 
 
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process in MB (0 once it is gone): what Lambda's memory limit
+    counts, for the local runner and for tests that bound memory."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

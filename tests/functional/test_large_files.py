@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from pathlib import Path
 
 import boto3
 import requests
@@ -15,6 +14,7 @@ from chalicelib.domain.targets import StorageTarget
 from chalicelib.services import tenants
 from chalicelib.services.ports import Ports
 from devstack.aws import MotoServer
+from devstack.procs import rss_mb
 from tests.support.factories import unique
 from tests.support.runs import dispatch_tenant
 from tests.support.world import ADMIN, World
@@ -48,13 +48,6 @@ def test_rewrite_uploads_and_links_and_upload_failure_attaches(
     assert [p.get_filename() for p in email.iter_attachments()] == ["big.bin"]
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS in /proc/self/status")
-
-
 def test_many_tenants_stores_each_sign_with_their_own_key_in_bounded_memory(moto_server: MotoServer) -> None:
     """A warm dispatch environment meets every pooled tenant's store. A boto3 session per store
     parsed the S3 model again each time (about 12 MB apiece: forty stores filled a 512 MB
@@ -66,11 +59,11 @@ def test_many_tenants_stores_each_sign_with_their_own_key_in_bounded_memory(moto
     storage = S3Storage()
     storage.upload(targets[0], bucket, "first.bin", b"first", "application/octet-stream")
     first = aws.s3_client(targets[0])
-    before = _rss_mb()
+    before = rss_mb()
     for i, target in enumerate(targets):
         link = storage.presigned_get(target, bucket, "first.bin", 60)
         assert f"X-Amz-Credential=AKIDTENANT{i:04d}%2F" in link, link  # each tenant's own key signs
-    grown = _rss_mb() - before
+    grown = rss_mb() - before
     assert grown < 80, f"{grown:.0f} MB for {count} tenants' stores"
     assert aws.s3_client(targets[-1]) is aws.s3_client(targets[-1]), "a store in use keeps its client"
     assert aws.s3_client(targets[0]) is not first, "the least recently used store's client was let go"
