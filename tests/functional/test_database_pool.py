@@ -5,7 +5,6 @@ the server closed has something to read; one idle a while is always checked."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -92,14 +91,23 @@ def test_runs_that_first_use_the_database_at_once_share_one_pool(
     (limits.database_budget) never counted, until garbage collection closed it from one of its
     own threads (seen as "cannot join current thread" in the functional tier)."""
     made: list[int] = []
+    asked: list[int] = []
+    get_pool = Database._get_pool
 
-    class SlowToOpen(ConnectionPool):
+    def asking(self: Database) -> ConnectionPool:
+        asked.append(1)
+        return get_pool(self)
+
+    class OpensWhenAllHaveAsked(ConnectionPool):
+        """The first pool is opened only once every run has asked for one: the widest race."""
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             made.append(1)
-            time.sleep(0.05)  # the door held open as long as a cold connect takes; not a wait
+            eventually(lambda: len(asked) == 8, what="all eight runs asking for the pool")
             super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(database, "ConnectionPool", SlowToOpen)
+    monkeypatch.setattr(Database, "_get_pool", asking)
+    monkeypatch.setattr(database, "ConnectionPool", OpensWhenAllHaveAsked)
     name = f"first-use-{uuid.uuid4().hex[:8]}"
     db = Database(make_conninfo(pg.url, application_name=name), max_size=2)
     start = threading.Barrier(8)
